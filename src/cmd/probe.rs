@@ -1,0 +1,162 @@
+//! `haema probe FILE`: streams, codecs, keyframes and the streaming plan of one file.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args as ClapArgs;
+
+use crate::cmd::write_stdout;
+use haema::media::Kind;
+use haema::plan::{plan, DEFAULT_SEGMENT_SECS};
+use haema::probe::probe;
+
+/// Arguments of `haema probe`.
+#[derive(Debug, ClapArgs)]
+#[command(
+    after_help = "Examples:\n  haema probe movie.mkv\n  haema probe --json movie.mkv | jq '.keyframes | length'"
+)]
+pub struct Args {
+    /// The media file.
+    pub file: PathBuf,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Target segment duration in seconds (segments cut at the first keyframe at or after it).
+    #[arg(long, default_value_t = DEFAULT_SEGMENT_SECS, value_name = "SECONDS")]
+    pub segment_duration: f64,
+}
+
+/// Runs `haema probe`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let info = probe(&args.file)?;
+    let pres = plan(&info, args.segment_duration);
+    if args.json {
+        let mut v = serde_json::to_value(&info).context("serialising the probe")?;
+        v["keyframes"] = serde_json::json!(info.keyframe_secs());
+        v["keyframe_index"] = serde_json::json!({
+            "source": info.keyframes.source,
+            "count": info.keyframes.pts.len(),
+            "elapsed_ms": info.keyframes.elapsed_ms,
+        });
+        v["plan"] = match &pres {
+            Ok(p) => serde_json::json!({
+                "segments": p.timeline.len(),
+                "segment_durations": p.timeline.durations(),
+                "independent_segments": p.independent,
+                "renditions": p.renditions,
+                "skipped": p.skipped,
+            }),
+            Err(e) => serde_json::json!({ "error": e.to_string() }),
+        };
+        let mut s = serde_json::to_string_pretty(&v).context("serialising the probe")?;
+        s.push('\n');
+        return write_stdout(s.as_bytes());
+    }
+
+    let mut s = String::new();
+    use std::fmt::Write;
+    let _ = writeln!(s, "{}", info.path.display());
+    let _ = writeln!(
+        s,
+        "  container {}, {:.3} s, {} bytes, {} kb/s",
+        info.container,
+        info.duration,
+        info.size,
+        info.bit_rate / 1000
+    );
+    for st in &info.streams {
+        let mut line = format!("  #{} {:?} {}", st.index, st.kind, st.codec).to_lowercase();
+        if let Some(p) = &st.profile {
+            line += &format!(" ({p})");
+        }
+        match st.kind {
+            Kind::Video => {
+                line += &format!(", {}x{}", st.width, st.height);
+                if let Some(fr) = st.frame_rate {
+                    line += &format!(", {:.3} fps", fr.as_f64());
+                }
+                if let Some(p) = &st.pixel_format {
+                    line += &format!(", {p}");
+                }
+                if let Some(d) = st.bit_depth {
+                    line += &format!(", {d}-bit");
+                }
+                if let Some(l) = st.level {
+                    line += &format!(", level {l}");
+                }
+            }
+            Kind::Audio => {
+                line += &format!(", {} Hz, {} ch", st.sample_rate, st.channels);
+                if let Some(l) = &st.channel_layout {
+                    line += &format!(" ({l})");
+                }
+            }
+            _ => {}
+        }
+        if let Some(l) = &st.language {
+            line += &format!(", [{l}]");
+        }
+        if let Some(t) = &st.title {
+            line += &format!(", \"{t}\"");
+        }
+        if st.default {
+            line += ", default";
+        }
+        if st.forced {
+            line += ", forced";
+        }
+        let _ = writeln!(s, "{line}");
+    }
+    let k = &info.keyframes;
+    let _ = writeln!(
+        s,
+        "  keyframes: {} from {} in {:.1} ms",
+        k.pts.len(),
+        k.source.describe(),
+        k.elapsed_ms
+    );
+    let secs = info.keyframe_secs();
+    let shown: Vec<String> = secs.iter().take(12).map(|t| format!("{t:.3}")).collect();
+    let _ = writeln!(
+        s,
+        "    {}{}",
+        shown.join(" "),
+        if secs.len() > 12 { " ..." } else { "" }
+    );
+    match pres {
+        Ok(p) => {
+            let _ = writeln!(
+                s,
+                "  plan: {} segments (target {} s), {}",
+                p.timeline.len(),
+                args.segment_duration,
+                if p.independent {
+                    "every segment starts with an IDR frame"
+                } else {
+                    "keyframes are not all IDR: segments not independent"
+                }
+            );
+            for r in &p.renditions {
+                let _ = writeln!(
+                    s,
+                    "    {:<16} {:?} stream #{} {} ({}), peak {} kb/s, average {} kb/s{}",
+                    r.id,
+                    r.method,
+                    r.stream,
+                    r.codecs,
+                    r.language,
+                    r.peak_bps / 1000,
+                    r.average_bps / 1000,
+                    if r.default { ", default" } else { "" }
+                );
+            }
+            for sk in &p.skipped {
+                let _ = writeln!(s, "    not offered: stream #{}: {}", sk.stream, sk.reason);
+            }
+        }
+        Err(e) => {
+            let _ = writeln!(s, "  plan: not streamable: {e}");
+        }
+    }
+    write_stdout(s.as_bytes())
+}

@@ -1,0 +1,246 @@
+//! Master and media playlist text (RFC 8216, HLS version 7 with fMP4 segments).
+//!
+//! Pure: a [`Presentation`] in, text out. Golden tests below pin the exact bytes.
+
+use std::fmt::Write;
+
+use crate::plan::{audio_groups, Presentation, Rendition};
+
+/// File name of a media segment in a rendition folder.
+pub fn segment_name(n: usize) -> String {
+    format!("{n}.m4s")
+}
+
+/// File name of the init segment in a rendition folder.
+pub const INIT_NAME: &str = "init.mp4";
+/// File name of a rendition's media playlist.
+pub const MEDIA_PLAYLIST_NAME: &str = "stream.m3u8";
+
+fn quoted(s: &str) -> String {
+    // RFC 8216 4.2: quoted-string can't contain " or line breaks.
+    s.replace(['"', '\n', '\r'], "'")
+}
+
+/// The master playlist: audio groups (one per codec family) and one variant per group, all
+/// pointing at the same video playlist, so a player picks the first variant it can decode.
+pub fn master_playlist(p: &Presentation) -> String {
+    let mut s = String::from("#EXTM3U\n#EXT-X-VERSION:7\n");
+    if p.independent {
+        s.push_str("#EXT-X-INDEPENDENT-SEGMENTS\n");
+    }
+    let groups = audio_groups(p);
+    for (gid, members) in &groups {
+        // At most one DEFAULT=YES per group (RFC 8216 4.3.4.1.1): the file's default audio if
+        // it is in this group, else the group's first rendition.
+        let default_id = members
+            .iter()
+            .find(|r| r.default)
+            .unwrap_or(&members[0])
+            .id
+            .clone();
+        for r in members {
+            let default = if r.id == default_id { "YES" } else { "NO" };
+            let _ = writeln!(
+                s,
+                "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"{gid}\",LANGUAGE=\"{}\",NAME=\"{}\",DEFAULT={default},AUTOSELECT=YES,CHANNELS=\"{}\",URI=\"{}/{MEDIA_PLAYLIST_NAME}\"",
+                quoted(&r.language),
+                quoted(&r.name),
+                r.channels.max(1),
+                r.id
+            );
+        }
+    }
+    let v = p.video();
+    let mut variant = |audio: Option<(&str, &[&Rendition])>| {
+        let (peak_a, avg_a, codecs) = match audio {
+            Some((_, members)) => (
+                members.iter().map(|r| r.peak_bps).max().unwrap_or(0),
+                members.iter().map(|r| r.average_bps).max().unwrap_or(0),
+                format!("{},{}", v.codecs, members[0].codecs),
+            ),
+            None => (0, 0, v.codecs.clone()),
+        };
+        let _ = write!(
+            s,
+            "#EXT-X-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={},CODECS=\"{codecs}\",RESOLUTION={}x{}",
+            (v.peak_bps + peak_a).max(1),
+            (v.average_bps + avg_a).max(1),
+            p.width,
+            p.height
+        );
+        if let Some(fr) = p.frame_rate {
+            let _ = write!(s, ",FRAME-RATE={fr:.3}");
+        }
+        if let Some((gid, _)) = audio {
+            let _ = write!(s, ",AUDIO=\"{gid}\"");
+        }
+        let _ = writeln!(s, "\n{}/{MEDIA_PLAYLIST_NAME}", v.id);
+    };
+    if groups.is_empty() {
+        variant(None);
+    }
+    for (gid, members) in &groups {
+        variant(Some((gid, members)));
+    }
+    s
+}
+
+/// A rendition's media playlist: every rendition uses the video's segment boundaries, so all
+/// playlists of a file have the same EXTINF list and TARGETDURATION.
+pub fn media_playlist(p: &Presentation, r: &Rendition) -> String {
+    let durations = p.timeline.durations();
+    // RFC 8216 4.3.3.1: every EXTINF rounded to the nearest integer <= TARGETDURATION.
+    let target = durations
+        .iter()
+        .map(|d| d.round() as u64)
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:{target}\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:VOD\n"
+    );
+    // Audio frames are all sync samples; video only when every cut is at an IDR.
+    if p.independent || r.kind != crate::media::Kind::Video {
+        s.push_str("#EXT-X-INDEPENDENT-SEGMENTS\n");
+    }
+    let _ = writeln!(s, "#EXT-X-MAP:URI=\"{INIT_NAME}\"");
+    for (n, d) in durations.iter().enumerate() {
+        let _ = writeln!(s, "#EXTINF:{d:.6},\n{}", segment_name(n));
+    }
+    s.push_str("#EXT-X-ENDLIST\n");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::{Kind, Rational};
+    use crate::plan::Method;
+    use crate::timeline::Timeline;
+
+    fn rendition(
+        id: &str,
+        kind: Kind,
+        codecs: &str,
+        lang: &str,
+        group: Option<&str>,
+        default: bool,
+    ) -> Rendition {
+        Rendition {
+            id: id.into(),
+            kind,
+            stream: 0,
+            method: Method::Copy,
+            codecs: codecs.into(),
+            language: lang.into(),
+            name: format!("{lang} \"quoted\""),
+            channels: if kind == Kind::Audio { 2 } else { 0 },
+            default,
+            group: group.map(str::to_owned),
+            peak_bps: 1_000_000,
+            average_bps: 500_000,
+        }
+    }
+
+    fn presentation() -> Presentation {
+        let tl = Timeline::new(&[0, 4000, 13000, 17000], 20000, 4000, 84, 0)
+            .unwrap()
+            .with_time_base(Rational::new(1, 1000));
+        Presentation {
+            timeline: tl,
+            renditions: vec![
+                rendition("original", Kind::Video, "avc1.640028", "und", None, true),
+                rendition(
+                    "audio-1-eng",
+                    Kind::Audio,
+                    "ac-3",
+                    "eng",
+                    Some("audio-ac3"),
+                    true,
+                ),
+                rendition(
+                    "audio-2-fra",
+                    Kind::Audio,
+                    "mp4a.40.2",
+                    "fra",
+                    Some("audio-aac"),
+                    false,
+                ),
+            ],
+            skipped: vec![],
+            independent: true,
+            width: 640,
+            height: 360,
+            frame_rate: Some(24.0),
+        }
+    }
+
+    #[test]
+    fn master_playlist_golden() {
+        let expected = "#EXTM3U
+#EXT-X-VERSION:7
+#EXT-X-INDEPENDENT-SEGMENTS
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio-aac\",LANGUAGE=\"fra\",NAME=\"fra 'quoted'\",DEFAULT=YES,AUTOSELECT=YES,CHANNELS=\"2\",URI=\"audio-2-fra/stream.m3u8\"
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio-ac3\",LANGUAGE=\"eng\",NAME=\"eng 'quoted'\",DEFAULT=YES,AUTOSELECT=YES,CHANNELS=\"2\",URI=\"audio-1-eng/stream.m3u8\"
+#EXT-X-STREAM-INF:BANDWIDTH=2000000,AVERAGE-BANDWIDTH=1000000,CODECS=\"avc1.640028,mp4a.40.2\",RESOLUTION=640x360,FRAME-RATE=24.000,AUDIO=\"audio-aac\"
+original/stream.m3u8
+#EXT-X-STREAM-INF:BANDWIDTH=2000000,AVERAGE-BANDWIDTH=1000000,CODECS=\"avc1.640028,ac-3\",RESOLUTION=640x360,FRAME-RATE=24.000,AUDIO=\"audio-ac3\"
+original/stream.m3u8
+";
+        assert_eq!(master_playlist(&presentation()), expected);
+    }
+
+    #[test]
+    fn media_playlist_golden_with_long_gop_segment() {
+        let p = presentation();
+        let expected = "#EXTM3U
+#EXT-X-VERSION:7
+#EXT-X-TARGETDURATION:9
+#EXT-X-MEDIA-SEQUENCE:0
+#EXT-X-PLAYLIST-TYPE:VOD
+#EXT-X-INDEPENDENT-SEGMENTS
+#EXT-X-MAP:URI=\"init.mp4\"
+#EXTINF:4.000000,
+0.m4s
+#EXTINF:9.000000,
+1.m4s
+#EXTINF:4.000000,
+2.m4s
+#EXTINF:3.000000,
+3.m4s
+#EXT-X-ENDLIST
+";
+        assert_eq!(media_playlist(&p, p.video()), expected);
+    }
+
+    #[test]
+    fn open_gop_video_is_not_claimed_independent_but_audio_is() {
+        let mut p = presentation();
+        p.independent = false;
+        assert!(!master_playlist(&p).contains("INDEPENDENT"));
+        assert!(!media_playlist(&p, p.video()).contains("INDEPENDENT"));
+        assert!(media_playlist(&p, &p.renditions[1]).contains("#EXT-X-INDEPENDENT-SEGMENTS"));
+    }
+
+    #[test]
+    fn target_duration_bounds_every_rounded_extinf() {
+        let mut p = presentation();
+        p.timeline = Timeline::new(&[0, 4600, 8600], 12499, 4000, 0, 0)
+            .unwrap()
+            .with_time_base(Rational::new(1, 1000));
+        let text = media_playlist(&p, p.video());
+        assert!(text.contains("#EXT-X-TARGETDURATION:5\n"), "{text}");
+    }
+
+    #[test]
+    fn video_only_file_has_one_variant_without_audio_group() {
+        let mut p = presentation();
+        p.renditions.truncate(1);
+        let m = master_playlist(&p);
+        assert_eq!(m.matches("#EXT-X-STREAM-INF").count(), 1);
+        assert!(m.contains("CODECS=\"avc1.640028\""));
+        assert!(!m.contains("AUDIO="));
+    }
+}

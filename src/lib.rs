@@ -1,0 +1,28 @@
+//! Haema: a folder of films and series to HLS streams any player can open, with no
+//! pre-encoding and no copies on disk.
+//!
+//! The pipeline, one module a stage:
+//!
+//! ```text
+//! file --probe--> MediaInfo --plan--> Presentation --segment--> init / media segment bytes
+//!                 (streams,           (timeline,            \
+//!                  keyframes,          renditions)           --hls--> playlist text
+//!                  index source)
+//! ```
+//!
+//! [`media`] is the only module that touches FFmpeg; [`timeline`], [`plan`], [`hls`],
+//! [`codecs`] and [`mp4`] are pure and tested on plain data.
+
+pub mod codecs;
+pub mod error;
+pub mod hls;
+pub mod media;
+pub mod mkv;
+pub mod mp4;
+pub mod plan;
+pub mod probe;
+pub mod segment;
+pub mod timeline;
+pub mod tree;
+
+pub use error::{Error, Result};

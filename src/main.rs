@@ -1,0 +1,45 @@
+//! The `haema` command: parses the command line and hands each subcommand to its module.
+
+mod cmd;
+
+use clap::{Parser, Subcommand};
+
+/// Haema: a folder of films and series as HLS streams any player can open. Segments are cut at
+/// the source's keyframes and made on demand, in any order; nothing is pre-encoded.
+#[derive(Debug, Parser)]
+#[command(
+    name = "haema",
+    version,
+    about,
+    after_help = "Examples:
+  haema probe movie.mkv
+  haema playlist movie.mkv --out hls && python3 -m http.server -d hls
+  haema segment movie.mkv 12 > 12.m4s"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Streams, codecs, keyframes and the streaming plan of one file.
+    Probe(cmd::probe::Args),
+    /// Master or media playlist on stdout, or a complete static HLS tree with --out.
+    Playlist(cmd::playlist::Args),
+    /// One init or media segment on stdout.
+    Segment(cmd::segment::Args),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Probe(a) => cmd::probe::run(a),
+        Command::Playlist(a) => cmd::playlist::run(a),
+        Command::Segment(a) => cmd::segment::run(a),
+    };
+    if let Err(e) = result {
+        eprintln!("haema: {e:#}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,492 @@
+//! FFmpeg's world: opening, demuxing, index entries, seeking and in-memory fMP4 muxing.
+//!
+//! This is the only module with `unsafe` code. Everything above it sees plain Rust values
+//! ([`StreamParams`], [`IndexEntry`], [`Packet`]) and safe handles ([`Source`], [`mux::FragmentMuxer`]),
+//! so timelines, playlists and codec strings stay pure and testable without FFmpeg.
+
+pub mod mux;
+
+use std::ffi::{CStr, CString};
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use ff::ffi;
+use ffmpeg_next as ff;
+
+use crate::error::{Error, Result};
+
+/// A rational number as FFmpeg uses it for time bases and frame rates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Rational {
+    /// Numerator.
+    pub num: i64,
+    /// Denominator (never 0 for a valid time base).
+    pub den: i64,
+}
+
+impl Rational {
+    /// A new rational.
+    pub const fn new(num: i64, den: i64) -> Self {
+        Rational { num, den }
+    }
+
+    /// As a float; 0 when the denominator is 0 (FFmpeg's "unknown").
+    pub fn as_f64(self) -> f64 {
+        if self.den == 0 {
+            0.0
+        } else {
+            self.num as f64 / self.den as f64
+        }
+    }
+}
+
+impl From<ff::Rational> for Rational {
+    fn from(r: ff::Rational) -> Self {
+        Rational::new(r.numerator() as i64, r.denominator() as i64)
+    }
+}
+
+/// What kind of elementary stream this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Pictures.
+    Video,
+    /// Sound.
+    Audio,
+    /// Subtitles (text or bitmap).
+    Subtitle,
+    /// Anything else (data, attachments such as fonts and cover art).
+    Other,
+}
+
+/// Everything Haema reads of one stream's codec parameters and metadata, as plain data.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StreamParams {
+    /// The stream's index in the container.
+    pub index: usize,
+    /// Video, audio, subtitle or other.
+    pub kind: Kind,
+    /// FFmpeg's short codec name ("h264", "hevc", "aac", "ac3"...).
+    pub codec: String,
+    /// FFmpeg's codec id as a number; used to pick muxing rules.
+    #[serde(skip)]
+    pub codec_id: ff::codec::Id,
+    /// Profile name, where FFmpeg knows one ("High", "Main 10", "LC").
+    pub profile: Option<String>,
+    /// The codec level as FFmpeg stores it (41 for H.264 4.1, 120 for HEVC 4.0).
+    pub level: Option<i32>,
+    /// Width in pixels (video).
+    pub width: u32,
+    /// Height in pixels (video).
+    pub height: u32,
+    /// Average frame rate (video).
+    pub frame_rate: Option<Rational>,
+    /// Bits per sample of the luma plane (video).
+    pub bit_depth: Option<u32>,
+    /// Pixel format name, e.g. "yuv420p10le" (video).
+    pub pixel_format: Option<String>,
+    /// Frames of reordering (B-frames) the decoder needs (video).
+    pub video_delay: u32,
+    /// Audio channels.
+    pub channels: u32,
+    /// Channel layout description, e.g. "5.1(side)".
+    pub channel_layout: Option<String>,
+    /// Samples per second (audio).
+    pub sample_rate: u32,
+    /// Samples per frame when the codec has a fixed frame size (1024 for AAC, 1536 for AC-3).
+    pub frame_size: u32,
+    /// ISO 639 language tag from the container.
+    pub language: Option<String>,
+    /// Title from the container.
+    pub title: Option<String>,
+    /// The container marks this stream as the default of its kind.
+    pub default: bool,
+    /// The container marks this stream as forced (subtitles).
+    pub forced: bool,
+    /// The stream is an attached picture (cover art), not a real video track.
+    pub attached_pic: bool,
+    /// Time base of this stream's timestamps.
+    pub time_base: Rational,
+    /// First timestamp, in `time_base` ticks.
+    pub start: Option<i64>,
+    /// Duration, in `time_base` ticks, when the container says.
+    pub duration: Option<i64>,
+    /// Declared bit rate (bits/s), 0 if unknown.
+    pub bit_rate: u64,
+    /// Codec-specific configuration bytes (avcC, hvcC, AudioSpecificConfig, OpusHead...).
+    #[serde(skip)]
+    pub extradata: Vec<u8>,
+}
+
+/// One entry of a container's own index (MP4 sample table row or Matroska Cue point).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexEntry {
+    /// Timestamp in the stream's time base (DTS for MP4 samples, PTS for Matroska Cues).
+    pub timestamp: i64,
+    /// Byte position in the file.
+    pub pos: i64,
+    /// Size in bytes, where the container records it (0 otherwise).
+    pub size: u32,
+    /// A keyframe (sync sample).
+    pub keyframe: bool,
+}
+
+/// A demuxed packet with its timing as plain values, and the FFmpeg packet for muxing.
+pub struct Packet {
+    /// Container stream index.
+    pub stream: usize,
+    /// Presentation time stamp, in the stream's time base.
+    pub pts: Option<i64>,
+    /// Decode time stamp, in the stream's time base.
+    pub dts: Option<i64>,
+    /// Duration in the stream's time base (0 when unknown).
+    pub duration: i64,
+    /// A keyframe.
+    pub keyframe: bool,
+    /// Byte position in the file (-1 when unknown).
+    pub pos: i64,
+    pub(crate) inner: ff::Packet,
+}
+
+impl Packet {
+    /// The payload bytes.
+    pub fn data(&self) -> &[u8] {
+        self.inner.data().unwrap_or(&[])
+    }
+
+    /// PTS, or DTS where the container has no PTS.
+    pub fn time(&self) -> Option<i64> {
+        self.pts.or(self.dts)
+    }
+}
+
+/// Initialises FFmpeg once per process and keeps its log quiet unless asked.
+pub fn init() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = ff::init();
+        let level = match std::env::var("HAEMA_FFMPEG_LOG").as_deref() {
+            Ok("debug") => ff::log::Level::Debug,
+            Ok("info") => ff::log::Level::Info,
+            Ok("warning") => ff::log::Level::Warning,
+            _ => ff::log::Level::Fatal,
+        };
+        ff::log::set_level(level);
+    });
+}
+
+/// An open media file to read from.
+pub struct Source {
+    path: PathBuf,
+    input: ff::format::context::Input,
+}
+
+// Consecutive read errors after which a file is treated as ending (garbage past a truncation).
+const MAX_READ_ERRORS: u32 = 64;
+
+impl Source {
+    /// Opens a file and reads its stream information.
+    pub fn open(path: &Path) -> Result<Source> {
+        init();
+        let meta = std::fs::metadata(path).map_err(|e| Error::NotFound {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+        if meta.is_dir() {
+            return Err(Error::NotFound {
+                path: path.to_owned(),
+                reason: "is a directory, not a media file".into(),
+            });
+        }
+        if meta.len() == 0 {
+            return Err(Error::Corrupt {
+                path: path.to_owned(),
+                reason: "the file is empty".into(),
+            });
+        }
+        let input = ff::format::input(&path).map_err(|e| Error::Corrupt {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+        Ok(Source {
+            path: path.to_owned(),
+            input,
+        })
+    }
+
+    /// The file this source reads.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The container format's short name ("matroska,webm", "mov,mp4,m4a,3gp,3g2,mj2").
+    pub fn format_name(&self) -> String {
+        self.input.format().name().to_owned()
+    }
+
+    /// Duration of the whole file in seconds, where the container says.
+    pub fn duration(&self) -> Option<f64> {
+        let d = self.input.duration();
+        (d > 0).then(|| d as f64 / f64::from(ffi::AV_TIME_BASE))
+    }
+
+    /// Start time of the whole file in seconds, where known.
+    pub fn start_time(&self) -> Option<f64> {
+        let s = unsafe { (*self.input.as_ptr()).start_time };
+        (s != ffi::AV_NOPTS_VALUE).then(|| s as f64 / f64::from(ffi::AV_TIME_BASE))
+    }
+
+    /// Declared overall bit rate in bits/s (0 when unknown).
+    pub fn bit_rate(&self) -> u64 {
+        self.input.bit_rate().max(0) as u64
+    }
+
+    /// The file's size in bytes as the I/O layer sees it.
+    pub fn file_size(&self) -> u64 {
+        // SAFETY: pb is valid for an open input context that reads a file.
+        unsafe {
+            let pb = (*self.input.as_ptr()).pb;
+            if pb.is_null() {
+                0
+            } else {
+                ffi::avio_size(pb).max(0) as u64
+            }
+        }
+    }
+
+    /// Codec parameters and metadata of every stream, as plain data.
+    pub fn streams(&self) -> Vec<StreamParams> {
+        self.input.streams().map(|st| stream_params(&st)).collect()
+    }
+
+    /// The container's own index for one stream: MP4 sample tables, Matroska Cues
+    /// (after [`Source::load_index`]).
+    pub fn index_entries(&self, stream: usize) -> Vec<IndexEntry> {
+        let Some(st) = self.input.stream(stream) else {
+            return Vec::new();
+        };
+        // SAFETY: the stream pointer is valid while `self.input` lives; the public accessors
+        // (libavformat >= 58.78) return entries owned by the stream, which we copy out.
+        unsafe {
+            let ptr = st.as_ptr() as *mut ffi::AVStream;
+            let n = ffi::avformat_index_get_entries_count(ptr);
+            let mut out = Vec::with_capacity(n.max(0) as usize);
+            for i in 0..n {
+                let e = ffi::avformat_index_get_entry(ptr, i);
+                if e.is_null() {
+                    break;
+                }
+                let e = &*e;
+                out.push(IndexEntry {
+                    timestamp: e.timestamp,
+                    pos: e.pos,
+                    size: e.size().max(0) as u32,
+                    keyframe: e.flags() & ffi::AVINDEX_KEYFRAME != 0,
+                });
+            }
+            out
+        }
+    }
+
+    /// Makes the demuxer load a lazily read index. Matroska reads its Cues on the first seek,
+    /// not at open. The seek goes to the start: a seek further in would make libavformat read
+    /// a file without Cues up to that point, building index entries from the data.
+    pub fn load_index(&mut self, stream: usize) {
+        // Failure just means there is no index; the caller falls back to a packet scan.
+        let _ = self.seek(stream, i64::MIN / 2);
+    }
+
+    /// Seeks so that the next packet read is the keyframe of `stream` at or before `ts`
+    /// (in that stream's time base).
+    pub fn seek(&mut self, stream: usize, ts: i64) -> Result<()> {
+        self.seek_with(stream, ts, ffi::AVSEEK_FLAG_BACKWARD)
+    }
+
+    /// Seeks back to `first_keyframe` (the first keyframe of `stream`) such that every stream's
+    /// packets are read from there, including audio that starts before that keyframe. A plain
+    /// keyframe seek makes the Matroska demuxer drop every packet older than the keyframe.
+    pub fn rewind(&mut self, stream: usize, first_keyframe: i64) -> Result<()> {
+        self.seek_with(
+            stream,
+            first_keyframe,
+            ffi::AVSEEK_FLAG_BACKWARD | ffi::AVSEEK_FLAG_ANY,
+        )
+    }
+
+    fn seek_with(&mut self, stream: usize, ts: i64, flags: i32) -> Result<()> {
+        // SAFETY: the context is valid; av_seek_frame only reads and repositions it.
+        let ret = unsafe { ffi::av_seek_frame(self.input.as_mut_ptr(), stream as i32, ts, flags) };
+        if ret < 0 {
+            return Err(Error::ffmpeg(
+                format!("{}: seeking to {ts}", self.path.display()),
+                ff::Error::from(ret),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Reads the next packet of any stream; `None` at the end of the file. Read errors past a
+    /// truncation end the file instead of looping forever.
+    pub fn read(&mut self) -> Result<Option<Packet>> {
+        let mut errors = 0;
+        loop {
+            let mut p = ff::Packet::empty();
+            match p.read(&mut self.input) {
+                Ok(()) => {
+                    return Ok(Some(Packet {
+                        stream: p.stream(),
+                        pts: p.pts(),
+                        dts: p.dts(),
+                        duration: p.duration(),
+                        keyframe: p.is_key(),
+                        pos: p.position() as i64,
+                        inner: p,
+                    }))
+                }
+                Err(ff::Error::Eof) => return Ok(None),
+                Err(ff::Error::Other { errno }) if errno == libc::EAGAIN => continue,
+                Err(e) => {
+                    errors += 1;
+                    if errors >= MAX_READ_ERRORS {
+                        // A damaged tail: treat as the end, as players do.
+                        let _ = e;
+                        return Ok(None);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Tells the demuxer to skip packets of the streams not wanted (saves parsing work).
+    pub fn keep_only(&mut self, wanted: &[usize]) {
+        for mut st in self.input.streams_mut() {
+            let keep = wanted.contains(&st.index());
+            // SAFETY: setting `discard` on a stream of an open input context is how FFmpeg's
+            // own tools select streams.
+            unsafe {
+                (*st.as_mut_ptr()).discard = if keep {
+                    ffi::AVDiscard::AVDISCARD_DEFAULT
+                } else {
+                    ffi::AVDiscard::AVDISCARD_ALL
+                };
+            }
+        }
+    }
+
+    /// The codec parameters of a stream, to copy into a muxer.
+    pub(crate) fn parameters(&self, stream: usize) -> Option<ff::codec::Parameters> {
+        self.input.stream(stream).map(|s| s.parameters())
+    }
+}
+
+fn cstr(ptr: *const libc::c_char) -> Option<String> {
+    if ptr.is_null() {
+        None
+    } else {
+        // SAFETY: FFmpeg returns NUL-terminated static or context-owned strings.
+        Some(
+            unsafe { CStr::from_ptr(ptr) }
+                .to_string_lossy()
+                .into_owned(),
+        )
+    }
+}
+
+fn stream_params(st: &ff::format::stream::Stream) -> StreamParams {
+    let params = st.parameters();
+    // SAFETY: codecpar is valid for a stream of an open context; we only read fields.
+    let par = unsafe { &*params.as_ptr() };
+    let kind = match par.codec_type {
+        ffi::AVMediaType::AVMEDIA_TYPE_VIDEO => Kind::Video,
+        ffi::AVMediaType::AVMEDIA_TYPE_AUDIO => Kind::Audio,
+        ffi::AVMediaType::AVMEDIA_TYPE_SUBTITLE => Kind::Subtitle,
+        _ => Kind::Other,
+    };
+    let codec_id: ff::codec::Id = par.codec_id.into();
+    let codec = cstr(unsafe { ffi::avcodec_get_name(par.codec_id) }).unwrap_or_default();
+    let profile = (par.profile != ffi::FF_PROFILE_UNKNOWN)
+        .then(|| cstr(unsafe { ffi::avcodec_profile_name(par.codec_id, par.profile) }))
+        .flatten();
+    let level = (par.level != ffi::FF_LEVEL_UNKNOWN && par.level > 0).then_some(par.level);
+    let (pixel_format, bit_depth) = if kind == Kind::Video && par.format >= 0 {
+        // SAFETY: a video stream's format is an AVPixelFormat value.
+        let fmt: ffi::AVPixelFormat = unsafe { std::mem::transmute(par.format) };
+        let name = cstr(unsafe { ffi::av_get_pix_fmt_name(fmt) });
+        let desc = unsafe { ffi::av_pix_fmt_desc_get(fmt) };
+        let depth = (!desc.is_null()).then(|| unsafe { (*desc).comp[0].depth } as u32);
+        (name, depth)
+    } else {
+        (None, None)
+    };
+    let (channels, channel_layout) = if kind == Kind::Audio {
+        let n = par.ch_layout.nb_channels.max(0) as u32;
+        let mut buf = [0 as libc::c_char; 64];
+        // SAFETY: buf is large enough and NUL-terminated by the callee on success.
+        let r =
+            unsafe { ffi::av_channel_layout_describe(&par.ch_layout, buf.as_mut_ptr(), buf.len()) };
+        let desc = (r > 0).then(|| cstr(buf.as_ptr())).flatten();
+        (n, desc)
+    } else {
+        (0, None)
+    };
+    let extradata = if par.extradata.is_null() || par.extradata_size <= 0 {
+        Vec::new()
+    } else {
+        // SAFETY: extradata points to extradata_size bytes owned by codecpar.
+        unsafe { std::slice::from_raw_parts(par.extradata, par.extradata_size as usize) }.to_vec()
+    };
+    let meta = st.metadata();
+    let disposition = st.disposition();
+    let fr: Rational = st.avg_frame_rate().into();
+    let start = st.start_time();
+    let duration = st.duration();
+    StreamParams {
+        index: st.index(),
+        kind,
+        codec,
+        codec_id,
+        profile,
+        level,
+        width: par.width.max(0) as u32,
+        height: par.height.max(0) as u32,
+        frame_rate: (kind == Kind::Video && fr.num > 0 && fr.den > 0).then_some(fr),
+        bit_depth,
+        pixel_format,
+        video_delay: par.video_delay.max(0) as u32,
+        channels,
+        channel_layout,
+        sample_rate: par.sample_rate.max(0) as u32,
+        frame_size: par.frame_size.max(0) as u32,
+        language: meta
+            .get("language")
+            .filter(|l| !l.is_empty() && *l != "und")
+            .map(str::to_owned),
+        title: meta
+            .get("title")
+            .or_else(|| meta.get("handler_name"))
+            .and_then(|t| {
+                // MP4 handler names are muxer boilerplate, not titles.
+                let boiler = ["SoundHandler", "VideoHandler", "SubtitleHandler"];
+                (!t.is_empty() && !boiler.contains(&t)).then(|| t.to_owned())
+            }),
+        default: disposition.contains(ff::format::stream::Disposition::DEFAULT),
+        forced: disposition.contains(ff::format::stream::Disposition::FORCED),
+        attached_pic: disposition.contains(ff::format::stream::Disposition::ATTACHED_PIC),
+        time_base: st.time_base().into(),
+        start: (start != ffi::AV_NOPTS_VALUE).then_some(start),
+        duration: (duration != ffi::AV_NOPTS_VALUE && duration > 0).then_some(duration),
+        bit_rate: par.bit_rate.max(0) as u64,
+        extradata,
+    }
+}
+
+/// Whether FFmpeg's build on this machine has a muxer by this name.
+pub fn has_muxer(name: &str) -> bool {
+    init();
+    let Ok(c) = CString::new(name) else {
+        return false;
+    };
+    // SAFETY: av_guess_format only reads the static muxer list.
+    !unsafe { ffi::av_guess_format(c.as_ptr(), std::ptr::null(), std::ptr::null()) }.is_null()
+}
