@@ -1,0 +1,79 @@
+// Plays a static HLS tree in headless Chromium with hls.js; prints one JSON line.
+// usage: node play.mjs DIR [--seek FRACTION] [--audio N] [--clock]
+// DIR is served over HTTP on 127.0.0.1 together with the test page and hls.js (one origin).
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+const { chromium } = require('playwright-core');
+const argv = process.argv.slice(2);
+const dir = path.resolve(argv[0]);
+const opt = (k, d) => (argv.includes(k) ? argv[argv.indexOf(k) + 1] : d);
+const types = { '.m3u8': 'application/vnd.apple.mpegurl', '.mp4': 'video/mp4', '.m4s': 'video/iso.segment', '.html': 'text/html', '.js': 'text/javascript' };
+
+const requests = [];
+const server = http.createServer((req, res) => {
+  const u = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+  let file;
+  if (u === '/') file = path.join(here, 'page.html');
+  else if (u === '/_test/hls.js') file = require.resolve('hls.js/dist/hls.min.js');
+  else file = path.join(dir, path.normalize(u).replace(/^([/\\])+/, ''));
+  if (!file.startsWith(dir) && !file.startsWith(here) && !file.includes('node_modules')) { res.writeHead(403); res.end(); return; }
+  fs.readFile(file, (err, data) => {
+    requests.push(u);
+    if (err) { res.writeHead(404); res.end(); return; }
+    res.writeHead(200, { 'content-type': types[path.extname(file)] || 'application/octet-stream' });
+    res.end(data);
+  });
+});
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const base = `http://127.0.0.1:${server.address().port}`;
+
+const out = { ok: false };
+const watchdog = setTimeout(() => { out.error = 'no verdict in 120 s'; console.log(JSON.stringify(out)); process.exit(1); }, 120000);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
+});
+const page = await browser.newPage();
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const until = async (expr, ms) => { const t0 = Date.now(); while (Date.now() - t0 < ms) { if (await page.evaluate(expr)) return Date.now() - t0; await sleep(50); } return -1; };
+const V = "document.getElementById('v')";
+try {
+  await page.goto(`${base}/`);
+  await page.evaluate((u) => window.play(u), `${base}/master.m3u8`);
+  out.start_ms = await until(`${V}.currentTime > 0.3`, 30000);
+  if (out.start_ms < 0) throw new Error('playback did not start in 30 s');
+  out.duration = await page.evaluate(`${V}.duration`);
+  out.levels = await page.evaluate(() => window.hls.levels.map((l) => ({ codecs: [l.videoCodec, l.audioCodec].filter(Boolean).join(','), w: l.width })));
+  out.audio_tracks = await page.evaluate(() => window.hls.audioTracks.map((a) => a.lang));
+  if (opt('--audio') !== undefined) await page.evaluate((n) => { window.hls.audioTrack = n; }, Number(opt('--audio')));
+  const target = out.duration * Number(opt('--seek', '0.6'));
+  await page.evaluate((t) => { document.getElementById('v').currentTime = t; }, target);
+  out.seek_to = target;
+  out.seek_ms = await until(`!${V}.seeking && ${V}.currentTime > ${target + 1.0}`, 30000);
+  out.audio_track = await page.evaluate(() => window.hls.audioTrack);
+  const q = await page.evaluate(() => { const v = document.getElementById('v'); const p = v.getVideoPlaybackQuality(); return { frames: p.totalVideoFrames, w: v.videoWidth, t: v.currentTime }; });
+  Object.assign(out, q);
+  if (argv.includes('--clock')) {
+    out.clock = [];
+    for (const f of [0.1, 0.55, 0.3, 0.85]) out.clock.push(await page.evaluate((t) => window.clockAt(t), Math.floor(out.duration * f) + 0.5));
+  }
+  out.errors = await page.evaluate(() => window.errors);
+  out.ok = out.seek_ms >= 0 && out.frames > 0 && out.w > 0 && !out.errors.some((e) => e.fatal)
+    && (!out.clock || out.clock.every((c) => c.seeked && c.want === c.got));
+} catch (e) {
+  out.error = String(e);
+  out.errors = await page.evaluate(() => window.errors).catch(() => null);
+}
+out.requests = requests.length;
+clearTimeout(watchdog);
+await browser.close();
+server.close();
+console.log(JSON.stringify(out));
+process.exit(out.ok ? 0 : 1);
