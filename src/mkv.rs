@@ -9,6 +9,7 @@ const SEGMENT: u32 = 0x1853_8067;
 const SEEK_HEAD: u32 = 0x114D_9B74;
 const SEEK: u32 = 0x4DBB;
 const SEEK_ID: u32 = 0x53AB;
+const SEEK_POSITION: u32 = 0x53AC;
 const CUES: u32 = 0x1C53_BB6B;
 const CLUSTER: u32 = 0x1F43_B675;
 
@@ -57,33 +58,46 @@ fn elements(mut b: &[u8]) -> impl Iterator<Item = (u32, &[u8])> {
     })
 }
 
-/// Whether the start of a Matroska file (its first few tens of KiB) shows Cues: listed in the
-/// SeekHead, or present before the first Cluster.
-pub fn has_cues(head: &[u8]) -> bool {
+/// Where the Cues of a Matroska file start (byte offset in the file), from the start of the
+/// file (its first few tens of KiB): listed in the SeekHead, or present before the first
+/// Cluster. `None` when the head shows no Cues. A truncated file may list Cues past its end:
+/// compare with the file size.
+pub fn cues_position(head: &[u8]) -> Option<u64> {
     let mut top = elements(head);
-    let Some((EBML_HEADER, _)) = top.next() else {
-        return false;
+    let (EBML_HEADER, _) = top.next()? else {
+        return None;
     };
-    let Some((SEGMENT, segment)) = top.next() else {
-        return false;
+    let (SEGMENT, segment) = top.next()? else {
+        return None;
     };
+    // SeekPosition counts from the first byte of the Segment's data.
+    let segment_start = (segment.as_ptr() as usize - head.as_ptr() as usize) as u64;
     for (id, data) in elements(segment) {
         match id {
-            CUES => return true,
+            CUES => return Some(data.as_ptr() as u64 - head.as_ptr() as u64),
             SEEK_HEAD => {
-                let listed = elements(data)
-                    .filter(|(id, _)| *id == SEEK)
-                    .flat_map(|(_, seek)| elements(seek))
-                    .any(|(id, v)| id == SEEK_ID && v == CUES.to_be_bytes());
-                if listed {
-                    return true;
+                for (_, seek) in elements(data).filter(|(id, _)| *id == SEEK) {
+                    let mut is_cues = false;
+                    let mut pos = None;
+                    for (id, v) in elements(seek) {
+                        match id {
+                            SEEK_ID => is_cues = v == CUES.to_be_bytes(),
+                            SEEK_POSITION => {
+                                pos = Some(v.iter().fold(0u64, |a, b| (a << 8) | u64::from(*b)))
+                            }
+                            _ => {}
+                        }
+                    }
+                    if let (true, Some(p)) = (is_cues, pos) {
+                        return Some(segment_start + p);
+                    }
                 }
             }
-            CLUSTER => return false,
+            CLUSTER => return None,
             _ => {}
         }
     }
-    false
+    None
 }
 
 #[cfg(test)]
@@ -116,33 +130,38 @@ mod tests {
     }
 
     #[test]
-    fn seekhead_listing_cues_means_cues() {
+    fn seekhead_listing_cues_gives_their_file_offset() {
         let seek = el(
             SEEK,
-            &[el(SEEK_ID, &CUES.to_be_bytes()), el(0x53AC, &[0x10, 0x00])].concat(),
+            &[
+                el(SEEK_ID, &CUES.to_be_bytes()),
+                el(SEEK_POSITION, &[0x10, 0x00]),
+            ]
+            .concat(),
         );
         let f = file(&[el(SEEK_HEAD, &seek), el(CLUSTER, &[0; 4])], false);
-        assert!(has_cues(&f));
+        // EBML header (4 + 1 + 3 bytes), Segment ID (4) and 8-byte size: data starts at 20.
+        assert_eq!(cues_position(&f), Some(20 + 0x1000));
     }
 
     #[test]
     fn live_written_file_without_seekhead_has_no_cues() {
         let info = el(0x1549_A966, &[0; 3]);
         let f = file(&[info, el(CLUSTER, &[0; 8])], true);
-        assert!(!has_cues(&f));
+        assert_eq!(cues_position(&f), None);
     }
 
     #[test]
     fn seekhead_without_cues_entry_has_no_cues() {
         let seek = el(SEEK, &el(SEEK_ID, &0x1549_A966u32.to_be_bytes()));
         let f = file(&[el(SEEK_HEAD, &seek), el(CLUSTER, &[0; 4])], false);
-        assert!(!has_cues(&f));
+        assert_eq!(cues_position(&f), None);
     }
 
     #[test]
     fn garbage_is_not_matroska_with_cues() {
-        assert!(!has_cues(b""));
-        assert!(!has_cues(&[0xff; 100]));
-        assert!(!has_cues(&[0x1A, 0x45, 0xDF, 0xA3, 0x00]));
+        assert_eq!(cues_position(b""), None);
+        assert_eq!(cues_position(&[0xff; 100]), None);
+        assert_eq!(cues_position(&[0x1A, 0x45, 0xDF, 0xA3, 0x00]), None);
     }
 }

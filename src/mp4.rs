@@ -309,6 +309,27 @@ pub fn read_moov<R: Read + Seek>(f: &mut R) -> std::io::Result<Option<Vec<u8>>> 
     Ok(None)
 }
 
+/// Whether a box of this type is anywhere inside `data` (depth-first through container boxes).
+pub fn contains_box(data: &[u8], kind: &[u8; 4]) -> bool {
+    const CONTAINERS: [&[u8; 4]; 8] = [
+        b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts", b"mvex", b"dinf",
+    ];
+    boxes(data)
+        .any(|b| &b.kind == kind || (CONTAINERS.contains(&&b.kind) && contains_box(b.body, kind)))
+}
+
+/// The mdhd timescale of the first track of an init segment (ticks per second of its tfdt and
+/// sample durations).
+pub fn init_timescale(init: &[u8]) -> Option<u32> {
+    let moov = child(init, b"moov")?.body;
+    let mdhd = path(moov, &[b"trak", b"mdia", b"mdhd"])?;
+    let mut r = Reader::new(mdhd);
+    let (v, _) = r.full()?;
+    r.versioned(v)?;
+    r.versioned(v)?;
+    r.u32()
+}
+
 /// What a media segment's `moof` says about its one track, for checking the muxer's work.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FragmentInfo {
@@ -420,11 +441,7 @@ mod tests {
             bx(b"hdlr", &b)
         };
         let stts = full(b"stts", 0, &[1, 6, 512]);
-        let ctts = full(
-            b"ctts",
-            0,
-            &[4, 1, 1024, 1, 2048, 2, 512, 2, 1024],
-        );
+        let ctts = full(b"ctts", 0, &[4, 1, 1024, 1, 2048, 2, 512, 2, 1024]);
         let stss = full(b"stss", 0, &[2, 1, 5]);
         let stsz = full(b"stsz", 0, &[0, 6, 100, 20, 30, 40, 90, 10]);
         let stbl = bx(b"stbl", &[stts, ctts, stss, stsz].concat());

@@ -228,14 +228,17 @@ pub fn probe(path: &Path) -> Result<MediaInfo> {
     })
 }
 
-/// Reads the head of a Matroska file and looks for Cues.
+/// Reads the head of a Matroska file and looks for Cues that the file really holds (a
+/// truncated file lists Cues past its end).
 fn matroska_has_cues(path: &Path) -> bool {
     use std::io::Read;
     let mut head = Vec::with_capacity(64 * 1024);
     std::fs::File::open(path)
         .and_then(|f| f.take(64 * 1024).read_to_end(&mut head))
-        .map(|_| crate::mkv::has_cues(&head))
-        .unwrap_or(false)
+        .ok()
+        .and_then(|_| crate::mkv::cues_position(&head))
+        .zip(std::fs::metadata(path).ok())
+        .is_some_and(|(pos, meta)| pos < meta.len())
 }
 
 /// Keyframes and per-sample sizes from an MP4's own sample tables.

@@ -1,0 +1,289 @@
+//! The command line as a user meets it: probe output checked against ffprobe, and bad input
+//! answered with one clear line and a non-zero exit, never a panic or a hang.
+
+mod common;
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use common::*;
+
+fn probe_json(file: &Path) -> serde_json::Value {
+    let out = haema_ok(&["probe".as_ref(), "--json".as_ref(), file.as_os_str()]);
+    serde_json::from_slice(&out).expect("probe --json prints JSON")
+}
+
+fn ffprobe_keyframes(file: &Path) -> Vec<f64> {
+    let out = run(Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "packet=pts_time,flags",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(file));
+    let mut k: Vec<f64> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains('K'))
+        .filter_map(|l| l.split(',').next()?.parse().ok())
+        .collect();
+    k.sort_by(f64::total_cmp);
+    k
+}
+
+#[test]
+fn probe_keyframes_equal_ffprobes_packet_scan_and_name_their_source() {
+    for (file, source) in [
+        (mkv(), "matroska-cues"),
+        (mp4(), "mp4-sample-table"),
+        (hevc(), "mp4-sample-table"),
+        (mkv_no_cues(), "packet-scan"),
+    ] {
+        let j = probe_json(&file);
+        assert_eq!(j["keyframe_index"]["source"], source, "{}", file.display());
+        let got: Vec<f64> = j["keyframes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        let want = ffprobe_keyframes(&file);
+        assert_eq!(
+            got.len(),
+            want.len(),
+            "{}: {got:?} vs {want:?}",
+            file.display()
+        );
+        for (g, w) in got.iter().zip(&want) {
+            assert!(
+                (g - w).abs() < 0.0015,
+                "{}: keyframe {g} vs ffprobe {w}",
+                file.display()
+            );
+        }
+        assert!(
+            (j["duration"].as_f64().unwrap() - 20.0).abs() < 0.05,
+            "{}: duration {}",
+            file.display(),
+            j["duration"]
+        );
+    }
+}
+
+#[test]
+fn probe_reports_streams_with_languages_codecs_and_the_plan() {
+    let j = probe_json(&mkv());
+    let streams = j["streams"].as_array().unwrap();
+    let codecs: Vec<&str> = streams
+        .iter()
+        .map(|s| s["codec"].as_str().unwrap())
+        .collect();
+    assert_eq!(codecs, ["h264", "ac3", "aac", "opus"]);
+    let langs: Vec<&str> = streams[1..]
+        .iter()
+        .map(|s| s["language"].as_str().unwrap())
+        .collect();
+    assert_eq!(langs, ["eng", "fra", "jpn"]);
+    assert_eq!(streams[0]["width"], 640);
+    assert_eq!(streams[0]["bit_depth"], 8);
+    assert_eq!(streams[1]["channels"], 6);
+    assert_eq!(streams[1]["default"], true);
+    let plan = &j["plan"];
+    // Keyframes 0,2,4,5,7,13,... s with a 4 s target: the 7-13 s GOP makes one long segment.
+    let d: Vec<f64> = plan["segment_durations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let want = [4.0, 9.0, 4.0, 3.0];
+    assert_eq!(d.len(), want.len());
+    for (d, w) in d.iter().zip(want) {
+        // Matroska's duration is rounded to 1 ms: the last segment may be 1 ms off.
+        assert!((d - w).abs() <= 0.0011, "{d} vs {w}");
+    }
+    assert_eq!(plan["renditions"][0]["codecs"], "avc1.64001e");
+    assert_eq!(
+        probe_json(&hevc())["plan"]["renditions"][0]["codecs"],
+        "hvc1.2.4.L63.90"
+    );
+}
+
+#[test]
+fn master_playlist_on_stdout_groups_audio_by_codec() {
+    let text = String::from_utf8(haema_ok(&["playlist".as_ref(), mkv().as_os_str()])).unwrap();
+    assert!(text.starts_with("#EXTM3U\n#EXT-X-VERSION:7\n"));
+    assert_eq!(text.matches("#EXT-X-STREAM-INF").count(), 3);
+    assert!(text.contains("CODECS=\"avc1.64001e,mp4a.40.2\""));
+    assert!(text.contains(
+        "LANGUAGE=\"eng\",NAME=\"English 5.1\",DEFAULT=YES,AUTOSELECT=YES,CHANNELS=\"6\""
+    ));
+    let media = String::from_utf8(haema_ok(&[
+        "playlist".as_ref(),
+        mkv().as_os_str(),
+        "--media".as_ref(),
+        "audio-2-fra".as_ref(),
+    ]))
+    .unwrap();
+    assert!(media.contains("#EXT-X-TARGETDURATION:9\n"));
+    assert!(media.ends_with("#EXT-X-ENDLIST\n"));
+}
+
+/// Runs haema expecting failure; returns stderr.
+fn haema_err(args: &[&std::ffi::OsStr]) -> String {
+    let out = run(haema().args(args));
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "haema {args:?}: want exit 1, got {:?}: {err}",
+        out.status
+    );
+    assert!(!err.contains("panicked"), "haema {args:?} panicked: {err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "want one line, got: {err}"
+    );
+    err
+}
+
+#[test]
+fn bad_files_get_one_clear_line_and_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.mkv");
+    std::fs::write(&empty, b"").unwrap();
+    let garbage = dir.path().join("garbage.mp4");
+    std::fs::write(
+        &garbage,
+        (0..100_000u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let missing = dir.path().join("missing.mkv");
+    for cmd in ["probe", "playlist"] {
+        assert!(haema_err(&[cmd.as_ref(), empty.as_os_str()]).contains("empty"));
+        assert!(haema_err(&[cmd.as_ref(), garbage.as_os_str()]).contains("garbage.mp4"));
+        assert!(haema_err(&[cmd.as_ref(), missing.as_os_str()]).contains("No such file"));
+        assert!(haema_err(&[cmd.as_ref(), dir.path().as_os_str()]).contains("directory"));
+    }
+    assert!(
+        haema_err(&["segment".as_ref(), garbage.as_os_str(), "0".as_ref()]).contains("garbage.mp4")
+    );
+}
+
+#[test]
+fn a_file_without_video_is_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let audio = dir.path().join("song.mka");
+    let out = run(Command::new("ffmpeg")
+        .args([
+            "-nostdin", "-v", "error", "-f", "lavfi", "-i", "sine=d=2", "-c:a", "libopus",
+        ])
+        .arg(&audio));
+    assert!(out.status.success());
+    let err = haema_err(&["playlist".as_ref(), audio.as_os_str()]);
+    assert!(err.contains("no video stream"), "{err}");
+}
+
+#[test]
+fn bad_segment_requests_name_what_exists() {
+    let f = mkv();
+    let err = haema_err(&["segment".as_ref(), f.as_os_str(), "4".as_ref()]);
+    assert!(
+        err.contains("segment 4 is past the end") && err.contains("0 to 3"),
+        "{err}"
+    );
+    let err = haema_err(&[
+        "segment".as_ref(),
+        f.as_os_str(),
+        "0".as_ref(),
+        "-r".as_ref(),
+        "audio-9-xx".as_ref(),
+    ]);
+    assert!(
+        err.contains("unknown rendition") && err.contains("audio-2-fra"),
+        "{err}"
+    );
+    let err = haema_err(&["segment".as_ref(), f.as_os_str(), "x1".as_ref()]);
+    assert!(err.contains("not a segment"), "{err}");
+    let err = haema_err(&[
+        "playlist".as_ref(),
+        f.as_os_str(),
+        "--media".as_ref(),
+        "nope".as_ref(),
+    ]);
+    assert!(err.contains("unknown rendition"), "{err}");
+}
+
+#[test]
+fn truncated_matroska_plays_as_far_as_its_data_goes() {
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.mkv");
+    let full = std::fs::read(mkv()).unwrap();
+    std::fs::write(&cut, &full[..full.len() / 2]).unwrap();
+    // The Cues sit at the end, so they are gone: the packet scan finds what is left.
+    let j = probe_json(&cut);
+    assert_eq!(j["keyframe_index"]["source"], "packet-scan");
+    let d = j["duration"].as_f64().unwrap();
+    assert!(d > 5.0 && d < 15.0, "duration {d}");
+    let t = tree(&cut);
+    let path = t.path().join("v.mp4");
+    std::fs::write(&path, concatenated(t.path(), "original")).unwrap();
+    assert!(ffmpeg_warnings(&path, &[]).is_empty());
+}
+
+#[test]
+fn truncated_mp4_fails_past_its_data_with_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.mp4");
+    let full = std::fs::read(mp4()).unwrap();
+    std::fs::write(&cut, &full[..full.len() / 2]).unwrap();
+    // faststart: the sample tables are whole, the data is half there.
+    let j = probe_json(&cut);
+    assert_eq!(j["keyframe_index"]["source"], "mp4-sample-table");
+    haema_ok(&["segment".as_ref(), cut.as_os_str(), "0".as_ref()]);
+    let out = run(haema().args(["segment".as_ref(), cut.as_os_str(), "4".as_ref()]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    if !out.status.success() {
+        assert_eq!(out.status.code(), Some(1));
+        assert!(err.contains("cut.mp4"), "{err}");
+    }
+}
+
+#[test]
+fn a_closed_stdout_pipe_ends_quietly() {
+    let mut child = haema()
+        .args(["segment".as_ref(), mkv().as_os_str(), "1".as_ref()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 8];
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut first)
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

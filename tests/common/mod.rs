@@ -1,0 +1,131 @@
+//! Helpers shared by the integration tests: the fixtures, the real `haema` binary, and the
+//! outside tools (ffmpeg, ffprobe, node) that judge its output.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The committed fixture library.
+pub fn library() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/library")
+}
+
+/// H.264 + B-frames in Matroska with Cues; AC-3 5.1, AAC, Opus; irregular keyframes.
+pub fn mkv() -> PathBuf {
+    library().join("Movies/Clock (2024)/Clock (2024).mkv")
+}
+/// H.264 + B-frames in MP4 with an edit list; AAC and AC-3.
+pub fn mp4() -> PathBuf {
+    library().join("Series/Clockwork/Season 01/Clockwork - S01E01 - Pilot.mp4")
+}
+/// Matroska written to a pipe: no Cues, no duration; H.264 + Opus.
+pub fn mkv_no_cues() -> PathBuf {
+    library().join("Series/Clockwork/Season 01/Clockwork - S01E02 - No Cues.mkv")
+}
+/// HEVC Main 10 in MP4, tagged hvc1; AAC.
+pub fn hevc() -> PathBuf {
+    library().join("Movies/Clock HEVC (2024)/Clock HEVC (2024).mp4")
+}
+
+/// Every fixture.
+pub fn all() -> Vec<PathBuf> {
+    vec![mkv(), mp4(), mkv_no_cues(), hevc()]
+}
+
+/// The `haema` binary cargo built for these tests.
+pub fn haema() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_haema"))
+}
+
+/// Runs a command, returning its output; panics only if it could not start.
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output()
+        .unwrap_or_else(|e| panic!("could not run {cmd:?}: {e}"))
+}
+
+/// Runs haema and expects success; returns stdout.
+pub fn haema_ok(args: &[&std::ffi::OsStr]) -> Vec<u8> {
+    let out = run(haema().args(args));
+    assert!(
+        out.status.success(),
+        "haema {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// Writes the static HLS tree of a file into a new temp dir.
+pub fn tree(file: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    haema_ok(&[
+        "playlist".as_ref(),
+        file.as_os_str(),
+        "--out".as_ref(),
+        dir.path().as_os_str(),
+    ]);
+    dir
+}
+
+/// Rendition folders of a tree, sorted.
+pub fn renditions(tree: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(tree)
+        .expect("tree")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Number of media segments in a rendition's playlist.
+pub fn segment_count(tree: &Path, rendition: &str) -> usize {
+    let text = std::fs::read_to_string(tree.join(rendition).join("stream.m3u8")).expect("playlist");
+    text.lines().filter(|l| l.starts_with("#EXTINF")).count()
+}
+
+/// EXTINF durations of a media playlist.
+pub fn extinfs(tree: &Path, rendition: &str) -> Vec<f64> {
+    let text = std::fs::read_to_string(tree.join(rendition).join("stream.m3u8")).expect("playlist");
+    text.lines()
+        .filter_map(|l| l.strip_prefix("#EXTINF:"))
+        .map(|l| l.trim_end_matches(',').parse().expect("EXTINF number"))
+        .collect()
+}
+
+/// init.mp4 followed by every media segment of a rendition, in order.
+pub fn concatenated(tree: &Path, rendition: &str) -> Vec<u8> {
+    let dir = tree.join(rendition);
+    let mut all = std::fs::read(dir.join("init.mp4")).expect("init");
+    for n in 0..segment_count(tree, rendition) {
+        all.extend(std::fs::read(dir.join(format!("{n}.m4s"))).expect("segment"));
+    }
+    all
+}
+
+/// What `ffmpeg -v warning` prints when decoding `input` to nowhere (empty means clean).
+pub fn ffmpeg_warnings(input: &Path, extra: &[&str]) -> String {
+    let out = run(Command::new("ffmpeg")
+        .args(["-nostdin", "-hide_banner", "-v", "warning", "-i"])
+        .arg(input)
+        .args(extra)
+        .args(["-f", "null", "-"]));
+    assert!(
+        out.status.success(),
+        "ffmpeg failed on {}: {}",
+        input.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A deterministic shuffle (xorshift), so a failure is reproducible.
+pub fn shuffle<T>(v: &mut [T], seed: u64) {
+    let mut x = seed | 1;
+    for i in (1..v.len()).rev() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        v.swap(i, (x % (i as u64 + 1)) as usize);
+    }
+}

@@ -1,0 +1,215 @@
+//! Segments made by the real binary, judged by ffmpeg/ffprobe and by the box layout the HLS
+//! and ISOBMFF specs require.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+use haema::mp4::{contains_box, init_timescale, parse_fragment};
+
+#[test]
+fn every_segment_made_alone_in_shuffled_order_equals_the_tree_byte_for_byte() {
+    for (i, file) in all().iter().enumerate() {
+        let t = tree(file);
+        let mut jobs = Vec::new();
+        for r in renditions(t.path()) {
+            jobs.push((r.clone(), "init".to_string(), "init.mp4".to_string()));
+            for n in 0..segment_count(t.path(), &r) {
+                jobs.push((r.clone(), n.to_string(), format!("{n}.m4s")));
+            }
+        }
+        shuffle(&mut jobs, 0x5eed + i as u64);
+        for (r, seg, name) in jobs {
+            let bytes = haema_ok(&[
+                "segment".as_ref(),
+                file.as_os_str(),
+                seg.as_ref(),
+                "--rendition".as_ref(),
+                r.as_ref(),
+            ]);
+            let want = std::fs::read(t.path().join(&r).join(&name)).unwrap();
+            assert!(
+                bytes == want,
+                "{}: {r}/{name} differs when made alone",
+                file.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn fragments_have_exact_tfdt_continuity_sequence_numbers_and_no_edit_lists() {
+    for file in all() {
+        let t = tree(&file);
+        for r in renditions(t.path()) {
+            let dir = t.path().join(&r);
+            let init = std::fs::read(dir.join("init.mp4")).unwrap();
+            assert!(!contains_box(&init, b"edts"), "{r}: init has an edit list");
+            assert!(contains_box(&init, b"mvex"), "{r}: init is not fragmented");
+            let mut expected_tfdt = None;
+            for n in 0..segment_count(t.path(), &r) {
+                let seg = std::fs::read(dir.join(format!("{n}.m4s"))).unwrap();
+                let f = parse_fragment(&seg).unwrap_or_else(|| panic!("{r}/{n}: no moof"));
+                assert_eq!(f.sequence, n as u32 + 1, "{r}/{n}: mfhd");
+                if let Some(e) = expected_tfdt {
+                    assert_eq!(
+                        f.base_decode_time,
+                        e,
+                        "{}: {r}/{n}: tfdt not continuous",
+                        file.display()
+                    );
+                }
+                assert!(!f.durations.is_empty());
+                assert!(
+                    f.durations.iter().all(|d| *d > 0),
+                    "{r}/{n}: zero-length sample"
+                );
+                expected_tfdt = Some(
+                    f.base_decode_time + f.durations.iter().map(|d| u64::from(*d)).sum::<u64>(),
+                );
+            }
+        }
+    }
+}
+
+/// Presentation start of a segment in seconds: tfdt plus the first sample's composition offset.
+fn start_secs(init: &[u8], seg: &[u8]) -> f64 {
+    let ts = f64::from(init_timescale(init).unwrap());
+    let f = parse_fragment(seg).unwrap();
+    (f.base_decode_time as f64 + f64::from(f.cts_offsets[0])) / ts
+}
+
+#[test]
+fn audio_and_video_of_every_segment_start_together_where_the_playlist_says() {
+    for file in all() {
+        let t = tree(&file);
+        let rs = renditions(t.path());
+        let read = |r: &str, name: &str| std::fs::read(t.path().join(r).join(name)).unwrap();
+        let vinit = read("original", "init.mp4");
+        let v0 = start_secs(&vinit, &read("original", "0.m4s"));
+        let durations = extinfs(t.path(), "original");
+        let mut playlist_start = 0.0;
+        for (n, d) in durations.iter().enumerate() {
+            let name = format!("{n}.m4s");
+            let v = start_secs(&vinit, &read("original", &name)) - v0;
+            assert!(
+                (v - playlist_start).abs() < 0.002,
+                "{}: video {n} starts at {v}, playlist says {playlist_start}",
+                file.display()
+            );
+            for a in rs.iter().filter(|r| r.starts_with("audio")) {
+                assert_eq!(
+                    extinfs(t.path(), a),
+                    durations,
+                    "{a}: EXTINFs differ from the video's"
+                );
+                let ainit = read(a, "init.mp4");
+                let at = start_secs(&ainit, &read(a, &name)) - v0;
+                // A frame belongs to the segment it starts in: audio starts at most one frame
+                // (1536 samples at 48 kHz = 32 ms) after the video; segment 0 may begin earlier
+                // with audio the file has before its first picture.
+                let late = at - v;
+                assert!(
+                    late < 0.033 && (n == 0 || late >= -0.001),
+                    "{}: {a}/{n} starts {late:+.4} s from the video",
+                    file.display()
+                );
+            }
+            playlist_start += d;
+        }
+    }
+}
+
+#[test]
+fn every_rendition_concatenated_decodes_in_ffmpeg_without_a_warning() {
+    for file in all() {
+        let t = tree(&file);
+        for r in renditions(t.path()) {
+            let path = t.path().join(format!("{r}.mp4"));
+            std::fs::write(&path, concatenated(t.path(), &r)).unwrap();
+            let w = ffmpeg_warnings(&path, &[]);
+            assert!(w.is_empty(), "{}: {r}: {w}", file.display());
+        }
+    }
+}
+
+#[test]
+fn ffmpeg_reads_every_rendition_of_the_master_playlist_without_a_warning() {
+    for file in all() {
+        let t = tree(&file);
+        // `-enc_time_base -1` keeps each stream's own time base in ffmpeg's null output: with
+        // the default (1/frame rate) Matroska's 1 ms timestamps round onto the same frame
+        // tick and ffmpeg warns about its own re-timing, for the source file just the same.
+        let w = ffmpeg_warnings(
+            &t.path().join("master.m3u8"),
+            &["-map", "0", "-enc_time_base", "-1"],
+        );
+        assert!(w.is_empty(), "{}: {w}", file.display());
+    }
+}
+
+fn video_packet_hashes(input: &Path) -> Vec<String> {
+    let out = run(Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(input)
+        .args(["-map", "0:v:0", "-c", "copy", "-f", "framemd5", "-"]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.rsplit(',').next().unwrap().trim().to_owned())
+        .collect()
+}
+
+#[test]
+fn copied_video_packets_equal_the_source_packets() {
+    for file in all() {
+        let t = tree(&file);
+        let path = t.path().join("video.mp4");
+        std::fs::write(&path, concatenated(t.path(), "original")).unwrap();
+        let got = video_packet_hashes(&path);
+        let want = video_packet_hashes(&file);
+        assert_eq!(got.len(), want.len(), "{}: frame count", file.display());
+        assert!(got == want, "{}: packet bytes differ", file.display());
+    }
+}
+
+#[test]
+fn playlist_out_writes_only_the_tree() {
+    let t = tree(&mkv());
+    let mut files: Vec<String> = walk(t.path());
+    files.sort();
+    let n = segment_count(t.path(), "original");
+    let mut want = vec!["master.m3u8".to_string()];
+    for r in ["audio-1-eng", "audio-2-fra", "audio-3-jpn", "original"] {
+        want.push(format!("{r}/init.mp4"));
+        want.push(format!("{r}/stream.m3u8"));
+        for i in 0..n {
+            want.push(format!("{r}/{i}.m4s"));
+        }
+    }
+    want.sort();
+    assert_eq!(files, want);
+}
+
+fn walk(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p.strip_prefix(root).unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    out
+}
