@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what Haema needs to build and test on Debian/Ubuntu, only what is missing.
+# Idempotent: a second run installs nothing. Run as root or with sudo available.
+#   scripts/install-deps.sh          build + run needs (FFmpeg libraries, clang, ffmpeg CLI)
+#   scripts/install-deps.sh --test   also the test clients (Chromium, Node.js, hls.js, playwright-core)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want=(pkg-config clang libclang-dev ffmpeg
+      libavcodec-dev libavformat-dev libavutil-dev libavfilter-dev libavdevice-dev
+      libswscale-dev libswresample-dev)
+if [[ "${1:-}" == "--test" ]]; then
+  want+=(chromium)
+  command -v node >/dev/null && command -v npm >/dev/null || want+=(nodejs npm)
+fi
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}" >&2
+  sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null; then
+  echo "cargo is missing: install Rust (https://rustup.rs) and run this again" >&2
+  exit 1
+fi
+
+if [[ "${1:-}" == "--test" && ! -d tests/browser/node_modules/playwright-core ]]; then
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+fi

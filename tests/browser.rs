@@ -1,0 +1,81 @@
+//! A real browser as the client: hls.js in headless Chromium plays the static tree over HTTP,
+//! seeks into the middle, and reads the picture clock to prove the frame shown at time t is
+//! the frame of time t.
+//!
+//! Needs Debian's chromium and the npm packages of tests/browser (scripts/test.sh installs
+//! both). Without them this test fails and says so: it never passes without having played.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+
+fn browser_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
+}
+
+fn play(tree: &Path, extra: &[&str]) -> serde_json::Value {
+    let dir = browser_dir();
+    assert!(
+        dir.join("node_modules/hls.js").is_dir() && dir.join("node_modules/playwright-core").is_dir(),
+        "hls.js and playwright-core are missing: run scripts/test.sh (or `npm ci --prefix tests/browser`)"
+    );
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        Path::new(&chromium).exists(),
+        "no Chromium at {chromium}: run scripts/test.sh (it installs Debian's chromium)"
+    );
+    let out = run(Command::new("node")
+        .arg(dir.join("play.mjs"))
+        .arg(tree)
+        .args(extra));
+    let line = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(line.trim()).unwrap_or_else(|_| {
+        panic!(
+            "play.mjs printed no report: {line}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+#[test]
+fn hls_js_plays_seeks_and_shows_the_right_frame_for_the_time() {
+    for file in [mkv(), mp4(), mkv_no_cues()] {
+        let t = tree(&file);
+        let r = play(t.path(), &["--clock", "--seek", "0.6"]);
+        assert_eq!(r["ok"], true, "{}: {r}", file.display());
+        assert!(r["frames"].as_u64().unwrap() > 10, "{r}");
+        let clock = r["clock"].as_array().unwrap();
+        assert_eq!(clock.len(), 4);
+        for c in clock {
+            assert_eq!(
+                c["want"],
+                c["got"],
+                "{}: wrong frame at {}: {r}",
+                file.display(),
+                c["t"]
+            );
+        }
+        assert!(
+            r["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|e| e["fatal"] == false),
+            "{r}"
+        );
+    }
+}
+
+#[test]
+fn hls_js_switches_to_another_audio_language_and_keeps_playing() {
+    let t = tree(&mp4());
+    // The AAC group holds English and Spanish (the AC-3 variant is filtered out by hls.js in
+    // Chromium, which can't decode AC-3).
+    let r = play(t.path(), &["--audio", "1", "--seek", "0.3"]);
+    assert_eq!(r["ok"], true, "{r}");
+    assert_eq!(r["audio_tracks"], serde_json::json!(["eng", "spa"]), "{r}");
+    assert_eq!(r["audio_track"], 1, "{r}");
+}
