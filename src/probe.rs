@@ -54,27 +54,42 @@ pub struct KeyframeIndex {
     pub elapsed_ms: f64,
 }
 
-/// Bytes of a stream (or of all streams, muxed) over time, for playlist bandwidths.
-#[derive(Debug, Clone, Default)]
+/// Bytes of a stream (or of all streams, muxed) over time, for playlist bandwidths. Sorted by
+/// time with running totals, so the bytes of any time range cost two binary searches (a 2-hour
+/// MP4 has half a million samples and a playlist asks for every segment).
+#[derive(Debug, Clone)]
 pub struct ByteSeries {
     /// The stream these bytes belong to; `None` when the index only knows muxed byte ranges
     /// (Matroska Cues: cluster positions cover every stream).
     pub stream: Option<usize>,
-    /// Presentation time of each entry, in seconds of the source clock.
-    pub times: Vec<f64>,
-    /// Bytes of each entry.
-    pub sizes: Vec<u64>,
+    times: Vec<f64>,
+    // cumulative[i] = bytes of the entries before times[i]; one longer than `times`.
+    cumulative: Vec<u64>,
 }
 
 impl ByteSeries {
+    /// A series from (presentation time in seconds, bytes) entries in any order.
+    pub fn new(stream: Option<usize>, mut entries: Vec<(f64, u64)>) -> ByteSeries {
+        entries.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut cumulative = Vec::with_capacity(entries.len() + 1);
+        let mut total = 0u64;
+        cumulative.push(0);
+        for (_, size) in &entries {
+            total += size;
+            cumulative.push(total);
+        }
+        ByteSeries {
+            stream,
+            times: entries.into_iter().map(|(t, _)| t).collect(),
+            cumulative,
+        }
+    }
+
     /// Bytes of the entries with `from <= time < to`.
     pub fn bytes_between(&self, from: f64, to: f64) -> u64 {
-        self.times
-            .iter()
-            .zip(&self.sizes)
-            .filter(|(t, _)| **t >= from && **t < to)
-            .map(|(_, s)| *s)
-            .sum()
+        let lo = self.times.partition_point(|t| *t < from);
+        let hi = self.times.partition_point(|t| *t < to).max(lo);
+        self.cumulative[hi] - self.cumulative[lo]
     }
 }
 
@@ -164,18 +179,14 @@ pub fn probe(path: &Path) -> Result<MediaInfo> {
             } else {
                 IndexSource::ContainerIndex
             };
-            let mut muxed = ByteSeries::default();
+            // Byte spans between consecutive keyframe positions: every stream's data.
             let tb = vtb.as_f64();
-            for (i, e) in entries.iter().enumerate().filter(|(_, e)| e.keyframe) {
-                let next = entries[i + 1..]
-                    .iter()
-                    .find(|n| n.keyframe)
-                    .map(|n| n.pos)
-                    .unwrap_or(size as i64);
-                muxed.times.push(e.timestamp as f64 * tb);
-                muxed.sizes.push((next - e.pos).max(0) as u64);
-            }
-            found = Some((kind, keys, vec![muxed]));
+            let key_entries: Vec<_> = entries.iter().filter(|e| e.keyframe).collect();
+            let spans = key_entries.iter().enumerate().map(|(i, e)| {
+                let next = key_entries.get(i + 1).map_or(size as i64, |n| n.pos);
+                (e.timestamp as f64 * tb, (next - e.pos).max(0) as u64)
+            });
+            found = Some((kind, keys, vec![ByteSeries::new(None, spans.collect())]));
         }
     }
     let (source, mut keys, bytes, scan_end) = match found {
@@ -282,20 +293,14 @@ fn mp4_index(path: &Path, streams: &[StreamParams]) -> Option<(Vec<i64>, Vec<Byt
 fn packet_scan(src: &mut Source, video: usize) -> Result<(Vec<i64>, Vec<ByteSeries>, Option<i64>)> {
     let _ = src.seek(video, i64::MIN / 4);
     let n = src.streams().len();
-    let mut series: Vec<ByteSeries> = (0..n)
-        .map(|i| ByteSeries {
-            stream: Some(i),
-            ..Default::default()
-        })
-        .collect();
+    let mut series: Vec<Vec<(f64, u64)>> = vec![Vec::new(); n];
     let tbs: Vec<f64> = src.streams().iter().map(|s| s.time_base.as_f64()).collect();
     let mut keys = Vec::new();
     let mut end: Option<i64> = None;
     while let Some(p) = src.read()? {
         let Some(t) = p.time() else { continue };
         if let Some(s) = series.get_mut(p.stream) {
-            s.times.push(t as f64 * tbs[p.stream]);
-            s.sizes.push(p.data().len() as u64);
+            s.push((t as f64 * tbs[p.stream], p.data().len() as u64));
         }
         if p.stream == video {
             if p.keyframe {
@@ -305,6 +310,11 @@ fn packet_scan(src: &mut Source, video: usize) -> Result<(Vec<i64>, Vec<ByteSeri
             end = Some(end.map_or(e, |x: i64| x.max(e)));
         }
     }
+    let series = series
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| ByteSeries::new(Some(i), e))
+        .collect();
     Ok((keys, series, end))
 }
 
@@ -371,4 +381,20 @@ pub fn reorder_ticks(info: &MediaInfo) -> i64 {
     let num = i128::from(vs.video_delay) * fr.den as i128 * tb.den as i128;
     let den = fr.num as i128 * tb.num as i128;
     ((num + den - 1) / den) as i64 + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_series_sums_any_time_range_from_unsorted_entries() {
+        let s = ByteSeries::new(Some(0), vec![(2.0, 30), (0.0, 10), (1.0, 20), (3.0, 40)]);
+        assert_eq!(s.bytes_between(0.0, 4.0), 100);
+        assert_eq!(s.bytes_between(1.0, 3.0), 50);
+        assert_eq!(s.bytes_between(1.5, 1.7), 0);
+        assert_eq!(s.bytes_between(f64::MIN, 1.0), 10);
+        assert_eq!(s.bytes_between(3.0, f64::MAX), 40);
+        assert_eq!(s.bytes_between(3.0, 1.0), 0);
+    }
 }

@@ -1,0 +1,76 @@
+//! In-process timings of the pipeline on one file: index, plan, and segment latency as a
+//! long-running server sees it (one open source, segments requested in any order).
+//!
+//!     HAEMA_BENCH_FILE=film.mkv cargo bench --bench pipeline
+//!
+//! scripts/bench.sh makes the media (1080p, 2-hour) and runs this beside the ffmpeg CLI.
+//! Prints min / median / max over the runs; nothing is asserted (machines are noisy).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use haema::plan::{plan, DEFAULT_SEGMENT_SECS};
+use haema::probe::probe;
+use haema::segment::{SegmentId, Segmenter};
+
+fn stats(mut ms: Vec<f64>) -> String {
+    ms.sort_by(f64::total_cmp);
+    let med = ms[ms.len() / 2];
+    format!("min {:8.2} ms  median {:8.2} ms  max {:8.2} ms  (n={})", ms[0], med, ms[ms.len() - 1], ms.len())
+}
+
+fn time<T>(f: impl FnOnce() -> T) -> (T, f64) {
+    let t = Instant::now();
+    let v = f();
+    (v, t.elapsed().as_secs_f64() * 1000.0)
+}
+
+fn main() {
+    let Some(file) = std::env::var_os("HAEMA_BENCH_FILE").map(PathBuf::from) else {
+        eprintln!("set HAEMA_BENCH_FILE to a media file (scripts/bench.sh makes one)");
+        return;
+    };
+    let runs: usize = std::env::var("HAEMA_BENCH_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(30);
+    println!("file: {} ({:.1} MB)", file.display(), std::fs::metadata(&file).map(|m| m.len() as f64 / 1e6).unwrap_or(0.0));
+
+    let _ = probe(&file).expect("probe"); // warm-up (page cache, FFmpeg init)
+    let mut probe_ms = Vec::new();
+    let mut plan_ms = Vec::new();
+    let mut last = None;
+    for _ in 0..runs.min(10) {
+        let (info, t) = time(|| probe(&file).expect("probe"));
+        probe_ms.push(t);
+        let (pres, t) = time(|| plan(&info, DEFAULT_SEGMENT_SECS).expect("plan"));
+        plan_ms.push(t);
+        last = Some((info, pres));
+    }
+    let (info, pres) = last.expect("at least one run");
+    println!(
+        "index ({:?}, {} keyframes): {}",
+        info.keyframes.source,
+        info.keyframes.pts.len(),
+        stats(probe_ms)
+    );
+    println!("plan ({} segments):        {}", pres.timeline.len(), stats(plan_ms));
+
+    let mut seg = Segmenter::new(&info, &pres).expect("open");
+    let n = pres.timeline.len();
+    // Spread over the file, in a scattered order, as seeks would ask.
+    let picks: Vec<usize> = (0..runs).map(|i| (i * 7919 + 13) % n).collect();
+    for r in pres.renditions.iter().take(2) {
+        let _ = seg.make(&r.id, SegmentId::Media(picks[0])).expect("warm-up");
+        let mut ms = Vec::new();
+        let mut bytes = 0usize;
+        for &k in &picks {
+            let (b, t) = time(|| seg.make(&r.id, SegmentId::Media(k)).expect("segment"));
+            bytes += b.len();
+            ms.push(t);
+        }
+        println!(
+            "copy segment {:<14} {}  avg {:.0} kB",
+            r.id,
+            stats(ms),
+            bytes as f64 / picks.len() as f64 / 1e3
+        );
+    }
+}
