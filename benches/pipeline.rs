@@ -16,7 +16,13 @@ use haema::segment::{SegmentId, Segmenter};
 fn stats(mut ms: Vec<f64>) -> String {
     ms.sort_by(f64::total_cmp);
     let med = ms[ms.len() / 2];
-    format!("min {:8.2} ms  median {:8.2} ms  max {:8.2} ms  (n={})", ms[0], med, ms[ms.len() - 1], ms.len())
+    format!(
+        "min {:8.2} ms  median {:8.2} ms  max {:8.2} ms  (n={})",
+        ms[0],
+        med,
+        ms[ms.len() - 1],
+        ms.len()
+    )
 }
 
 fn time<T>(f: impl FnOnce() -> T) -> (T, f64) {
@@ -30,8 +36,17 @@ fn main() {
         eprintln!("set HAEMA_BENCH_FILE to a media file (scripts/bench.sh makes one)");
         return;
     };
-    let runs: usize = std::env::var("HAEMA_BENCH_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(30);
-    println!("file: {} ({:.1} MB)", file.display(), std::fs::metadata(&file).map(|m| m.len() as f64 / 1e6).unwrap_or(0.0));
+    let runs: usize = std::env::var("HAEMA_BENCH_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30);
+    println!(
+        "file: {} ({:.1} MB)",
+        file.display(),
+        std::fs::metadata(&file)
+            .map(|m| m.len() as f64 / 1e6)
+            .unwrap_or(0.0)
+    );
 
     let _ = probe(&file).expect("probe"); // warm-up (page cache, FFmpeg init)
     let mut probe_ms = Vec::new();
@@ -51,14 +66,20 @@ fn main() {
         info.keyframes.pts.len(),
         stats(probe_ms)
     );
-    println!("plan ({} segments):        {}", pres.timeline.len(), stats(plan_ms));
+    println!(
+        "plan ({} segments):        {}",
+        pres.timeline.len(),
+        stats(plan_ms)
+    );
 
     let mut seg = Segmenter::new(&info, &pres).expect("open");
     let n = pres.timeline.len();
     // Spread over the file, in a scattered order, as seeks would ask.
     let picks: Vec<usize> = (0..runs).map(|i| (i * 7919 + 13) % n).collect();
     for r in pres.renditions.iter().take(2) {
-        let _ = seg.make(&r.id, SegmentId::Media(picks[0])).expect("warm-up");
+        let _ = seg
+            .make(&r.id, SegmentId::Media(picks[0]))
+            .expect("warm-up");
         let mut ms = Vec::new();
         let mut bytes = 0usize;
         for &k in &picks {

@@ -276,14 +276,15 @@ fn mp4_index(path: &Path, streams: &[StreamParams]) -> Option<(Vec<i64>, Vec<Byt
     let bytes = tracks
         .iter()
         .enumerate()
-        .map(|(i, t)| ByteSeries {
-            stream: Some(i),
-            times: t
-                .pts
-                .iter()
-                .map(|p| *p as f64 / f64::from(t.timescale.max(1)))
-                .collect(),
-            sizes: t.sizes.iter().map(|s| u64::from(*s)).collect(),
+        .map(|(i, t)| {
+            let scale = f64::from(t.timescale.max(1));
+            let entries = t.pts.iter().zip(&t.sizes);
+            ByteSeries::new(
+                Some(i),
+                entries
+                    .map(|(p, s)| (*p as f64 / scale, u64::from(*s)))
+                    .collect(),
+            )
         })
         .collect();
     Some((keys, bytes))
