@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::codecs::codec_string;
 use crate::error::{Error, Result};
 use crate::media::{Kind, StreamParams};
-use crate::probe::{lead_ticks, reorder_ticks, MediaInfo};
+use crate::probe::{lead_ticks, MediaInfo};
 use crate::timeline::Timeline;
 
 /// Default target segment duration, seconds.
@@ -230,7 +230,7 @@ pub fn plan(info: &MediaInfo, segment_secs: f64) -> Result<Presentation> {
         &info.keyframes.pts,
         info.end_pts,
         target,
-        reorder_ticks(info),
+        info.reorder,
         lead,
     )
     .ok_or_else(|| Error::Corrupt {

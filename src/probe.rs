@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::codecs;
 use crate::error::{Error, Result};
-use crate::media::{Kind, Rational, Source, StreamParams};
+use crate::media::{Kind, OpenMode, Rational, Source, StreamParams};
 use crate::timeline::convert;
 
 /// Where the keyframe list came from.
@@ -115,6 +115,9 @@ pub struct MediaInfo {
     pub keyframes: KeyframeIndex,
     /// Presentation end of the video, in the keyframe time base.
     pub end_pts: i64,
+    /// Reorder delay `R` of the video (keyframe time base): how far decode times run behind
+    /// presentation times with B-frames.
+    pub reorder: i64,
     /// Whether the keyframes checked are IDR frames (closed GOPs): segments cut there decode on
     /// their own. `None` when the codec has no such notion (every keyframe is a random access
     /// point).
@@ -137,11 +140,40 @@ impl MediaInfo {
     }
 }
 
-/// Probes a file: streams, keyframes, sizes. Reads the index, not the media data, where the
-/// container has one.
+/// How much [`probe_with`] finds out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    /// What segment making needs: streams as the container header declares them, keyframes,
+    /// the timeline constants. No decoding, no byte counts.
+    Segments,
+    /// What playlists need besides: per-segment byte counts for bandwidths, and whether the
+    /// keyframes are IDR (independent segments).
+    Playlists,
+    /// Everything: also profile, level, pixel format and bit depth, which FFmpeg's stream
+    /// analysis decodes a few frames to find (a second open of the file).
+    Full,
+}
+
+/// Probes a file fully: what `probe` and `playlist` show.
 pub fn probe(path: &Path) -> Result<MediaInfo> {
-    let mut src = Source::open(path)?;
-    let streams = src.streams();
+    probe_with(path, Depth::Full)
+}
+
+/// Probes a file at the given depth.
+///
+/// Everything that decides segment bytes (streams, keyframes, start times, reorder delay, end)
+/// comes from the container header and the first packets, the same way at every depth, so a
+/// segment made after a quick probe equals one made after a full probe.
+pub fn probe_with(path: &Path, depth: Depth) -> Result<MediaInfo> {
+    probe_source(path, depth).map(|(info, _)| info)
+}
+
+/// Probes a file and hands back the open source too (opened as segment making opens it), so
+/// that a one-shot `haema segment` opens the file once: for a long MP4, libavformat's reading
+/// of the sample tables is most of the work.
+pub fn probe_source(path: &Path, depth: Depth) -> Result<(MediaInfo, Source)> {
+    let mut src = Source::open(path, OpenMode::Header)?;
+    let mut streams = src.streams();
     let video = streams
         .iter()
         .find(|s| s.kind == Kind::Video && !s.attached_pic && s.width > 0)
@@ -155,25 +187,26 @@ pub fn probe(path: &Path) -> Result<MediaInfo> {
         });
     };
     let vtb = streams[v].time_base;
+    let head = read_head(&mut src, v)?;
+    for s in streams.iter_mut() {
+        s.start = head.first_pts[s.index];
+    }
     let started = Instant::now();
+    let full = depth != Depth::Segments;
 
     let mut found: Option<(IndexSource, Vec<i64>, Vec<ByteSeries>)> = None;
     if container.contains("mp4") {
-        found = mp4_index(path, &streams).map(|(k, b)| (IndexSource::Mp4SampleTable, k, b));
+        found = mp4_index(path, &streams, full).map(|(k, b)| (IndexSource::Mp4SampleTable, k, b));
     }
     // Matroska without Cues: libavformat's index holds only the keyframes it happened to read.
     let mkv_without_cues = container.contains("matroska") && !matroska_has_cues(path);
     if found.is_none() && !mkv_without_cues {
         src.load_index(v);
         let entries = src.index_entries(v);
-        let keys: Vec<i64> = entries
-            .iter()
-            .filter(|e| e.keyframe)
-            .map(|e| e.timestamp)
-            .collect();
+        let key_entries: Vec<_> = entries.iter().filter(|e| e.keyframe).collect();
         // A lone entry is what a demuxer adds for the first packet it read, not an index (and a
         // file with one keyframe is scanned in no time).
-        if keys.len() >= 2 {
+        if key_entries.len() >= 2 {
             let kind = if container.contains("matroska") {
                 IndexSource::MatroskaCues
             } else {
@@ -181,11 +214,11 @@ pub fn probe(path: &Path) -> Result<MediaInfo> {
             };
             // Byte spans between consecutive keyframe positions: every stream's data.
             let tb = vtb.as_f64();
-            let key_entries: Vec<_> = entries.iter().filter(|e| e.keyframe).collect();
             let spans = key_entries.iter().enumerate().map(|(i, e)| {
                 let next = key_entries.get(i + 1).map_or(size as i64, |n| n.pos);
                 (e.timestamp as f64 * tb, (next - e.pos).max(0) as u64)
             });
+            let keys = key_entries.iter().map(|e| e.timestamp).collect();
             found = Some((kind, keys, vec![ByteSeries::new(None, spans.collect())]));
         }
     }
@@ -217,14 +250,34 @@ pub fn probe(path: &Path) -> Result<MediaInfo> {
         .unwrap_or(keys[keys.len() - 1] + 1);
     let end_pts = end_pts.max(keys[keys.len() - 1] + 1);
     let duration = (end_pts - keys[0]) as f64 * vtb.as_f64();
-    let idr_keyframes = check_idr(&mut src, vs, &keys);
+    let mut bit_rate = src.bit_rate();
+    let idr_keyframes = if full {
+        check_idr(&mut src, vs, &keys)
+    } else {
+        None
+    };
+    if depth == Depth::Full {
+        // FFmpeg's stream analysis decodes a few frames for profile, level, pixel format...:
+        // shown to people, never used for bytes.
+        let analysed = Source::open(path, OpenMode::Analysed)?;
+        for (s, a) in streams.iter_mut().zip(analysed.streams()) {
+            s.profile = a.profile;
+            s.level = a.level;
+            s.pixel_format = a.pixel_format;
+            s.bit_depth = a.bit_depth;
+            s.channel_layout = a.channel_layout.or(s.channel_layout.take());
+            s.frame_rate = s.frame_rate.or(a.frame_rate);
+            s.bit_rate = s.bit_rate.max(a.bit_rate);
+        }
+        bit_rate = bit_rate.max(analysed.bit_rate());
+    }
 
-    Ok(MediaInfo {
+    let info = MediaInfo {
         path: path.to_owned(),
         size,
         container,
         duration,
-        bit_rate: src.bit_rate(),
+        bit_rate,
         streams,
         video,
         keyframes: KeyframeIndex {
@@ -234,8 +287,66 @@ pub fn probe(path: &Path) -> Result<MediaInfo> {
             elapsed_ms,
         },
         end_pts,
+        reorder: head.reorder,
         idr_keyframes,
-        bytes,
+        bytes: if full { bytes } else { Vec::new() },
+    };
+    Ok((info, src))
+}
+
+/// What the first packets of a file tell: each stream's first timestamp and the video's
+/// reorder delay.
+struct Head {
+    first_pts: Vec<Option<i64>>,
+    reorder: i64,
+}
+
+// How much of a file's start is read for [`Head`]: enough for a few GOPs and the first packet
+// of every stream, bounded for files with a stream that never has a packet.
+const HEAD_MAX_PACKETS: usize = 3000;
+const HEAD_KEYFRAMES: usize = 3;
+
+/// Reads the start of the file (packet headers only, no decoding): each stream's earliest
+/// timestamp, and `R`, the largest amount by which a frame's decode slot (the sorted PTS) runs
+/// ahead of its own PTS over the first GOPs, plus one tick for containers that round
+/// timestamps (Matroska's 1 ms). Both are the same in every process.
+fn read_head(src: &mut Source, video: usize) -> Result<Head> {
+    let n = src.streams().len();
+    let mut first_pts: Vec<Option<i64>> = vec![None; n];
+    let mut video_pts = Vec::new();
+    let mut keyframes = 0;
+    for _ in 0..HEAD_MAX_PACKETS {
+        let Some(p) = src.read()? else { break };
+        let Some(t) = p.time() else { continue };
+        let f = &mut first_pts[p.stream];
+        *f = Some(f.map_or(t, |x| x.min(t)));
+        if p.stream == video {
+            if p.keyframe {
+                keyframes += 1;
+                if keyframes > HEAD_KEYFRAMES {
+                    if first_pts.iter().all(Option::is_some) {
+                        break;
+                    }
+                    continue;
+                }
+            }
+            if keyframes > 0 && keyframes <= HEAD_KEYFRAMES {
+                video_pts.push(t);
+            }
+        }
+    }
+    let mut sorted = video_pts.clone();
+    sorted.sort_unstable();
+    let lag = sorted
+        .iter()
+        .zip(&video_pts)
+        .map(|(s, p)| s - p)
+        .max()
+        .unwrap_or(0);
+    let _ = src.rewind(video, first_pts[video].unwrap_or(0));
+    Ok(Head {
+        first_pts,
+        reorder: if lag > 0 { lag + 1 } else { 0 },
     })
 }
 
@@ -253,7 +364,11 @@ fn matroska_has_cues(path: &Path) -> bool {
 }
 
 /// Keyframes and per-sample sizes from an MP4's own sample tables.
-fn mp4_index(path: &Path, streams: &[StreamParams]) -> Option<(Vec<i64>, Vec<ByteSeries>)> {
+fn mp4_index(
+    path: &Path,
+    streams: &[StreamParams],
+    with_bytes: bool,
+) -> Option<(Vec<i64>, Vec<ByteSeries>)> {
     let mut f = std::fs::File::open(path).ok()?;
     let moov = crate::mp4::read_moov(&mut f).ok()??;
     let tracks = crate::mp4::parse_moov(&moov)?;
@@ -272,6 +387,9 @@ fn mp4_index(path: &Path, streams: &[StreamParams]) -> Option<(Vec<i64>, Vec<Byt
     let keys = vt.keyframe_pts();
     if keys.is_empty() {
         return None;
+    }
+    if !with_bytes {
+        return Some((keys, Vec::new()));
     }
     let bytes = tracks
         .iter()
@@ -362,26 +480,6 @@ pub fn lead_ticks(info: &MediaInfo, streams: &[usize]) -> i64 {
         .max()
         .unwrap_or(0)
         .max(0)
-}
-
-/// The reorder delay `R` of the main video, in its time base: B-frame depth times the frame
-/// duration, rounded up, plus one tick for containers that round timestamps (Matroska's 1 ms).
-pub fn reorder_ticks(info: &MediaInfo) -> i64 {
-    let Some(vs) = info.video_stream() else {
-        return 0;
-    };
-    if vs.video_delay == 0 {
-        return 0;
-    }
-    let fr = vs.frame_rate.unwrap_or(Rational::new(24, 1));
-    let tb = vs.time_base;
-    if fr.num <= 0 || tb.num <= 0 {
-        return 0;
-    }
-    // delay * (1/fps) / tb = delay * fr.den * tb.den / (fr.num * tb.num), rounded up.
-    let num = i128::from(vs.video_delay) * fr.den as i128 * tb.den as i128;
-    let den = fr.num as i128 * tb.num as i128;
-    ((num + den - 1) / den) as i64 + 1
 }
 
 #[cfg(test)]

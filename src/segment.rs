@@ -9,7 +9,7 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::media::mux::{FragmentMuxer, TrackSpec};
-use crate::media::{Kind, Packet, Rational, Source};
+use crate::media::{Kind, OpenMode, Packet, Rational, Source};
 use crate::plan::{Method, Presentation, Rendition};
 use crate::probe::MediaInfo;
 use crate::timeline::{convert, AudioGrid};
@@ -54,11 +54,17 @@ pub struct Segmenter<'a> {
 impl<'a> Segmenter<'a> {
     /// Opens the file for segment making.
     pub fn new(info: &'a MediaInfo, pres: &'a Presentation) -> Result<Segmenter<'a>> {
-        Ok(Segmenter {
+        Ok(Self::with_source(
             info,
             pres,
-            src: Source::open(&info.path)?,
-        })
+            Source::open(&info.path, OpenMode::Header)?,
+        ))
+    }
+
+    /// Makes segments from a source already open in [`OpenMode::Header`] (the one
+    /// [`crate::probe::probe_source`] returns).
+    pub fn with_source(info: &'a MediaInfo, pres: &'a Presentation, src: Source) -> Segmenter<'a> {
+        Segmenter { info, pres, src }
     }
 
     /// Makes one segment of a rendition.
@@ -122,12 +128,10 @@ impl<'a> Segmenter<'a> {
         let tl = &self.pres.timeline;
         let (start, end) = tl.span(n).expect("checked");
         let vs = &self.info.streams[r.stream];
-        // Half a frame: how far a packet's PTS may sit from the index's keyframe time.
-        let tol = vs
-            .frame_rate
-            .map(|fr| (fr.den as f64 / fr.num as f64 / vs.time_base.as_f64() / 2.0).floor() as i64)
-            .unwrap_or(1)
-            .max(1);
+        // How far a packet's PTS may sit from the index's keyframe time: 1 ms, the coarsest
+        // rounding a container applies (Matroska). Not derived from the frame rate, which only
+        // a full probe knows: segment bytes must not depend on how the file was probed.
+        let tol = (0.001 / vs.time_base.as_f64()).round().max(1.0) as i64;
         self.src.keep_only(&[r.stream]);
         self.src.seek(r.stream, start)?;
         let mut packets: Vec<Packet> = Vec::new();
@@ -144,6 +148,10 @@ impl<'a> Segmenter<'a> {
                 }
             } else if p.keyframe && !is_last && t >= end - tol {
                 break;
+            } else if t < start - tol {
+                // A leading frame of an open GOP: shown before the keyframe, predicted from
+                // the previous GOP, so it can't decode in a segment of its own. Dropped.
+                continue;
             }
             packets.push(p);
         }
@@ -171,7 +179,13 @@ impl<'a> Segmenter<'a> {
         let tl = &self.pres.timeline;
         let s = &self.info.streams[r.stream];
         let first = s.start.unwrap_or(0);
-        let grid = AudioGrid::new(tl, s.time_base, s.sample_rate, s.frame_size, first);
+        let grid = AudioGrid::new(
+            tl,
+            s.time_base,
+            s.sample_rate,
+            audio_frame_samples(s),
+            first,
+        );
         let v = self.info.video.unwrap_or(0);
         // Every stream stays enabled: with the video discarded, Matroska's seek drops audio
         // up to the first keyframe it can no longer see.
@@ -260,6 +274,18 @@ impl<'a> Segmenter<'a> {
     }
 }
 
+/// Samples per frame of a codec with a fixed frame size, from the codec itself (not from
+/// FFmpeg's stream analysis, which only some processes run): the grid audio packets snap to.
+/// 1 (no grid) for codecs whose frames vary (Opus, FLAC, Vorbis) or AAC with SBR.
+pub fn audio_frame_samples(s: &crate::media::StreamParams) -> u32 {
+    match s.codec.as_str() {
+        "aac" if crate::codecs::aac_object_type(&s.extradata).unwrap_or(2) == 2 => 1024,
+        "ac3" | "eac3" => 1536,
+        "mp3" | "mp2" => 1152,
+        _ => 1,
+    }
+}
+
 /// The parts of a [`TrackSpec`] that don't borrow the source, so a spec can be rebuilt after
 /// the source was used mutably.
 struct OwnedSpec {
@@ -285,8 +311,8 @@ pub fn make_one(
     rendition: Option<&str>,
     id: SegmentId,
 ) -> Result<Vec<u8>> {
-    let info = crate::probe::probe(path)?;
+    let (info, src) = crate::probe::probe_source(path, crate::probe::Depth::Segments)?;
     let pres = crate::plan::plan(&info, segment_secs)?;
     let r = rendition.unwrap_or("original");
-    Segmenter::new(&info, &pres)?.make(r, id)
+    Segmenter::with_source(&info, &pres, src).make(r, id)
 }

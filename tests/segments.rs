@@ -213,3 +213,132 @@ fn walk(root: &Path) -> Vec<String> {
     }
     out
 }
+
+#[test]
+fn open_gop_keyframes_are_not_claimed_independent_and_still_decode() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("open-gop.mkv");
+    let out = run(Command::new("ffmpeg")
+        .args([
+            "-nostdin",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=320x180:r=24:d=12",
+        ])
+        .args(["-c:v", "libx264", "-preset", "veryfast", "-bf", "3"])
+        .args([
+            "-x264-params",
+            "open_gop=1:keyint=48:min-keyint=48:scenecut=0",
+        ])
+        .arg(&file));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let t = tree(&file);
+    let master = std::fs::read_to_string(t.path().join("master.m3u8")).unwrap();
+    assert!(!master.contains("INDEPENDENT-SEGMENTS"), "{master}");
+    let path = t.path().join("v.mp4");
+    std::fs::write(&path, concatenated(t.path(), "original")).unwrap();
+    let w = ffmpeg_warnings(&path, &[]);
+    assert!(w.is_empty(), "{w}");
+}
+
+/// Makes a small test file with ffmpeg: 6 s of 320x180 at 24 fps, a keyframe every second.
+fn make_media(path: &Path, video: &[&str], audio: &[&str]) {
+    let out = run(Command::new("ffmpeg")
+        .args([
+            "-nostdin",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=320x180:r=24:d=6",
+        ])
+        .args([
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=f=500:d=6:r=48000,aformat=channel_layouts=stereo",
+        ])
+        .args(video)
+        .args(["-g", "24"])
+        .args(audio)
+        .arg(path));
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn every_copy_codec_makes_segments_that_decode_and_are_made_alone_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &[&str], &[&str]); 4] = [
+        (
+            "vp9-opus.webm",
+            &[
+                "-c:v",
+                "libvpx-vp9",
+                "-deadline",
+                "realtime",
+                "-cpu-used",
+                "8",
+            ],
+            &["-c:a", "libopus"],
+        ),
+        (
+            "av1-flac.mkv",
+            &["-c:v", "libsvtav1", "-preset", "12"],
+            &["-c:a", "flac"],
+        ),
+        (
+            "h264-eac3.mkv",
+            &["-c:v", "libx264", "-preset", "ultrafast"],
+            &["-c:a", "eac3"],
+        ),
+        (
+            "h264-mp3.mp4",
+            &["-c:v", "libx264", "-preset", "ultrafast"],
+            &["-c:a", "libmp3lame"],
+        ),
+    ];
+    for (name, video, audio) in cases {
+        let file = dir.path().join(name);
+        make_media(&file, video, audio);
+        let t = tree(&file);
+        let rs = renditions(t.path());
+        assert_eq!(rs.len(), 2, "{name}: {rs:?}");
+        for r in rs {
+            let path = t.path().join(format!("{r}.mp4"));
+            std::fs::write(&path, concatenated(t.path(), &r)).unwrap();
+            let w = ffmpeg_warnings(&path, &[]);
+            assert!(w.is_empty(), "{name} {r}: {w}");
+            for seg in ["init", "1", "0"] {
+                let alone = haema_ok(&[
+                    "segment".as_ref(),
+                    file.as_os_str(),
+                    seg.as_ref(),
+                    "-r".as_ref(),
+                    r.as_ref(),
+                ]);
+                let file_name = if seg == "init" {
+                    "init.mp4".to_string()
+                } else {
+                    format!("{seg}.m4s")
+                };
+                assert!(
+                    alone == std::fs::read(t.path().join(&r).join(file_name)).unwrap(),
+                    "{name} {r} {seg}"
+                );
+            }
+        }
+    }
+}

@@ -9,7 +9,7 @@ use clap::Args as ClapArgs;
 use crate::cmd::write_stdout;
 use haema::hls;
 use haema::plan::{plan, DEFAULT_SEGMENT_SECS};
-use haema::probe::probe;
+use haema::probe::{probe_with, Depth};
 use haema::tree::{jobs, write_tree};
 
 /// Arguments of `haema playlist`.
@@ -38,7 +38,7 @@ pub struct Args {
 
 /// Runs `haema playlist`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let info = probe(&args.file)?;
+    let info = probe_with(&args.file, Depth::Playlists)?;
     let pres = plan(&info, args.segment_duration)?;
     if let Some(dir) = &args.out {
         let threads = args.jobs.unwrap_or_else(|| {

@@ -176,6 +176,18 @@ pub fn init() {
     });
 }
 
+/// How much FFmpeg works out when a file is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// What the container header declares (Matroska and MP4 headers carry complete codec
+    /// configurations); other containers get FFmpeg's stream analysis anyway. The same in
+    /// every process, and it decodes nothing: what segment making uses.
+    Header,
+    /// FFmpeg's stream analysis (`avformat_find_stream_info`): decodes a few frames to fill in
+    /// profile, level, pixel format, frame rate. For showing, not for bytes.
+    Analysed,
+}
+
 /// An open media file to read from.
 pub struct Source {
     path: PathBuf,
@@ -186,8 +198,8 @@ pub struct Source {
 const MAX_READ_ERRORS: u32 = 64;
 
 impl Source {
-    /// Opens a file and reads its stream information.
-    pub fn open(path: &Path) -> Result<Source> {
+    /// Opens a file.
+    pub fn open(path: &Path, mode: OpenMode) -> Result<Source> {
         init();
         let meta = std::fs::metadata(path).map_err(|e| Error::NotFound {
             path: path.to_owned(),
@@ -205,14 +217,53 @@ impl Source {
                 reason: "the file is empty".into(),
             });
         }
-        let input = ff::format::input(&path).map_err(|e| Error::Corrupt {
+        let corrupt = |ret: i32| Error::Corrupt {
             path: path.to_owned(),
-            reason: e.to_string(),
+            reason: ff::Error::from(ret).to_string(),
+        };
+        use std::os::unix::ffi::OsStrExt;
+        let c_path = CString::new(path.as_os_str().as_bytes()).map_err(|_| Error::NotFound {
+            path: path.to_owned(),
+            reason: "the path contains a NUL byte".into(),
         })?;
-        Ok(Source {
-            path: path.to_owned(),
-            input,
-        })
+        let mut ctx: *mut ffi::AVFormatContext = std::ptr::null_mut();
+        // SAFETY: standard libavformat opening; on failure libavformat frees the context, and
+        // on a failed stream analysis we close it ourselves before returning.
+        unsafe {
+            let ret = ffi::avformat_open_input(
+                &mut ctx,
+                c_path.as_ptr(),
+                std::ptr::null(),
+                std::ptr::null_mut(),
+            );
+            if ret < 0 {
+                return Err(corrupt(ret));
+            }
+            let name = CStr::from_ptr((*(*ctx).iformat).name).to_string_lossy();
+            // VP8/VP9 keep profile and bit depth in the bitstream, and the MP4 muxer needs
+            // them for its vpcC box: those files are analysed whatever the mode (the choice
+            // depends on the file alone, so every process makes the same one).
+            let streams = std::slice::from_raw_parts((*ctx).streams, (*ctx).nb_streams as usize);
+            let needs_bitstream = streams.iter().any(|st| {
+                matches!(
+                    (*(**st).codecpar).codec_id,
+                    ffi::AVCodecID::AV_CODEC_ID_VP9 | ffi::AVCodecID::AV_CODEC_ID_VP8
+                )
+            });
+            let header_is_enough =
+                (name.contains("matroska") || name.contains("mp4")) && !needs_bitstream;
+            if mode == OpenMode::Analysed || !header_is_enough {
+                let ret = ffi::avformat_find_stream_info(ctx, std::ptr::null_mut());
+                if ret < 0 {
+                    ffi::avformat_close_input(&mut ctx);
+                    return Err(corrupt(ret));
+                }
+            }
+            Ok(Source {
+                path: path.to_owned(),
+                input: ff::format::context::Input::wrap(ctx),
+            })
+        }
     }
 
     /// The file this source reads.
@@ -345,12 +396,11 @@ impl Source {
                     }))
                 }
                 Err(ff::Error::Eof) => return Ok(None),
-                Err(ff::Error::Other { errno }) if errno == libc::EAGAIN => continue,
-                Err(e) => {
+                Err(_) => {
+                    // EAGAIN, or garbage past a truncation: a bounded number of retries, then
+                    // the end of the file, as players treat a damaged tail.
                     errors += 1;
                     if errors >= MAX_READ_ERRORS {
-                        // A damaged tail: treat as the end, as players do.
-                        let _ = e;
                         return Ok(None);
                     }
                 }

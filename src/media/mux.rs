@@ -97,6 +97,11 @@ impl FragmentMuxer {
                 Some(t) => u32::from_le_bytes(t),
                 None => 0,
             };
+            if par.codec_id == ffi::AVCodecID::AV_CODEC_ID_FLAC {
+                // FLAC in MP4 ("fLaC" sample entry, dfLa box) is marked experimental in
+                // FFmpeg 5.1's muxer; browsers play it.
+                (*m.ctx).strict_std_compliance = ffi::FF_COMPLIANCE_EXPERIMENTAL;
+            }
             m.delayed_moov = matches!(
                 par.codec_id,
                 ffi::AVCodecID::AV_CODEC_ID_AC3
