@@ -443,7 +443,6 @@ fn check_idr(src: &mut Source, vs: &StreamParams, keys: &[i64]) -> Option<bool> 
         return None;
     }
     let length_size = codecs::nal_length_size(&vs.codec, &vs.extradata);
-    src.keep_only(&[vs.index]);
     let picks = [keys.first(), keys.get(keys.len() / 2)];
     let mut all = true;
     for &k in picks.iter().flatten() {
@@ -461,7 +460,6 @@ fn check_idr(src: &mut Source, vs: &StreamParams, keys: &[i64]) -> Option<bool> 
             break;
         }
     }
-    src.keep_only(&(0..src.streams().len()).collect::<Vec<_>>());
     Some(all)
 }
 

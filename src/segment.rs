@@ -102,10 +102,6 @@ impl<'a> Segmenter<'a> {
         }
     }
 
-    fn all_streams(&self) -> Vec<usize> {
-        (0..self.info.streams.len()).collect()
-    }
-
     fn rewind(&mut self) {
         let v = self.info.video.unwrap_or(0);
         let _ = self.src.rewind(v, self.info.keyframes.pts[0]);
@@ -132,7 +128,6 @@ impl<'a> Segmenter<'a> {
         // rounding a container applies (Matroska). Not derived from the frame rate, which only
         // a full probe knows: segment bytes must not depend on how the file was probed.
         let tol = (0.001 / vs.time_base.as_f64()).round().max(1.0) as i64;
-        self.src.keep_only(&[r.stream]);
         self.src.seek(r.stream, start)?;
         let mut packets: Vec<Packet> = Vec::new();
         let is_last = n + 1 == tl.len();
@@ -187,9 +182,6 @@ impl<'a> Segmenter<'a> {
             first,
         );
         let v = self.info.video.unwrap_or(0);
-        // Every stream stays enabled: with the video discarded, Matroska's seek drops audio
-        // up to the first keyframe it can no longer see.
-        self.src.keep_only(&self.all_streams());
         if n == 0 {
             self.rewind();
         } else {

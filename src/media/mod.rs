@@ -408,22 +408,6 @@ impl Source {
         }
     }
 
-    /// Tells the demuxer to skip packets of the streams not wanted (saves parsing work).
-    pub fn keep_only(&mut self, wanted: &[usize]) {
-        for mut st in self.input.streams_mut() {
-            let keep = wanted.contains(&st.index());
-            // SAFETY: setting `discard` on a stream of an open input context is how FFmpeg's
-            // own tools select streams.
-            unsafe {
-                (*st.as_mut_ptr()).discard = if keep {
-                    ffi::AVDiscard::AVDISCARD_DEFAULT
-                } else {
-                    ffi::AVDiscard::AVDISCARD_ALL
-                };
-            }
-        }
-    }
-
     /// The codec parameters of a stream, to copy into a muxer.
     pub(crate) fn parameters(&self, stream: usize) -> Option<ff::codec::Parameters> {
         self.input.stream(stream).map(|s| s.parameters())
