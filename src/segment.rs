@@ -188,9 +188,11 @@ impl<'a> Segmenter<'a> {
             let (start, _) = tl.span(n).expect("checked");
             let back = (AUDIO_PREROLL_SECS / tl.time_base.as_f64()) as i64;
             let target = start - back;
-            // Seek on the audio stream itself where the container indexes it (MP4), else on
-            // the video (Matroska Cues index video keyframes only).
-            let own = !self.src.index_entries(r.stream).is_empty();
+            // Seek on the audio stream itself where the container indexes every sample (MP4),
+            // else on the video (Matroska Cues index video keyframes only). Decided by the
+            // file, never by what libavformat has indexed so far: it adds entries as it reads,
+            // so that would make the bytes depend on what this source made before.
+            let own = self.info.keyframes.source == crate::probe::IndexSource::Mp4SampleTable;
             let ok = if own {
                 self.src
                     .seek(r.stream, convert(target, tl.time_base, s.time_base))
