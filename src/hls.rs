@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use crate::plan::{audio_groups, Presentation, Rendition};
+use crate::plan::{audio_groups, Method, Presentation, Rendition};
 
 /// File name of a media segment in a rendition folder.
 pub fn segment_name(n: usize) -> String {
@@ -50,8 +50,9 @@ pub fn master_playlist(p: &Presentation) -> String {
             );
         }
     }
-    let v = p.video();
-    let mut variant = |audio: Option<(&str, &[&Rendition])>| {
+    // One variant per video rendition and audio group (RFC 8216 4.3.4.2: CODECS lists the
+    // video's codec and the group's).
+    let mut variant = |v: &Rendition, audio: Option<(&str, &[&Rendition])>| {
         let (peak_a, avg_a, codecs) = match audio {
             Some((_, members)) => (
                 members.iter().map(|r| r.peak_bps).max().unwrap_or(0),
@@ -60,13 +61,15 @@ pub fn master_playlist(p: &Presentation) -> String {
             ),
             None => (0, 0, v.codecs.clone()),
         };
+        let (w, h) = match &v.method {
+            Method::Video(t) => (t.width, t.height),
+            _ => (p.width, p.height),
+        };
         let _ = write!(
             s,
-            "#EXT-X-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={},CODECS=\"{codecs}\",RESOLUTION={}x{}",
+            "#EXT-X-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={},CODECS=\"{codecs}\",RESOLUTION={w}x{h}",
             (v.peak_bps + peak_a).max(1),
             (v.average_bps + avg_a).max(1),
-            p.width,
-            p.height
         );
         if let Some(fr) = p.frame_rate {
             let _ = write!(s, ",FRAME-RATE={fr:.3}");
@@ -76,11 +79,13 @@ pub fn master_playlist(p: &Presentation) -> String {
         }
         let _ = writeln!(s, "\n{}/{MEDIA_PLAYLIST_NAME}", v.id);
     };
-    if groups.is_empty() {
-        variant(None);
-    }
-    for (gid, members) in &groups {
-        variant(Some((gid, members)));
+    for v in p.videos() {
+        if groups.is_empty() {
+            variant(v, None);
+        }
+        for (gid, members) in &groups {
+            variant(v, Some((gid, members)));
+        }
     }
     s
 }

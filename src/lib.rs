@@ -23,6 +23,7 @@ pub mod plan;
 pub mod probe;
 pub mod segment;
 pub mod timeline;
+pub mod transcode;
 pub mod tree;
 
 pub use error::{Error, Result};

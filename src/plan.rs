@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::media::{Kind, StreamParams};
 use crate::probe::{lead_ticks, MediaInfo};
 use crate::timeline::Timeline;
+use crate::transcode::{AudioTarget, VideoTarget};
 
 /// Default target segment duration, seconds.
 pub const DEFAULT_SEGMENT_SECS: f64 = 4.0;
@@ -20,6 +21,73 @@ pub const DEFAULT_SEGMENT_SECS: f64 = 4.0;
 pub enum Method {
     /// Packets copied as they are (stream copy), retimed on the file's timeline.
     Copy,
+    /// Decoded and encoded to H.264 at a ladder rung, one segment at a time.
+    Video(VideoTarget),
+    /// Decoded and encoded to AAC-LC, one segment at a time.
+    Aac(AudioTarget),
+}
+
+/// Ladder rungs: height and peak bit rate for 16:9 at about 24-30 fps, with the H.264 level
+/// that holds them (ITU-T H.264 Table A-1).
+const LADDER: [(u32, u64, u8); 4] = [
+    (1080, 6_000_000, 40),
+    (720, 3_500_000, 31),
+    (480, 1_600_000, 30),
+    (360, 900_000, 30),
+];
+
+/// H.264 level for a frame size at up to 30 fps (ITU-T H.264 Table A-1, MaxFS in macroblocks).
+fn h264_level(width: u32, height: u32) -> u8 {
+    let mbs = width.div_ceil(16) * height.div_ceil(16);
+    match mbs {
+        0..=1620 => 30,
+        1621..=3600 => 31,
+        3601..=8192 => 40,
+        8193..=22080 => 51,
+        _ => 52,
+    }
+}
+
+/// Whether every browser and device decodes this video as it is: H.264 in 8-bit 4:2:0
+/// (Constrained Baseline, Main or High profile; the avcC says which).
+pub fn widely_playable(s: &StreamParams) -> bool {
+    s.codec == "h264" && matches!(s.extradata.get(1), Some(66 | 77 | 88 | 100) | None)
+}
+
+/// The H.264 rungs a video gets: every ladder rung below its height, and its own size when the
+/// original is not widely playable (HEVC, 10-bit...). Widths keep the aspect ratio, even.
+pub fn video_ladder(s: &StreamParams) -> Vec<VideoTarget> {
+    let (w, h) = (s.width.max(2), s.height.max(2));
+    let even = |v: f64| ((v / 2.0).round() as u32 * 2).max(2);
+    let mut out: Vec<VideoTarget> = LADDER
+        .iter()
+        .filter(|(rung, _, _)| *rung < h)
+        .map(|&(rung, rate, _)| {
+            let width = even(f64::from(rung) * f64::from(w) / f64::from(h));
+            VideoTarget {
+                width,
+                height: rung,
+                max_bitrate: rate,
+                level: h264_level(width, rung),
+            }
+        })
+        .collect();
+    if !widely_playable(s) {
+        // Scale the 1080p rate by picture area, within sane bounds.
+        let rate = (6_000_000.0 * f64::from(w * h) / (1920.0 * 1080.0))
+            .clamp(900_000.0, 20_000_000.0) as u64;
+        let (w, h) = (even(f64::from(w)), even(f64::from(h)));
+        out.insert(
+            0,
+            VideoTarget {
+                width: w,
+                height: h,
+                max_bitrate: rate,
+                level: h264_level(w, h),
+            },
+        );
+    }
+    out
 }
 
 /// One rendition: a folder of the HLS tree with its own playlist, init and segments.
@@ -91,9 +159,16 @@ impl Presentation {
         })
     }
 
-    /// The video rendition (always the first).
+    /// The first video rendition: the original where it is copied, else the first rung.
     pub fn video(&self) -> &Rendition {
-        &self.renditions[0]
+        self.videos()
+            .next()
+            .expect("a presentation has a video rendition")
+    }
+
+    /// Video renditions: the original first, then the H.264 rungs from the largest.
+    pub fn videos(&self) -> impl Iterator<Item = &Rendition> {
+        self.renditions.iter().filter(|r| r.kind == Kind::Video)
     }
 
     /// Audio renditions.
@@ -177,29 +252,14 @@ pub fn plan(info: &MediaInfo, segment_secs: f64) -> Result<Presentation> {
         path: info.path.clone(),
         reason: "no video stream".into(),
     })?;
-    if !VIDEO_COPY.contains(&vs.codec.as_str()) {
-        return Err(Error::Unsupported {
-            path: info.path.clone(),
-            reason: format!(
-                "video codec {} can't be stream-copied to fMP4 (supported: {}); transcoding comes later",
-                vs.codec,
-                VIDEO_COPY.join(", ")
-            ),
-        });
-    }
     let mut skipped = Vec::new();
     let mut audio_streams = Vec::new();
     for s in &info.streams {
         match s.kind {
-            Kind::Audio if audio_group(&s.codec).is_some() && s.sample_rate > 0 => {
-                audio_streams.push(s)
-            }
+            Kind::Audio if s.sample_rate > 0 && s.channels > 0 => audio_streams.push(s),
             Kind::Audio => skipped.push(Skipped {
                 stream: s.index,
-                reason: format!(
-                    "{} audio can't be copied to fMP4; an AAC rendition comes with transcoding",
-                    s.codec
-                ),
+                reason: format!("{} audio without a sample rate or channels", s.codec),
             }),
             Kind::Subtitle => skipped.push(Skipped {
                 stream: s.index,
@@ -300,12 +360,15 @@ pub fn plan(info: &MediaInfo, segment_secs: f64) -> Result<Presentation> {
         vbits = durations.iter().map(|d| d * fallback as f64).collect();
     }
     let (vpeak, vavg) = rates(&vbits);
-    let mut renditions = vec![Rendition {
+    let mut renditions = Vec::new();
+    // The original, copied, where fMP4 can carry its codec (MPEG-2, VC-1... only transcoded).
+    let copyable = VIDEO_COPY.contains(&vs.codec.as_str());
+    renditions.extend(copyable.then(|| Rendition {
         id: "original".into(),
         kind: Kind::Video,
         stream: vs.index,
         method: Method::Copy,
-        codecs: codec_string(&vs.codec, &vs.extradata, vs.bit_depth).expect("checked above"),
+        codecs: codec_string(&vs.codec, &vs.extradata, vs.bit_depth).unwrap_or_default(),
         language: vs.language.clone().unwrap_or_else(|| "und".into()),
         name: "Original".into(),
         channels: 0,
@@ -313,7 +376,26 @@ pub fn plan(info: &MediaInfo, segment_secs: f64) -> Result<Presentation> {
         group: None,
         peak_bps: vpeak,
         average_bps: vavg,
-    }];
+    }));
+
+    for t in video_ladder(vs) {
+        // Capped CRF: the peak is the VBV maximum plus what a 1 s buffer lets through in a
+        // segment; the average is taken as three quarters of the cap.
+        renditions.push(Rendition {
+            id: format!("h264-{}p", t.height),
+            kind: Kind::Video,
+            stream: vs.index,
+            method: Method::Video(t),
+            codecs: format!("avc1.6400{:02x}", t.level),
+            language: vs.language.clone().unwrap_or_else(|| "und".into()),
+            name: format!("{}p", t.height),
+            channels: 0,
+            default: false,
+            group: None,
+            peak_bps: t.max_bitrate * 5 / 4,
+            average_bps: t.max_bitrate * 3 / 4,
+        });
+    }
 
     let default_audio = audio_streams
         .iter()
@@ -322,25 +404,55 @@ pub fn plan(info: &MediaInfo, segment_secs: f64) -> Result<Presentation> {
         .map(|s| s.index);
     for (n, s) in audio_streams.iter().enumerate() {
         let lang = s.language.clone().unwrap_or_else(|| "und".into());
-        let mut bits = seg_bits(Some(s.index));
-        if bits.iter().all(|b| *b == 0.0) && info.bytes.iter().all(|b| b.stream.is_some()) {
-            bits = declared(s);
+        let default = Some(s.index) == default_audio;
+        let name = audio_name(s, n + 1);
+        if let (Some(group), Some(codecs)) = (
+            audio_group(&s.codec),
+            codec_string(&s.codec, &s.extradata, None),
+        ) {
+            let mut bits = seg_bits(Some(s.index));
+            if bits.iter().all(|b| *b == 0.0) && info.bytes.iter().all(|b| b.stream.is_some()) {
+                bits = declared(s);
+            }
+            let (peak, avg) = rates(&bits);
+            renditions.push(Rendition {
+                id: format!("audio-{}-{}", s.index, lang),
+                kind: Kind::Audio,
+                stream: s.index,
+                method: Method::Copy,
+                codecs,
+                language: lang.clone(),
+                name: name.clone(),
+                channels: s.channels,
+                default,
+                group: Some(format!("audio-{group}")),
+                peak_bps: peak,
+                average_bps: avg,
+            });
         }
-        let (peak, avg) = rates(&bits);
-        renditions.push(Rendition {
-            id: format!("audio-{}-{}", s.index, lang),
-            kind: Kind::Audio,
-            stream: s.index,
-            method: Method::Copy,
-            codecs: codec_string(&s.codec, &s.extradata, None).expect("filtered above"),
-            language: lang,
-            name: audio_name(s, n + 1),
-            channels: s.channels,
-            default: Some(s.index) == default_audio,
-            group: audio_group(&s.codec).map(|g| format!("audio-{g}")),
-            peak_bps: peak,
-            average_bps: avg,
-        });
+        if s.codec != "aac" {
+            // Every client plays AAC-LC: stereo, or 5.1 where the source has it.
+            let channels = if s.channels >= 6 { 6 } else { 2 };
+            let bitrate = if channels == 6 { 384_000 } else { 128_000 };
+            renditions.push(Rendition {
+                id: format!("audio-{}-{}-aac", s.index, lang),
+                kind: Kind::Audio,
+                stream: s.index,
+                method: Method::Aac(AudioTarget {
+                    channels,
+                    sample_rate: s.sample_rate,
+                    bitrate,
+                }),
+                codecs: "mp4a.40.2".into(),
+                language: lang,
+                name,
+                channels,
+                default,
+                group: Some("audio-aac".into()),
+                peak_bps: bitrate * 11 / 10,
+                average_bps: bitrate,
+            });
+        }
     }
 
     Ok(Presentation {

@@ -8,11 +8,14 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use ffmpeg_next as ff;
+
 use crate::media::mux::{FragmentMuxer, TrackSpec};
 use crate::media::{Kind, OpenMode, Packet, Rational, Source};
 use crate::plan::{Method, Presentation, Rendition};
 use crate::probe::MediaInfo;
 use crate::timeline::{convert, AudioGrid};
+use crate::transcode::{self, AudioTarget, VideoTarget, AAC_FRAME};
 
 /// Which segment of a rendition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -44,11 +47,25 @@ impl std::str::FromStr for SegmentId {
 /// missed when audio and video are interleaved loosely.
 const AUDIO_PREROLL_SECS: f64 = 1.0;
 
+/// AAC frames encoded before a transcoded segment's first kept frame, so that the encoder's
+/// window has the real signal behind it and the join with the previous segment is seamless.
+const AAC_PREROLL_FRAMES: i64 = 2;
+/// Samples decoded before the encoder's pre-roll, for decoders that converge (AAC, Opus).
+const DECODE_PREROLL_SAMPLES: i64 = 4096;
+
 /// Makes segments of one file.
 pub struct Segmenter<'a> {
     info: &'a MediaInfo,
     pres: &'a Presentation,
     src: Source,
+    encoder: String,
+}
+
+/// Audio packets of one stream with their positions on the output sample clock.
+struct AudioRun {
+    frames: Vec<(i64, Packet)>,
+    /// Position of the first packet past the run, if the file has one.
+    next: Option<i64>,
 }
 
 impl<'a> Segmenter<'a> {
@@ -64,7 +81,19 @@ impl<'a> Segmenter<'a> {
     /// Makes segments from a source already open in [`OpenMode::Header`] (the one
     /// [`crate::probe::probe_source`] returns).
     pub fn with_source(info: &'a MediaInfo, pres: &'a Presentation, src: Source) -> Segmenter<'a> {
-        Segmenter { info, pres, src }
+        Segmenter {
+            info,
+            pres,
+            src,
+            encoder: crate::transcode::DEFAULT_VIDEO_ENCODER.into(),
+        }
+    }
+
+    /// Uses this video encoder for transcoded renditions (libx264 by default). The encoder is
+    /// part of the request: different encoders make different bytes.
+    pub fn with_encoder(mut self, encoder: &str) -> Segmenter<'a> {
+        self.encoder = encoder.into();
+        self
     }
 
     /// Makes one segment of a rendition.
@@ -73,32 +102,54 @@ impl<'a> Segmenter<'a> {
         if let SegmentId::Media(n) = id {
             self.pres.check_segment(n)?;
         }
-        let spec = self.track_spec(&r);
         match id {
-            SegmentId::Init => {
-                let m = FragmentMuxer::new(&spec.as_spec(&self.src, r.stream), 1)?;
-                if let Some(init) = m.init_bytes() {
-                    return Ok(init.to_vec());
-                }
-                // Delayed-moov codecs: the init comes out with the first fragment.
-                drop(m);
-                Ok(self.media(&r, 0, &spec)?.0)
-            }
-            SegmentId::Media(n) => Ok(self.media(&r, n, &spec)?.1),
+            SegmentId::Init => self.init(&r),
+            SegmentId::Media(n) => Ok(self.media(&r, n)?.1),
         }
     }
 
-    /// How a rendition is muxed: its time base and sample entry tag.
-    fn track_spec(&self, r: &Rendition) -> OwnedSpec {
+    fn init(&mut self, r: &Rendition) -> Result<Vec<u8>> {
         let s = &self.info.streams[r.stream];
-        OwnedSpec {
-            // Audio is timed in samples (timescale = sample rate), video in its own ticks.
-            time_base: match s.kind {
-                Kind::Audio => Rational::new(1, i64::from(s.sample_rate.max(1))),
-                _ => s.time_base,
+        let m = match &r.method {
+            Method::Copy => {
+                let params = self.params(r.stream)?;
+                FragmentMuxer::new(&self.copy_spec(r, &params), 1)?
+            }
+            Method::Video(t) => {
+                let params =
+                    transcode::video_parameters(&self.encoder, t, s.time_base, s.frame_rate)?;
+                FragmentMuxer::new(&video_spec(&params, s.time_base), 1)?
+            }
+            Method::Aac(t) => {
+                let params = transcode::aac_parameters(t)?;
+                FragmentMuxer::new(&audio_spec(&params, t.sample_rate), 1)?
+            }
+        };
+        if let Some(init) = m.init_bytes() {
+            return Ok(init.to_vec());
+        }
+        // Delayed-moov codecs: the init comes out with the first fragment.
+        drop(m);
+        Ok(self.media(r, 0)?.0)
+    }
+
+    fn params(&self, stream: usize) -> Result<ff::codec::Parameters> {
+        self.src
+            .parameters(stream)
+            .ok_or_else(|| Error::BadRequest(format!("no stream {stream}")))
+    }
+
+    /// How a copied stream is muxed: its codec parameters, time base and sample entry tag.
+    fn copy_spec<'p>(&self, r: &Rendition, params: &'p ff::codec::Parameters) -> TrackSpec<'p> {
+        let s = &self.info.streams[r.stream];
+        match s.kind {
+            Kind::Audio => audio_spec(params, s.sample_rate),
+            _ => TrackSpec {
+                params,
+                time_base: s.time_base,
+                // RFC 6381 / Apple: HEVC in fMP4 as hvc1 (parameter sets in the sample entry).
+                tag: (s.codec == "hevc").then_some(*b"hvc1"),
             },
-            // RFC 6381 / Apple: HEVC in fMP4 as hvc1 (parameter sets in the sample entry).
-            tag: (s.codec == "hevc").then_some(*b"hvc1"),
         }
     }
 
@@ -108,31 +159,31 @@ impl<'a> Segmenter<'a> {
     }
 
     /// Makes media segment `n` of a rendition: (init bytes, fragment bytes).
-    fn media(&mut self, r: &Rendition, n: usize, spec: &OwnedSpec) -> Result<(Vec<u8>, Vec<u8>)> {
-        match (r.kind, &r.method) {
-            (Kind::Video, Method::Copy) => self.video_copy(r, n, spec),
-            (_, Method::Copy) => self.audio_copy(r, n, spec),
+    fn media(&mut self, r: &Rendition, n: usize) -> Result<(Vec<u8>, Vec<u8>)> {
+        match &r.method {
+            Method::Copy if r.kind == Kind::Video => self.video_copy(r, n),
+            Method::Copy => self.audio_copy(r, n),
+            Method::Video(t) => self.video_transcode(r, n, *t),
+            Method::Aac(t) => self.aac_transcode(r, n, *t),
         }
     }
 
-    fn video_copy(
-        &mut self,
-        r: &Rendition,
-        n: usize,
-        spec: &OwnedSpec,
-    ) -> Result<(Vec<u8>, Vec<u8>)> {
+    /// The packets of video segment `n` in decode order, from its keyframe to the next
+    /// boundary's. Leading frames of an open GOP (shown before the keyframe, predicted from the
+    /// previous GOP) can't decode in a segment of their own and are left out.
+    fn video_packets(&mut self, stream: usize, n: usize) -> Result<Vec<Packet>> {
         let tl = &self.pres.timeline;
         let (start, end) = tl.span(n).expect("checked");
-        let vs = &self.info.streams[r.stream];
+        let vs = &self.info.streams[stream];
         // How far a packet's PTS may sit from the index's keyframe time: 1 ms, the coarsest
         // rounding a container applies (Matroska). Not derived from the frame rate, which only
         // a full probe knows: segment bytes must not depend on how the file was probed.
         let tol = (0.001 / vs.time_base.as_f64()).round().max(1.0) as i64;
-        self.src.seek(r.stream, start)?;
+        self.src.seek(stream, start)?;
         let mut packets: Vec<Packet> = Vec::new();
         let is_last = n + 1 == tl.len();
         while let Some(p) = self.src.read()? {
-            if p.stream != r.stream {
+            if p.stream != stream {
                 continue;
             }
             let Some(t) = p.time() else { continue };
@@ -144,8 +195,6 @@ impl<'a> Segmenter<'a> {
             } else if p.keyframe && !is_last && t >= end - tol {
                 break;
             } else if t < start - tol {
-                // A leading frame of an open GOP: shown before the keyframe, predicted from
-                // the previous GOP, so it can't decode in a segment of its own. Dropped.
                 continue;
             }
             packets.push(p);
@@ -156,38 +205,83 @@ impl<'a> Segmenter<'a> {
                 reason: format!("segment {n}: no video keyframe found at the index's position (truncated file?)"),
             });
         }
-        let pts: Vec<i64> = packets.iter().map(|p| p.time().unwrap_or(start)).collect();
+        Ok(packets)
+    }
+
+    fn video_copy(&mut self, r: &Rendition, n: usize) -> Result<(Vec<u8>, Vec<u8>)> {
+        let mut packets = self.video_packets(r.stream, n)?;
+        let tl = &self.pres.timeline;
+        let pts: Vec<i64> = packets.iter().map(|p| p.time().unwrap_or(0)).collect();
         let timing = tl.video_timing(n, &pts);
-        let mut mux = FragmentMuxer::new(&spec.as_spec(&self.src, r.stream), n as u32 + 1)?;
+        let params = self.params(r.stream)?;
+        let mut mux = FragmentMuxer::new(&self.copy_spec(r, &params), n as u32 + 1)?;
         for (p, t) in packets.iter_mut().zip(&timing) {
             mux.write(p, t.pts, t.dts, t.duration)?;
         }
         mux.finish()
     }
 
-    fn audio_copy(
+    fn video_transcode(
         &mut self,
         r: &Rendition,
         n: usize,
-        spec: &OwnedSpec,
+        target: VideoTarget,
     ) -> Result<(Vec<u8>, Vec<u8>)> {
-        let tl = &self.pres.timeline;
+        let packets = self.video_packets(r.stream, n)?;
         let s = &self.info.streams[r.stream];
-        let first = s.start.unwrap_or(0);
-        let grid = AudioGrid::new(
-            tl,
+        let tl = &self.pres.timeline;
+        let (start, _) = tl.span(n).expect("checked");
+        let src_params = self.params(r.stream)?;
+        let tol = (0.001 / s.time_base.as_f64()).round().max(1.0) as i64;
+        let (params, mut out) = transcode::transcode_video(
+            &src_params,
+            &packets,
+            start - tol,
+            &self.encoder,
+            &target,
+            s.time_base,
+            s.frame_rate,
+        )?;
+        if out.is_empty() {
+            return Err(Error::Corrupt {
+                path: self.info.path.clone(),
+                reason: format!("segment {n}: no picture decoded"),
+            });
+        }
+        // No B-frames: decode order is presentation order, and the file's timeline (with the
+        // same reorder delay as the copied original) gives every variant the same tfdt.
+        let pts: Vec<i64> = out.iter().map(|p| p.pts().unwrap_or(start)).collect();
+        let timing = tl.video_timing(n, &pts);
+        let mut mux = FragmentMuxer::new(&video_spec(&params, s.time_base), n as u32 + 1)?;
+        for (p, t) in out.iter_mut().zip(&timing) {
+            mux.write_raw(p, t.pts, t.dts, t.duration)?;
+        }
+        mux.finish()
+    }
+
+    fn audio_grid(&self, stream: usize) -> AudioGrid {
+        let s = &self.info.streams[stream];
+        AudioGrid::new(
+            &self.pres.timeline,
             s.time_base,
             s.sample_rate,
             audio_frame_samples(s),
-            first,
-        );
+            s.start.unwrap_or(0),
+        )
+    }
+
+    /// Reads the packets of an audio stream whose grid positions lie in `[from, to)`, seeking
+    /// to a second before `from`.
+    fn audio_run(&mut self, stream: usize, from: i64, to: i64) -> Result<AudioRun> {
+        let tl = &self.pres.timeline;
+        let s = &self.info.streams[stream];
+        let grid = self.audio_grid(stream);
         let v = self.info.video.unwrap_or(0);
-        if n == 0 {
+        let target =
+            grid.video_ticks(tl, from) - (AUDIO_PREROLL_SECS / tl.time_base.as_f64()) as i64;
+        if target <= tl.origin() {
             self.rewind();
         } else {
-            let (start, _) = tl.span(n).expect("checked");
-            let back = (AUDIO_PREROLL_SECS / tl.time_base.as_f64()) as i64;
-            let target = start - back;
             // Seek on the audio stream itself where the container indexes every sample (MP4),
             // else on the video (Matroska Cues index video keyframes only). Decided by the
             // file, never by what libavformat has indexed so far: it adds entries as it reads,
@@ -195,7 +289,7 @@ impl<'a> Segmenter<'a> {
             let own = self.info.keyframes.source == crate::probe::IndexSource::Mp4SampleTable;
             let ok = if own {
                 self.src
-                    .seek(r.stream, convert(target, tl.time_base, s.time_base))
+                    .seek(stream, convert(target, tl.time_base, s.time_base))
             } else {
                 self.src.seek(v, target)
             };
@@ -203,32 +297,53 @@ impl<'a> Segmenter<'a> {
                 self.rewind();
             }
         }
-        let mut frames: Vec<(i64, Packet)> = Vec::new();
-        let mut next_pos: Option<i64> = None;
+        let mut run = AudioRun {
+            frames: Vec::new(),
+            next: None,
+        };
         while let Some(p) = self.src.read()? {
-            if p.stream != r.stream {
+            if p.stream != stream {
                 continue;
             }
             let Some(t) = p.time() else { continue };
             let pos = grid.position(t);
-            if pos < 0 {
+            if pos < from.max(0) {
                 continue;
             }
-            let seg = grid.segment_of(tl, pos);
-            if seg < n {
-                continue;
-            }
-            if seg > n {
-                next_pos = Some(pos);
+            if pos >= to {
+                run.next = Some(pos);
                 break;
             }
             // Two packets on one grid slot (a damaged stream): keep the first.
-            if frames.last().is_some_and(|(last, _)| pos <= *last) {
+            if run.frames.last().is_some_and(|(last, _)| pos <= *last) {
                 continue;
             }
-            frames.push((pos, p));
+            run.frames.push((pos, p));
         }
-        if frames.is_empty() {
+        Ok(run)
+    }
+
+    /// Duration in samples of an audio packet that has no successor.
+    fn last_duration(&self, stream: usize, p: &Packet) -> i64 {
+        let s = &self.info.streams[stream];
+        match audio_frame_samples(s) {
+            1 => convert(
+                p.duration,
+                s.time_base,
+                Rational::new(1, i64::from(s.sample_rate.max(1))),
+            )
+            .max(1),
+            f => i64::from(f),
+        }
+    }
+
+    fn audio_copy(&mut self, r: &Rendition, n: usize) -> Result<(Vec<u8>, Vec<u8>)> {
+        let tl = &self.pres.timeline;
+        let grid = self.audio_grid(r.stream);
+        let from = grid.segment_start(tl, n);
+        let to = grid.segment_start(tl, n + 1);
+        let mut run = self.audio_run(r.stream, from, to)?;
+        if run.frames.is_empty() {
             return Err(Error::Corrupt {
                 path: self.info.path.clone(),
                 reason: format!(
@@ -237,34 +352,105 @@ impl<'a> Segmenter<'a> {
                 ),
             });
         }
-        let mut mux = FragmentMuxer::new(&spec.as_spec(&self.src, r.stream), n as u32 + 1)?;
-        let count = frames.len();
-        let last_fallback = |p: &Packet| -> i64 {
-            let d = convert(
-                p.duration,
-                s.time_base,
-                Rational::new(1, i64::from(s.sample_rate)),
-            );
-            if s.frame_size > 0 {
-                i64::from(s.frame_size)
-            } else {
-                d.max(1)
-            }
-        };
+        let params = self.params(r.stream)?;
+        let mut mux = FragmentMuxer::new(&self.copy_spec(r, &params), n as u32 + 1)?;
+        let count = run.frames.len();
         for i in 0..count {
-            let pos = frames[i].0;
-            let next = if i + 1 < count {
-                Some(frames[i + 1].0)
-            } else {
-                next_pos
+            let pos = run.frames[i].0;
+            let dur = match run.frames.get(i + 1).map(|f| f.0).or(run.next) {
+                Some(next) => next - pos,
+                None => self.last_duration(r.stream, &run.frames[i].1),
             };
-            let dur = match next {
-                Some(nx) => nx - pos,
-                None => last_fallback(&frames[i].1),
-            };
-            mux.write(&mut frames[i].1, pos, pos, dur)?;
+            mux.write(&mut run.frames[i].1, pos, pos, dur)?;
         }
         mux.finish()
+    }
+
+    /// The AAC frame index (on the grid of 1024-sample frames from output position 0) at which
+    /// transcoded audio segment `n` starts: the first frame starting in the segment.
+    fn aac_first_frame(&self, grid: &AudioGrid, n: usize) -> i64 {
+        let tl = &self.pres.timeline;
+        if n == 0 {
+            grid.anchor.max(0).div_euclid(AAC_FRAME)
+        } else {
+            let s = grid.segment_start(tl, n);
+            (s + AAC_FRAME - 1).div_euclid(AAC_FRAME)
+        }
+    }
+
+    fn aac_transcode(
+        &mut self,
+        r: &Rendition,
+        n: usize,
+        target: AudioTarget,
+    ) -> Result<(Vec<u8>, Vec<u8>)> {
+        let tl = &self.pres.timeline;
+        let grid = self.audio_grid(r.stream);
+        let last = n + 1 == tl.len();
+        let j0 = self.aac_first_frame(&grid, n);
+        let from = (j0 - AAC_PREROLL_FRAMES) * AAC_FRAME;
+        let decode_from = from - DECODE_PREROLL_SAMPLES;
+        let (j_end, run) = if last {
+            let run = self.audio_run(r.stream, decode_from, i64::MAX)?;
+            let end = run
+                .frames
+                .last()
+                .map(|(pos, p)| pos + self.last_duration(r.stream, p))
+                .unwrap_or(j0 * AAC_FRAME);
+            ((end + AAC_FRAME - 1).div_euclid(AAC_FRAME), run)
+        } else {
+            let j_end = self.aac_first_frame(&grid, n + 1);
+            let run = self.audio_run(
+                r.stream,
+                decode_from,
+                (j_end + AAC_PREROLL_FRAMES + 1) * AAC_FRAME,
+            )?;
+            (j_end, run)
+        };
+        if run.frames.is_empty() || j_end <= j0 {
+            return Err(Error::Corrupt {
+                path: self.info.path.clone(),
+                reason: format!(
+                    "segment {n} of {}: no audio packets in this time range",
+                    r.id
+                ),
+            });
+        }
+        let src_params = self.params(r.stream)?;
+        let packets: Vec<Packet> = run.frames.into_iter().map(|(_, p)| p).collect();
+        let to = (j_end + AAC_PREROLL_FRAMES) * AAC_FRAME;
+        let pcm = transcode::decode_audio(
+            &src_params,
+            &packets,
+            &|t| grid.position(t),
+            target.channels,
+            from,
+            to,
+        )?;
+        let (params, mut out) =
+            transcode::encode_aac(&target, &pcm, j0 * AAC_FRAME, j_end * AAC_FRAME)?;
+        let mut mux = FragmentMuxer::new(&audio_spec(&params, target.sample_rate), n as u32 + 1)?;
+        for (pos, p) in out.iter_mut() {
+            mux.write_raw(p, *pos, *pos, AAC_FRAME)?;
+        }
+        mux.finish()
+    }
+}
+
+fn audio_spec(params: &ff::codec::Parameters, sample_rate: u32) -> TrackSpec<'_> {
+    // Audio is timed in samples: timescale = sample rate.
+    TrackSpec {
+        params,
+        time_base: Rational::new(1, i64::from(sample_rate.max(1))),
+        tag: None,
+    }
+}
+
+fn video_spec(params: &ff::codec::Parameters, time_base: Rational) -> TrackSpec<'_> {
+    TrackSpec {
+        params,
+        time_base,
+        tag: None,
     }
 }
 
@@ -280,33 +466,23 @@ pub fn audio_frame_samples(s: &crate::media::StreamParams) -> u32 {
     }
 }
 
-/// The parts of a [`TrackSpec`] that don't borrow the source, so a spec can be rebuilt after
-/// the source was used mutably.
-struct OwnedSpec {
-    time_base: Rational,
-    tag: Option<[u8; 4]>,
-}
-
-impl OwnedSpec {
-    fn as_spec<'s>(&self, src: &'s Source, stream: usize) -> TrackSpec<'s> {
-        TrackSpec {
-            source: src,
-            stream,
-            time_base: self.time_base,
-            tag: self.tag,
-        }
-    }
-}
-
 /// Probes, plans and makes one segment: what `haema segment` does.
 pub fn make_one(
     path: &Path,
     segment_secs: f64,
     rendition: Option<&str>,
+    encoder: Option<&str>,
     id: SegmentId,
 ) -> Result<Vec<u8>> {
     let (info, src) = crate::probe::probe_source(path, crate::probe::Depth::Segments)?;
     let pres = crate::plan::plan(&info, segment_secs)?;
-    let r = rendition.unwrap_or("original");
-    Segmenter::with_source(&info, &pres, src).make(r, id)
+    let r = rendition.unwrap_or(&pres.video().id).to_owned();
+    let mut seg = Segmenter::with_source(&info, &pres, src);
+    if let Some(e) = encoder {
+        if matches!(pres.rendition(&r)?.method, Method::Video(_)) {
+            crate::transcode::check_video_encoder(e)?;
+        }
+        seg = seg.with_encoder(e);
+    }
+    seg.make(&r, id)
 }

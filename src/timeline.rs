@@ -296,6 +296,14 @@ impl AudioGrid {
         div_round(num, tl.time_base.den as i128) as i64
     }
 
+    /// The video tick (source PTS) that an output sample position stands for, rounded down.
+    pub fn video_ticks(&self, tl: &Timeline, samples: i64) -> i64 {
+        // samples = (t - origin + D) * vn * rate / vd  =>  t = samples * vd / (vn * rate) + origin - D
+        let num = samples as i128 * tl.time_base.den as i128;
+        let den = tl.time_base.num as i128 * self.sample_rate as i128;
+        (num.div_euclid(den)) as i64 + tl.origin() - tl.shift
+    }
+
     /// Which segment a packet at output position `pos` belongs to: the one in which it starts.
     pub fn segment_of(&self, tl: &Timeline, pos: i64) -> usize {
         let mut lo = 0usize;

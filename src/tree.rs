@@ -48,6 +48,7 @@ pub fn write_tree(
     pres: &Presentation,
     dir: &Path,
     threads: usize,
+    encoder: &str,
     tick: &(dyn Fn() + Sync),
 ) -> Result<TreeStats> {
     let mkdir = |p: &Path| {
@@ -81,7 +82,7 @@ pub fn write_tree(
         for _ in 0..threads.max(1).min(jobs.len()) {
             scope.spawn(|| {
                 let mut seg = match Segmenter::new(info, pres) {
-                    Ok(s) => s,
+                    Ok(s) => s.with_encoder(encoder),
                     Err(e) => {
                         failure
                             .lock()

@@ -187,7 +187,14 @@ fn playlist_out_writes_only_the_tree() {
     files.sort();
     let n = segment_count(t.path(), "original");
     let mut want = vec!["master.m3u8".to_string()];
-    for r in ["audio-1-eng", "audio-2-fra", "audio-3-jpn", "original"] {
+    for r in [
+        "audio-1-eng",
+        "audio-1-eng-aac",
+        "audio-2-fra",
+        "audio-3-jpn",
+        "audio-3-jpn-aac",
+        "original",
+    ] {
         want.push(format!("{r}/init.mp4"));
         want.push(format!("{r}/stream.m3u8"));
         for i in 0..n {
@@ -315,7 +322,10 @@ fn every_copy_codec_makes_segments_that_decode_and_are_made_alone_the_same() {
         make_media(&file, video, audio);
         let t = tree(&file);
         let rs = renditions(t.path());
-        assert_eq!(rs.len(), 2, "{name}: {rs:?}");
+        assert!(
+            rs.contains(&"original".to_string()) && rs.contains(&"audio-1-und".to_string()),
+            "{name}: {rs:?}"
+        );
         for r in rs {
             let path = t.path().join(format!("{r}.mp4"));
             std::fs::write(&path, concatenated(t.path(), &r)).unwrap();
@@ -350,14 +360,28 @@ fn one_open_source_makes_the_same_bytes_whatever_it_made_before() {
         let info = haema::probe::probe(&file).unwrap();
         let pres = haema::plan::plan(&info, 4.0).unwrap();
         let jobs = haema::tree::jobs(&pres);
+        // Every copied segment after every other copied one (forward and backward seeks,
+        // other streams, the end of the file) and after one segment of each transcoded
+        // rendition; transcoded segments after a few copied ones (they are slow to make).
+        let copied =
+            |r: &str| matches!(pres.rendition(r).unwrap().method, haema::plan::Method::Copy);
+        let few: Vec<_> = jobs.iter().filter(|j| copied(&j.0)).step_by(5).collect();
+        let mut all_copied: Vec<_> = jobs.iter().filter(|j| copied(&j.0)).collect();
+        all_copied.extend(
+            jobs.iter()
+                .filter(|j| !copied(&j.0) && j.1 == haema::segment::SegmentId::Media(1)),
+        );
         for target in &jobs {
             let reference = Segmenter::new(&info, &pres)
                 .unwrap()
                 .make(&target.0, target.1)
                 .unwrap();
-            // Every other segment made first on the same source (forward and backward seeks,
-            // other streams, the end of the file) must leave no trace in the bytes.
-            for before in &jobs {
+            let befores: Vec<_> = if copied(&target.0) {
+                all_copied.clone()
+            } else {
+                few.clone()
+            };
+            for before in befores {
                 let mut seg = Segmenter::new(&info, &pres).unwrap();
                 seg.make(&before.0, before.1).unwrap();
                 let bytes = seg.make(&target.0, target.1);

@@ -31,6 +31,9 @@ pub struct Args {
     /// Target segment duration in seconds (cut at the first keyframe at or after it).
     #[arg(long, default_value_t = DEFAULT_SEGMENT_SECS, value_name = "SECONDS")]
     pub segment_duration: f64,
+    /// Video encoder for the transcoded renditions of `--out` (default libx264).
+    #[arg(long, short)]
+    pub encoder: Option<String>,
     /// Worker threads for `--out` (default: every core).
     #[arg(long, short = 'j')]
     pub jobs: Option<usize>,
@@ -60,13 +63,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             indicatif::ProgressBar::hidden()
         };
         let started = std::time::Instant::now();
-        let stats = write_tree(&info, &pres, dir, threads, &|| bar.inc(1)).with_context(|| {
-            format!(
-                "writing the HLS tree of {} into {}",
-                args.file.display(),
-                dir.display()
-            )
-        })?;
+        let encoder = args
+            .encoder
+            .as_deref()
+            .unwrap_or(haema::transcode::DEFAULT_VIDEO_ENCODER);
+        haema::transcode::check_video_encoder(encoder)?;
+        let stats =
+            write_tree(&info, &pres, dir, threads, encoder, &|| bar.inc(1)).with_context(|| {
+                format!(
+                    "writing the HLS tree of {} into {}",
+                    args.file.display(),
+                    dir.display()
+                )
+            })?;
         bar.finish_and_clear();
         eprintln!(
             "wrote {} files ({:.1} MB) to {} in {:.2} s; play {}",

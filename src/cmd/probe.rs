@@ -17,7 +17,11 @@ use haema::probe::probe;
 )]
 pub struct Args {
     /// The media file.
-    pub file: PathBuf,
+    #[arg(required_unless_present = "encoders")]
+    pub file: Option<PathBuf>,
+    /// List every candidate video encoder and whether it opens on this machine (and why not).
+    #[arg(long)]
+    pub encoders: bool,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -28,7 +32,33 @@ pub struct Args {
 
 /// Runs `haema probe`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let info = probe(&args.file)?;
+    if args.encoders {
+        let list = haema::transcode::probe_encoders();
+        let text = if args.json {
+            serde_json::to_string_pretty(&list).context("serialising")? + "\n"
+        } else {
+            list.iter()
+                .map(|e| {
+                    format!(
+                        "{:<14} {:<11} {}\n",
+                        e.name,
+                        if e.available {
+                            "available"
+                        } else {
+                            "unavailable"
+                        },
+                        e.detail
+                    )
+                })
+                .collect()
+        };
+        return write_stdout(text.as_bytes());
+    }
+    let file = args
+        .file
+        .as_deref()
+        .expect("clap requires FILE without --encoders");
+    let info = probe(file)?;
     let pres = plan(&info, args.segment_duration);
     if args.json {
         let mut v = serde_json::to_value(&info).context("serialising the probe")?;

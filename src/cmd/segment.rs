@@ -14,6 +14,7 @@ use haema::segment::{make_one, SegmentId};
   haema segment movie.mkv init > init.mp4
   haema segment movie.mkv 12 > 12.m4s
   haema segment movie.mkv 3 --rendition audio-1-eng > 3.m4s
+  haema segment movie.mkv 12 --rendition h264-720p --encoder h264_qsv > 12.m4s
 
   # A static HLS tree, one segment at a time (what `haema playlist --out` does in one go):
   haema playlist movie.mkv --out hls
@@ -27,9 +28,14 @@ pub struct Args {
     pub file: PathBuf,
     /// Segment number (0-based) or `init`.
     pub segment: String,
-    /// Rendition: a folder name of the `--out` tree (`original`, `audio-1-eng`...).
-    #[arg(long, short, default_value = "original")]
-    pub rendition: String,
+    /// Rendition: a folder name of the `--out` tree (`original`, `h264-720p`, `audio-1-eng`,
+    /// `audio-1-eng-aac`...). Default: the first video rendition.
+    #[arg(long, short)]
+    pub rendition: Option<String>,
+    /// Video encoder for transcoded renditions: libx264 (default), h264_nvenc, h264_qsv...
+    /// (`haema probe --encoders` lists what works here).
+    #[arg(long, short)]
+    pub encoder: Option<String>,
     /// Target segment duration in seconds; must match the playlist's.
     #[arg(long, default_value_t = DEFAULT_SEGMENT_SECS, value_name = "SECONDS")]
     pub segment_duration: f64,
@@ -38,6 +44,12 @@ pub struct Args {
 /// Runs `haema segment`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let id: SegmentId = args.segment.parse()?;
-    let bytes = make_one(&args.file, args.segment_duration, Some(&args.rendition), id)?;
+    let bytes = make_one(
+        &args.file,
+        args.segment_duration,
+        args.rendition.as_deref(),
+        args.encoder.as_deref(),
+        id,
+    )?;
     write_stdout(&bytes)
 }

@@ -17,15 +17,14 @@ use ffmpeg_next as ff;
 
 use ff::packet::Mut as _;
 
-use super::{Packet, Rational, Source};
+use super::{Packet, Rational};
 use crate::error::{Error, Result};
 
-/// What the muxer is to carry: one stream of a source, with its timing.
+/// What the muxer is to carry: one track's codec parameters (a source stream's, or an
+/// encoder's), with its timing.
 pub struct TrackSpec<'a> {
-    /// The source whose codec parameters are copied.
-    pub source: &'a Source,
-    /// The stream index in the source.
-    pub stream: usize,
+    /// Codec parameters of the track.
+    pub params: &'a ff::codec::Parameters,
     /// The time base the caller's timestamps are in.
     pub time_base: Rational,
     /// Sample entry tag to force, e.g. `hvc1` (RFC 6381 players want hvc1, not hev1).
@@ -58,10 +57,7 @@ impl FragmentMuxer {
     /// Opens the muxer and writes the header. `fragment_index` becomes the mfhd sequence number
     /// of the fragment this muxer writes (segment number + 1).
     pub fn new(spec: &TrackSpec<'_>, fragment_index: u32) -> Result<FragmentMuxer> {
-        let params = spec
-            .source
-            .parameters(spec.stream)
-            .ok_or_else(|| Error::BadRequest(format!("no stream {}", spec.stream)))?;
+        let params = spec.params;
         let mut m = FragmentMuxer {
             ctx: ptr::null_mut(),
             in_tb: spec.time_base,
@@ -155,10 +151,20 @@ impl FragmentMuxer {
         self.out_tb
     }
 
-    /// Writes one packet with the given timing, in the spec's time base.
+    /// Writes one demuxed packet with the given timing, in the spec's time base.
     pub fn write(&mut self, pkt: &mut Packet, pts: i64, dts: i64, duration: i64) -> Result<()> {
+        self.write_raw(&mut pkt.inner, pts, dts, duration)
+    }
+
+    /// Writes one FFmpeg packet (an encoder's output) with the given timing.
+    pub fn write_raw(
+        &mut self,
+        p: &mut ff::Packet,
+        pts: i64,
+        dts: i64,
+        duration: i64,
+    ) -> Result<()> {
         let rescale = |v: i64| crate::timeline::convert(v, self.in_tb, self.out_tb);
-        let p = &mut pkt.inner;
         p.set_pts(Some(rescale(pts)));
         p.set_dts(Some(rescale(dts)));
         p.set_duration(rescale(dts + duration) - rescale(dts));

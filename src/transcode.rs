@@ -1,0 +1,486 @@
+//! Decoding and encoding one segment's worth of media: H.264 video at a ladder rung, AAC audio.
+//!
+//! Everything here works on one segment alone, with a fresh decoder and a fresh encoder, so a
+//! transcoded segment has the same guarantees as a copied one: it starts with an IDR frame at
+//! the source keyframe boundary, can be made first, in any process, and (with libx264 and the
+//! native AAC encoder, whose thread count is fixed here) comes out byte-identical.
+//!
+//! Built on ffmpeg-next's safe API; the few raw fields it lacks are set through
+//! [`crate::media`].
+
+use ff::codec::Id;
+use ffmpeg_next as ff;
+
+use crate::error::{Error, Result};
+use crate::media::{Packet, Rational};
+
+/// The video encoder used when none is asked for.
+pub const DEFAULT_VIDEO_ENCODER: &str = "libx264";
+
+/// H.264/HEVC encoders FFmpeg may offer, software first. `probe --encoders` tries each.
+pub const VIDEO_ENCODER_CANDIDATES: [&str; 11] = [
+    "libx264",
+    "h264_nvenc",
+    "h264_qsv",
+    "h264_vaapi",
+    "h264_amf",
+    "h264_v4l2m2m",
+    "libx265",
+    "hevc_nvenc",
+    "hevc_qsv",
+    "hevc_vaapi",
+    "hevc_amf",
+];
+
+// x264 threads are fixed, not "one per core": its output depends on the thread count, and
+// segments must come out the same on every machine that serves them.
+const X264_THREADS: u32 = 2;
+
+/// What a transcoded video rendition is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct VideoTarget {
+    /// Output width (even).
+    pub width: u32,
+    /// Output height (even).
+    pub height: u32,
+    /// Peak bit rate (VBV maximum), bits/s.
+    pub max_bitrate: u64,
+    /// H.264 level_idc (31 for 3.1, 40 for 4.0...).
+    pub level: u8,
+}
+
+/// What a transcoded audio rendition is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct AudioTarget {
+    /// 2 (stereo) or 6 (5.1).
+    pub channels: u32,
+    /// Sample rate (the source's: no resampling, so positions stay exact).
+    pub sample_rate: u32,
+    /// Bit rate, bits/s.
+    pub bitrate: u64,
+}
+
+/// Samples per AAC-LC frame (ISO/IEC 14496-3): the grid transcoded audio is cut on.
+pub const AAC_FRAME: i64 = 1024;
+
+fn ff_err(context: &str) -> impl Fn(ff::Error) -> Error + '_ {
+    move |e| Error::ffmpeg(context.to_owned(), e)
+}
+
+fn ff_rational(r: Rational) -> ff::Rational {
+    ff::Rational::new(r.num as i32, r.den as i32)
+}
+
+/// Whether an encoder is available on this machine, and why not.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EncoderStatus {
+    /// FFmpeg's encoder name.
+    pub name: String,
+    /// It opened with a small test configuration.
+    pub available: bool,
+    /// Why not, or what it is.
+    pub detail: String,
+}
+
+/// Tries every candidate video encoder with a small configuration.
+pub fn probe_encoders() -> Vec<EncoderStatus> {
+    crate::media::init();
+    let target = VideoTarget {
+        width: 320,
+        height: 240,
+        max_bitrate: 500_000,
+        level: 30,
+    };
+    VIDEO_ENCODER_CANDIDATES
+        .iter()
+        .map(
+            |name| match open_video_encoder(name, &target, Rational::new(1, 1000), None) {
+                Ok(_) => EncoderStatus {
+                    name: (*name).into(),
+                    available: true,
+                    detail: "opens".into(),
+                },
+                Err(e) => EncoderStatus {
+                    name: (*name).into(),
+                    available: false,
+                    detail: match e {
+                        Error::Unsupported { reason, .. } => reason,
+                        other => other.to_string(),
+                    },
+                },
+            },
+        )
+        .collect()
+}
+
+/// Checks an encoder name before any work: a clear error naming the ones that work.
+pub fn check_video_encoder(name: &str) -> Result<()> {
+    let target = VideoTarget {
+        width: 320,
+        height: 240,
+        max_bitrate: 500_000,
+        level: 30,
+    };
+    open_video_encoder(name, &target, Rational::new(1, 1000), None)
+        .map(|_| ())
+        .map_err(|e| {
+            let working: Vec<String> = probe_encoders()
+                .into_iter()
+                .filter(|s| s.available)
+                .map(|s| s.name)
+                .collect();
+            Error::BadRequest(format!(
+                "encoder {name} does not work here ({e}); working encoders: {}",
+                if working.is_empty() {
+                    "none".into()
+                } else {
+                    working.join(", ")
+                }
+            ))
+        })
+}
+
+/// Opens a video encoder for a target. Every setting is explicit so that an encoder opened
+/// for the init segment writes the same parameter sets as one opened for a media segment.
+fn open_video_encoder(
+    name: &str,
+    target: &VideoTarget,
+    time_base: Rational,
+    frame_rate: Option<Rational>,
+) -> Result<ff::encoder::Video> {
+    crate::media::init();
+    let unsupported = |reason: String| Error::Unsupported {
+        path: name.into(),
+        reason,
+    };
+    let codec = ff::encoder::find_by_name(name)
+        .ok_or_else(|| unsupported("not in this FFmpeg build".into()))?;
+    let video = codec
+        .video()
+        .map_err(|_| unsupported("not a video encoder".into()))?;
+    // Software frames in the format the encoder takes: yuv420p, else nv12. (VAAPI wants
+    // hardware frames and fails to open here with a message saying so.)
+    let formats: Vec<ff::format::Pixel> = video.formats().map(|f| f.collect()).unwrap_or_default();
+    let format = [ff::format::Pixel::YUV420P, ff::format::Pixel::NV12]
+        .into_iter()
+        .find(|f| formats.is_empty() || formats.contains(f))
+        .unwrap_or_else(|| formats[0]);
+    let mut ctx = ff::codec::Context::new_with_codec(codec)
+        .encoder()
+        .video()
+        .map_err(ff_err(name))?;
+    ctx.set_width(target.width);
+    ctx.set_height(target.height);
+    ctx.set_format(format);
+    ctx.set_time_base(ff_rational(time_base));
+    ctx.set_frame_rate(frame_rate.map(ff_rational));
+    ctx.set_max_b_frames(0);
+    ctx.set_gop(u32::MAX / 2);
+    ctx.set_bit_rate(target.max_bitrate as usize * 3 / 4);
+    ctx.set_max_bit_rate(target.max_bitrate as usize);
+    ctx.set_flags(ff::codec::Flags::GLOBAL_HEADER);
+    let mut opts = ff::Dictionary::new();
+    if name == "libx264" {
+        let kbps = target.max_bitrate / 1000;
+        opts.set("preset", "veryfast");
+        opts.set("profile", "high");
+        opts.set(
+            "level",
+            &format!("{}.{}", target.level / 10, target.level % 10),
+        );
+        // Capped CRF; one IDR per segment (the first frame), no scene-cut keyframes, no
+        // B-frames (decode order = presentation order, so DTS follow the file's timeline).
+        opts.set(
+            "x264-params",
+            &format!(
+                "crf=23:vbv-maxrate={kbps}:vbv-bufsize={kbps}:keyint=infinite:scenecut=0:bframes=0:threads={X264_THREADS}"
+            ),
+        );
+    } else {
+        opts.set("bf", "0");
+        if name == "libx265" {
+            opts.set("x265-params", "log-level=error");
+        }
+    }
+    ctx.open_as_with(codec, opts)
+        .map_err(|e| unsupported(format!("does not open: {e}")))
+}
+
+/// The codec parameters (with avcC) a video target's segments carry: what the init segment
+/// is made from.
+pub fn video_parameters(
+    name: &str,
+    target: &VideoTarget,
+    time_base: Rational,
+    frame_rate: Option<Rational>,
+) -> Result<ff::codec::Parameters> {
+    let enc = open_video_encoder(name, target, time_base, frame_rate)?;
+    Ok(ff::codec::Parameters::from(&*enc))
+}
+
+/// Decodes a segment's packets (decode order, starting with its keyframe) and encodes the
+/// frames presented at or after `keep_from` (leading frames of an open GOP are dropped).
+/// Returns the encoder's parameters and its packets in order; packet PTS are the source PTS
+/// of their frames, in `time_base`.
+pub fn transcode_video(
+    src: &ff::codec::Parameters,
+    packets: &[Packet],
+    keep_from: i64,
+    name: &str,
+    target: &VideoTarget,
+    time_base: Rational,
+    frame_rate: Option<Rational>,
+) -> Result<(ff::codec::Parameters, Vec<ff::Packet>)> {
+    let mut dctx =
+        ff::codec::Context::from_parameters(src.clone()).map_err(ff_err("decoder set-up"))?;
+    // Decoded pictures are the same whatever the threading: use the cores.
+    dctx.set_threading(ff::threading::Config {
+        kind: ff::threading::Type::Frame,
+        count: 0,
+        ..Default::default()
+    });
+    let mut dec = dctx
+        .decoder()
+        .video()
+        .map_err(ff_err("opening the video decoder"))?;
+    let mut enc = open_video_encoder(name, target, time_base, frame_rate)?;
+    let params = ff::codec::Parameters::from(&*enc);
+    let enc_format = enc.format();
+    let mut scaler: Option<ff::software::scaling::Context> = None;
+    let mut out = Vec::new();
+    let mut decoded = ff::frame::Video::empty();
+
+    let mut encode = |frame: &ff::frame::Video,
+                      enc: &mut ff::encoder::Video,
+                      out: &mut Vec<ff::Packet>|
+     -> Result<()> {
+        let Some(pts) = frame.timestamp().or(frame.pts()) else {
+            return Ok(());
+        };
+        if pts < keep_from {
+            return Ok(());
+        }
+        let sws = match &mut scaler {
+            Some(s) => s,
+            None => scaler.insert(
+                ff::software::scaling::Context::get(
+                    frame.format(),
+                    frame.width(),
+                    frame.height(),
+                    enc_format,
+                    target.width,
+                    target.height,
+                    ff::software::scaling::Flags::BICUBIC,
+                )
+                .map_err(ff_err("setting up the scaler"))?,
+            ),
+        };
+        let mut scaled = ff::frame::Video::empty();
+        sws.run(frame, &mut scaled)
+            .map_err(ff_err("scaling a frame"))?;
+        scaled.set_pts(Some(pts));
+        scaled.set_kind(ff::picture::Type::None);
+        enc.send_frame(&scaled)
+            .map_err(ff_err("encoding a frame"))?;
+        drain_encoder(enc, out)
+    };
+
+    for p in packets {
+        dec.send_packet(&p.inner)
+            .map_err(ff_err("decoding a packet"))?;
+        while dec.receive_frame(&mut decoded).is_ok() {
+            encode(&decoded, &mut enc, &mut out)?;
+        }
+    }
+    dec.send_eof().map_err(ff_err("flushing the decoder"))?;
+    while dec.receive_frame(&mut decoded).is_ok() {
+        encode(&decoded, &mut enc, &mut out)?;
+    }
+    enc.send_eof().map_err(ff_err("flushing the encoder"))?;
+    drain_encoder(&mut enc, &mut out)?;
+    Ok((params, out))
+}
+
+fn drain_encoder(enc: &mut ff::encoder::Encoder, out: &mut Vec<ff::Packet>) -> Result<()> {
+    loop {
+        let mut pkt = ff::Packet::empty();
+        match enc.receive_packet(&mut pkt) {
+            Ok(()) => out.push(pkt),
+            Err(ff::Error::Other { errno }) if errno == libc::EAGAIN => return Ok(()),
+            Err(ff::Error::Eof) => return Ok(()),
+            Err(e) => return Err(Error::ffmpeg("receiving an encoded packet", e)),
+        }
+    }
+}
+
+/// AAC's own 5.1 (ISO/IEC 14496-3 channelConfiguration 6 is C, L, R, Ls, Rs, LFE: FFmpeg's
+/// 5.1 with back surrounds). Any other layout makes the encoder write a program config
+/// element instead of the standard configuration.
+fn aac_layout(channels: u32) -> ff::ChannelLayout {
+    if channels == 6 {
+        ff::ChannelLayout::_5POINT1_BACK
+    } else {
+        ff::ChannelLayout::STEREO
+    }
+}
+
+fn open_aac(target: &AudioTarget) -> Result<ff::encoder::Audio> {
+    crate::media::init();
+    let codec = ff::encoder::find(Id::AAC).ok_or_else(|| Error::Unsupported {
+        path: "aac".into(),
+        reason: "FFmpeg has no AAC encoder".into(),
+    })?;
+    let mut ctx = ff::codec::Context::new_with_codec(codec)
+        .encoder()
+        .audio()
+        .map_err(ff_err("aac"))?;
+    ctx.set_rate(target.sample_rate as i32);
+    ctx.set_channel_layout(aac_layout(target.channels));
+    ctx.set_format(ff::format::Sample::F32(ff::format::sample::Type::Planar));
+    ctx.set_bit_rate(target.bitrate as usize);
+    ctx.set_time_base(ff::Rational::new(1, target.sample_rate as i32));
+    // BITEXACT: no encoder version string in the bitstream; bytes must not depend on the build.
+    ctx.set_flags(ff::codec::Flags::GLOBAL_HEADER | ff::codec::Flags::BITEXACT);
+    ctx.open_as(codec)
+        .map_err(ff_err("opening the AAC encoder"))
+}
+
+/// The codec parameters (AudioSpecificConfig) of an AAC target: what its init segment carries.
+pub fn aac_parameters(target: &AudioTarget) -> Result<ff::codec::Parameters> {
+    let enc = open_aac(target)?;
+    Ok(ff::codec::Parameters::from(&*enc))
+}
+
+/// Decoded PCM on the output sample clock: planar f32, `start` is the sample position of
+/// index 0.
+pub struct Pcm {
+    /// Sample position of the first sample.
+    pub start: i64,
+    /// One buffer per channel.
+    pub planes: Vec<Vec<f32>>,
+}
+
+/// Decodes audio packets into PCM covering `[from, to)` on the output clock. `position`
+/// maps a packet's source timestamp to its output sample position (the audio grid). Gaps
+/// stay silent; samples outside the range are dropped.
+pub fn decode_audio(
+    src: &ff::codec::Parameters,
+    packets: &[Packet],
+    position: &dyn Fn(i64) -> i64,
+    channels: u32,
+    from: i64,
+    to: i64,
+) -> Result<Pcm> {
+    let len = (to - from).max(0) as usize;
+    let mut pcm = Pcm {
+        start: from,
+        planes: vec![vec![0f32; len]; channels as usize],
+    };
+    let dctx =
+        ff::codec::Context::from_parameters(src.clone()).map_err(ff_err("decoder set-up"))?;
+    let mut dec = dctx
+        .decoder()
+        .audio()
+        .map_err(ff_err("opening the audio decoder"))?;
+    let mut frame = ff::frame::Audio::empty();
+    let mut swr: Option<ff::software::resampling::Context> = None;
+    let dst_layout = aac_layout(channels);
+    let dst_format = ff::format::Sample::F32(ff::format::sample::Type::Planar);
+    let mut place = |frame: &ff::frame::Audio, pcm: &mut Pcm| -> Result<()> {
+        let Some(ts) = frame.timestamp().or(frame.pts()) else {
+            return Ok(());
+        };
+        let at = position(ts);
+        let mut layout = frame.channel_layout();
+        if layout.bits() == 0 || layout.channels() != i32::from(frame.channels()) {
+            layout = ff::ChannelLayout::default(i32::from(frame.channels()));
+        }
+        let conv = match &mut swr {
+            Some(c) => c,
+            None => swr.insert(
+                ff::software::resampling::Context::get(
+                    frame.format(),
+                    layout,
+                    frame.rate(),
+                    dst_format,
+                    dst_layout,
+                    frame.rate(),
+                )
+                .map_err(ff_err("setting up the channel mixer"))?,
+            ),
+        };
+        let mut input = frame.clone();
+        input.set_channel_layout(layout);
+        let mut out = ff::frame::Audio::empty();
+        conv.run(&input, &mut out)
+            .map_err(ff_err("converting samples"))?;
+        for (c, plane) in pcm.planes.iter_mut().enumerate() {
+            let src: &[f32] = out.plane(c);
+            for (i, v) in src.iter().take(out.samples()).enumerate() {
+                let pos = at + i as i64 - pcm.start;
+                if pos >= 0 && (pos as usize) < plane.len() {
+                    plane[pos as usize] = *v;
+                }
+            }
+        }
+        Ok(())
+    };
+    for p in packets {
+        if dec.send_packet(&p.inner).is_err() {
+            // A damaged frame: leave its samples silent, as players do.
+            continue;
+        }
+        while dec.receive_frame(&mut frame).is_ok() {
+            place(&frame, &mut pcm)?;
+        }
+    }
+    let _ = dec.send_eof();
+    while dec.receive_frame(&mut frame).is_ok() {
+        place(&frame, &mut pcm)?;
+    }
+    Ok(pcm)
+}
+
+/// Encodes PCM (which must start on the AAC frame grid) and returns the packets whose frames
+/// start in `[keep_from, keep_to)`, each with its start position. The encoder's priming frame
+/// and the pre-roll before `keep_from` are thrown away; the pre-roll is there so the first kept
+/// frame joins the previous segment's last one without a click.
+pub fn encode_aac(
+    target: &AudioTarget,
+    pcm: &Pcm,
+    keep_from: i64,
+    keep_to: i64,
+) -> Result<(ff::codec::Parameters, Vec<(i64, ff::Packet)>)> {
+    let mut enc = open_aac(target)?;
+    let params = ff::codec::Parameters::from(&*enc);
+    let frame_len = AAC_FRAME as usize;
+    let total = pcm.planes.first().map_or(0, Vec::len);
+    let mut out = Vec::new();
+    let mut raw = Vec::new();
+    let mut offset = 0usize;
+    while offset + frame_len <= total {
+        let mut f = ff::frame::Audio::new(
+            ff::format::Sample::F32(ff::format::sample::Type::Planar),
+            frame_len,
+            aac_layout(target.channels),
+        );
+        f.set_rate(target.sample_rate);
+        for (c, plane) in pcm.planes.iter().enumerate() {
+            f.plane_mut::<f32>(c)[..frame_len].copy_from_slice(&plane[offset..offset + frame_len]);
+        }
+        f.set_pts(Some(pcm.start + offset as i64));
+        enc.send_frame(&f).map_err(ff_err("encoding audio"))?;
+        drain_encoder(&mut enc, &mut raw)?;
+        offset += frame_len;
+    }
+    enc.send_eof().map_err(ff_err("flushing the AAC encoder"))?;
+    drain_encoder(&mut enc, &mut raw)?;
+    for p in raw {
+        if let Some(pts) = p.pts() {
+            if pts >= keep_from && pts < keep_to {
+                out.push((pts, p));
+            }
+        }
+    }
+    Ok((params, out))
+}
