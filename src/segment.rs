@@ -371,7 +371,9 @@ impl<'a> Segmenter<'a> {
     fn aac_first_frame(&self, grid: &AudioGrid, n: usize) -> i64 {
         let tl = &self.pres.timeline;
         if n == 0 {
-            grid.anchor.max(0).div_euclid(AAC_FRAME)
+            // The file's first audio sample, to the nearest frame: the rendition starts
+            // within half a frame of the source.
+            (grid.anchor.max(0) + AAC_FRAME / 2).div_euclid(AAC_FRAME)
         } else {
             let s = grid.segment_start(tl, n);
             (s + AAC_FRAME - 1).div_euclid(AAC_FRAME)
@@ -397,7 +399,8 @@ impl<'a> Segmenter<'a> {
                 .last()
                 .map(|(pos, p)| pos + self.last_duration(r.stream, p))
                 .unwrap_or(j0 * AAC_FRAME);
-            ((end + AAC_FRAME - 1).div_euclid(AAC_FRAME), run)
+            // ...and ends within half a frame of the source's end.
+            ((end + AAC_FRAME / 2).div_euclid(AAC_FRAME), run)
         } else {
             let j_end = self.aac_first_frame(&grid, n + 1);
             let run = self.audio_run(

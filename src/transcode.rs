@@ -114,7 +114,17 @@ pub fn probe_encoders() -> Vec<EncoderStatus> {
 }
 
 /// Checks an encoder name before any work: a clear error naming the ones that work.
+/// Transcoded renditions are H.264 (their CODECS and names say so), so only H.264 encoders fit.
 pub fn check_video_encoder(name: &str) -> Result<()> {
+    crate::media::init();
+    if let Some(codec) = ff::encoder::find_by_name(name) {
+        if codec.id() != Id::H264 {
+            return Err(Error::BadRequest(format!(
+                "encoder {name} makes {}, but transcoded renditions are H.264: use libx264 or an h264_* encoder",
+                codec.id().name()
+            )));
+        }
+    }
     let target = VideoTarget {
         width: 320,
         height: 240,

@@ -395,3 +395,110 @@ fn one_open_source_makes_the_same_bytes_whatever_it_made_before() {
         }
     }
 }
+
+fn ffprobe_json(path: &Path, args: &[&str]) -> serde_json::Value {
+    let out = run(Command::new("ffprobe")
+        .args(["-v", "error", "-of", "json"])
+        .args(args)
+        .arg(path));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn every_transcoded_segment_starts_with_an_idr_frame_and_decodes_on_its_own() {
+    let t = tree(&hevc());
+    let dir = t.path().join("h264-360p");
+    let init = std::fs::read(dir.join("init.mp4")).unwrap();
+    for n in 0..segment_count(t.path(), "h264-360p") {
+        let alone = t.path().join(format!("alone-{n}.mp4"));
+        let mut bytes = init.clone();
+        bytes.extend(std::fs::read(dir.join(format!("{n}.m4s"))).unwrap());
+        std::fs::write(&alone, bytes).unwrap();
+        let w = ffmpeg_warnings(&alone, &[]);
+        assert!(w.is_empty(), "segment {n}: {w}");
+        let j = ffprobe_json(
+            &alone,
+            &[
+                "-select_streams",
+                "v",
+                "-show_frames",
+                "-read_intervals",
+                "%+#1",
+                "-show_entries",
+                "frame=key_frame,pict_type",
+            ],
+        );
+        let f = &j["frames"][0];
+        assert_eq!(
+            (f["key_frame"].as_i64(), f["pict_type"].as_str()),
+            (Some(1), Some("I")),
+            "segment {n}: {j}"
+        );
+    }
+}
+
+/// Seconds of audio a file holds: the end of its last packet minus the start of its first.
+fn audio_span(path: &Path) -> f64 {
+    let j = ffprobe_json(
+        path,
+        &[
+            "-select_streams",
+            "a:0",
+            "-show_entries",
+            "packet=pts_time,duration_time",
+        ],
+    );
+    let p = j["packets"].as_array().unwrap();
+    let f = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap().parse::<f64>().unwrap();
+    let last = p.last().unwrap();
+    f(last, "pts_time") + f(last, "duration_time") - f(&p[0], "pts_time")
+}
+
+#[test]
+fn transcoded_audio_lasts_as_long_as_the_source_within_one_frame() {
+    let t = tree(&mkv());
+    for (r, source_index) in [("audio-1-eng-aac", 1), ("audio-3-jpn-aac", 3)] {
+        let path = t.path().join(format!("{r}.mp4"));
+        std::fs::write(&path, concatenated(t.path(), r)).unwrap();
+        let got = audio_span(&path);
+        let src = tempfile::NamedTempFile::with_suffix(".mka").unwrap();
+        let out = run(Command::new("ffmpeg")
+            .args(["-nostdin", "-v", "error", "-y", "-i"])
+            .arg(mkv())
+            .args(["-map", &format!("0:{source_index}"), "-c", "copy"])
+            .arg(src.path()));
+        assert!(out.status.success());
+        let want = audio_span(src.path());
+        assert!(
+            (got - want).abs() <= 1024.0 / 48000.0,
+            "{r}: {got} s of audio, the source has {want} s"
+        );
+    }
+}
+
+#[test]
+fn an_encoder_that_does_not_work_is_a_clear_error_naming_those_that_do() {
+    for enc in ["h264_vaapi", "no_such_encoder"] {
+        let out = run(haema().args([
+            "segment".as_ref(),
+            hevc().as_os_str(),
+            "0".as_ref(),
+            "-r".as_ref(),
+            "h264-360p".as_ref(),
+            "--encoder".as_ref(),
+            enc.as_ref(),
+        ]));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains(enc) && err.contains("working encoders: libx264"),
+            "{err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}

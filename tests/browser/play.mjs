@@ -53,6 +53,13 @@ try {
   out.levels = await page.evaluate(() => window.hls.levels.map((l) => ({ codecs: [l.videoCodec, l.audioCodec].filter(Boolean).join(','), w: l.width })));
   out.audio_tracks = await page.evaluate(() => window.hls.audioTracks.map((a) => a.lang));
   if (opt('--audio') !== undefined) await page.evaluate((n) => { window.hls.audioTrack = n; }, Number(opt('--audio')));
+  if (opt('--level') !== undefined) {
+    // Switch quality in the middle of playback: the next segments come from another variant.
+    await page.evaluate((n) => { window.hls.nextLevel = n; }, Number(opt('--level')));
+    const t0 = await page.evaluate(`${V}.currentTime`);
+    out.switch_ms = await until(`${V}.currentTime > ${t0 + 4.5}`, 30000);
+    out.level_after_switch = await page.evaluate(() => window.hls.currentLevel);
+  }
   const target = out.duration * Number(opt('--seek', '0.6'));
   await page.evaluate((t) => { document.getElementById('v').currentTime = t; }, target);
   out.seek_to = target;
