@@ -4,11 +4,16 @@
 
 use std::fmt::Write;
 
+use crate::media::Kind;
 use crate::plan::{audio_groups, Method, Presentation, Rendition};
 
-/// File name of a media segment in a rendition folder.
-pub fn segment_name(n: usize) -> String {
-    format!("{n}.m4s")
+/// File name of media segment `n` of a rendition: `N.m4s`, or `N.vtt` for subtitles.
+pub fn segment_name(r: &Rendition, n: usize) -> String {
+    if r.kind == Kind::Subtitle {
+        format!("{n}.vtt")
+    } else {
+        format!("{n}.m4s")
+    }
 }
 
 /// File name of the init segment in a rendition folder.
@@ -50,6 +55,21 @@ pub fn master_playlist(p: &Presentation) -> String {
             );
         }
     }
+    // Text subtitles, one group (RFC 8216 4.3.4.1: FORCED only for SUBTITLES; at most one
+    // DEFAULT=YES).
+    let subs: Vec<&Rendition> = p.subtitles().collect();
+    let default_sub = subs.iter().find(|r| r.default).map(|r| r.id.clone());
+    for r in &subs {
+        let _ = writeln!(
+            s,
+            "#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"subs\",LANGUAGE=\"{}\",NAME=\"{}\",DEFAULT={},AUTOSELECT=YES,FORCED={},URI=\"{}/{MEDIA_PLAYLIST_NAME}\"",
+            quoted(&r.language),
+            quoted(&r.name),
+            if Some(&r.id) == default_sub.as_ref() { "YES" } else { "NO" },
+            if r.forced { "YES" } else { "NO" },
+            r.id
+        );
+    }
     // One variant per video rendition and audio group (RFC 8216 4.3.4.2: CODECS lists the
     // video's codec and the group's).
     let mut variant = |v: &Rendition, audio: Option<(&str, &[&Rendition])>| {
@@ -76,6 +96,9 @@ pub fn master_playlist(p: &Presentation) -> String {
         }
         if let Some((gid, _)) = audio {
             let _ = write!(s, ",AUDIO=\"{gid}\"");
+        }
+        if !subs.is_empty() {
+            s.push_str(",SUBTITLES=\"subs\"");
         }
         let _ = writeln!(s, "\n{}/{MEDIA_PLAYLIST_NAME}", v.id);
     };
@@ -107,12 +130,15 @@ pub fn media_playlist(p: &Presentation, r: &Rendition) -> String {
         "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:{target}\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:VOD\n"
     );
     // Audio frames are all sync samples; video only when every cut is at an IDR.
-    if p.independent || r.kind != crate::media::Kind::Video {
+    if p.independent || r.kind != Kind::Video {
         s.push_str("#EXT-X-INDEPENDENT-SEGMENTS\n");
     }
-    let _ = writeln!(s, "#EXT-X-MAP:URI=\"{INIT_NAME}\"");
+    // WebVTT segments stand alone; fMP4 ones need the init segment (RFC 8216 4.3.2.5).
+    if r.kind != Kind::Subtitle {
+        let _ = writeln!(s, "#EXT-X-MAP:URI=\"{INIT_NAME}\"");
+    }
     for (n, d) in durations.iter().enumerate() {
-        let _ = writeln!(s, "#EXTINF:{d:.6},\n{}", segment_name(n));
+        let _ = writeln!(s, "#EXTINF:{d:.6},\n{}", segment_name(r, n));
     }
     s.push_str("#EXT-X-ENDLIST\n");
     s
@@ -144,6 +170,7 @@ mod tests {
             channels: if kind == Kind::Audio { 2 } else { 0 },
             default,
             group: group.map(str::to_owned),
+            forced: false,
             peak_bps: 1_000_000,
             average_bps: 500_000,
         }
@@ -247,5 +274,28 @@ original/stream.m3u8
         assert_eq!(m.matches("#EXT-X-STREAM-INF").count(), 1);
         assert!(m.contains("CODECS=\"avc1.640028\""));
         assert!(!m.contains("AUDIO="));
+    }
+
+    #[test]
+    fn subtitle_renditions_get_a_group_forced_flags_and_vtt_playlists() {
+        let mut p = presentation();
+        let mut sub = rendition(
+            "subs-3-fra",
+            Kind::Subtitle,
+            "wvtt",
+            "fra",
+            Some("subs"),
+            false,
+        );
+        sub.forced = true;
+        sub.name = "Français".into();
+        sub.method = Method::Subtitles(crate::plan::SubtitleSource::Sidecar(0));
+        p.renditions.push(sub);
+        let m = master_playlist(&p);
+        assert!(m.contains("#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"subs\",LANGUAGE=\"fra\",NAME=\"Français\",DEFAULT=NO,AUTOSELECT=YES,FORCED=YES,URI=\"subs-3-fra/stream.m3u8\"\n"), "{m}");
+        assert_eq!(m.matches(",SUBTITLES=\"subs\"\n").count(), 2, "{m}");
+        let media = media_playlist(&p, &p.renditions[3]);
+        assert!(!media.contains("EXT-X-MAP"), "{media}");
+        assert!(media.contains("#EXTINF:9.000000,\n1.vtt\n"), "{media}");
     }
 }

@@ -22,6 +22,7 @@ pub mod mp4;
 pub mod plan;
 pub mod probe;
 pub mod segment;
+pub mod subtitle;
 pub mod timeline;
 pub mod transcode;
 pub mod tree;

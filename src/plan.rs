@@ -9,6 +9,7 @@ use crate::codecs::codec_string;
 use crate::error::{Error, Result};
 use crate::media::{Kind, StreamParams};
 use crate::probe::{lead_ticks, MediaInfo};
+use crate::subtitle::Format as SubFormat;
 use crate::timeline::Timeline;
 use crate::transcode::{AudioTarget, VideoTarget};
 
@@ -25,6 +26,38 @@ pub enum Method {
     Video(VideoTarget),
     /// Decoded and encoded to AAC-LC, one segment at a time.
     Aac(AudioTarget),
+    /// Text subtitles as WebVTT segments.
+    Subtitles(SubtitleSource),
+}
+
+impl Method {
+    /// A short description for people: "copy", "h264 1280x720 <= 3500 kb/s", "aac 2 ch 128 kb/s".
+    pub fn describe(&self) -> String {
+        match self {
+            Method::Copy => "copy".into(),
+            Method::Video(t) => format!(
+                "h264 {}x{} <= {} kb/s",
+                t.width,
+                t.height,
+                t.max_bitrate / 1000
+            ),
+            Method::Aac(t) => format!("aac {} ch {} kb/s", t.channels, t.bitrate / 1000),
+            Method::Subtitles(SubtitleSource::Stream(f)) => {
+                format!("webvtt from {f:?} stream").to_lowercase()
+            }
+            Method::Subtitles(SubtitleSource::Sidecar(_)) => "webvtt from sidecar file".into(),
+        }
+    }
+}
+
+/// Where a subtitle rendition's cues come from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SubtitleSource {
+    /// A text subtitle stream of the file (its index is the rendition's `stream`).
+    Stream(SubFormat),
+    /// A sidecar file: index into [`MediaInfo::sidecars`].
+    Sidecar(usize),
 }
 
 /// Ladder rungs: height and peak bit rate for 16:9 at about 24-30 fps, with the H.264 level
@@ -113,6 +146,8 @@ pub struct Rendition {
     pub default: bool,
     /// Audio group (one per codec family), for audio.
     pub group: Option<String>,
+    /// Forced subtitles (shown even when subtitles are off: foreign dialogue, signs).
+    pub forced: bool,
     /// Peak bits per second over the segments.
     pub peak_bps: u64,
     /// Average bits per second.
@@ -174,6 +209,11 @@ impl Presentation {
     /// Audio renditions.
     pub fn audio(&self) -> impl Iterator<Item = &Rendition> {
         self.renditions.iter().filter(|r| r.kind == Kind::Audio)
+    }
+
+    /// Subtitle renditions (WebVTT).
+    pub fn subtitles(&self) -> impl Iterator<Item = &Rendition> {
+        self.renditions.iter().filter(|r| r.kind == Kind::Subtitle)
     }
 
     /// Checks a segment number against the timeline.
@@ -253,6 +293,7 @@ pub fn plan(info: &MediaInfo, segment_secs: f64) -> Result<Presentation> {
         reason: "no video stream".into(),
     })?;
     let mut skipped = Vec::new();
+    let mut subtitle_streams = Vec::new();
     let mut audio_streams = Vec::new();
     for s in &info.streams {
         match s.kind {
@@ -261,12 +302,10 @@ pub fn plan(info: &MediaInfo, segment_secs: f64) -> Result<Presentation> {
                 stream: s.index,
                 reason: format!("{} audio without a sample rate or channels", s.codec),
             }),
+            Kind::Subtitle if SubFormat::from_codec(&s.codec).is_some() => subtitle_streams.push(s),
             Kind::Subtitle => skipped.push(Skipped {
                 stream: s.index,
-                reason: format!(
-                    "{} subtitles: WebVTT renditions come with the subtitle work",
-                    s.codec
-                ),
+                reason: format!("{} is a bitmap subtitle format: WebVTT carries text only, so it is not offered", s.codec),
             }),
             Kind::Video if Some(s.index) != info.video => skipped.push(Skipped {
                 stream: s.index,
@@ -374,6 +413,7 @@ pub fn plan(info: &MediaInfo, segment_secs: f64) -> Result<Presentation> {
         channels: 0,
         default: true,
         group: None,
+        forced: false,
         peak_bps: vpeak,
         average_bps: vavg,
     }));
@@ -392,6 +432,7 @@ pub fn plan(info: &MediaInfo, segment_secs: f64) -> Result<Presentation> {
             channels: 0,
             default: false,
             group: None,
+            forced: false,
             peak_bps: t.max_bitrate * 5 / 4,
             average_bps: t.max_bitrate * 3 / 4,
         });
@@ -426,6 +467,7 @@ pub fn plan(info: &MediaInfo, segment_secs: f64) -> Result<Presentation> {
                 channels: s.channels,
                 default,
                 group: Some(format!("audio-{group}")),
+                forced: false,
                 peak_bps: peak,
                 average_bps: avg,
             });
@@ -449,10 +491,78 @@ pub fn plan(info: &MediaInfo, segment_secs: f64) -> Result<Presentation> {
                 channels,
                 default,
                 group: Some("audio-aac".into()),
+                forced: false,
                 peak_bps: bitrate * 11 / 10,
                 average_bps: bitrate,
             });
         }
+    }
+
+    // Text subtitles: the file's streams, then the sidecar files.
+    struct SubInput {
+        source: SubtitleSource,
+        stream: usize,
+        language: Option<String>,
+        title: Option<String>,
+        default: bool,
+        forced: bool,
+    }
+    let mut subs: Vec<SubInput> = subtitle_streams
+        .iter()
+        .map(|s| SubInput {
+            source: SubtitleSource::Stream(
+                SubFormat::from_codec(&s.codec).expect("filtered above"),
+            ),
+            stream: s.index,
+            language: s.language.clone(),
+            title: s.title.clone(),
+            default: s.default,
+            forced: s.forced,
+        })
+        .collect();
+    subs.extend(info.sidecars.iter().enumerate().map(|(k, sc)| SubInput {
+        source: SubtitleSource::Sidecar(k),
+        stream: vs.index,
+        language: sc.language.clone(),
+        title: None,
+        default: sc.default,
+        forced: sc.forced,
+    }));
+    for (k, sub) in subs.into_iter().enumerate() {
+        let SubInput {
+            source,
+            stream,
+            language,
+            title,
+            default,
+            forced,
+        } = sub;
+        let lang = language.unwrap_or_else(|| "und".into());
+        let id = match &source {
+            SubtitleSource::Stream(_) => format!("subs-{stream}-{lang}"),
+            SubtitleSource::Sidecar(i) => format!("subs-file{i}-{lang}"),
+        };
+        let mut name = title.unwrap_or_else(|| {
+            language_name(&lang).map_or_else(|| format!("Subtitles {}", k + 1), str::to_owned)
+        });
+        if forced && !name.to_lowercase().contains("forced") {
+            name.push_str(" (forced)");
+        }
+        renditions.push(Rendition {
+            id,
+            kind: Kind::Subtitle,
+            stream,
+            method: Method::Subtitles(source),
+            codecs: "wvtt".into(),
+            language: lang,
+            name,
+            channels: 0,
+            default,
+            group: Some("subs".into()),
+            forced,
+            peak_bps: 0,
+            average_bps: 0,
+        });
     }
 
     Ok(Presentation {

@@ -12,8 +12,9 @@ use ffmpeg_next as ff;
 
 use crate::media::mux::{FragmentMuxer, TrackSpec};
 use crate::media::{Kind, OpenMode, Packet, Rational, Source};
-use crate::plan::{Method, Presentation, Rendition};
+use crate::plan::{Method, Presentation, Rendition, SubtitleSource};
 use crate::probe::MediaInfo;
+use crate::subtitle::{self, Format as SubFormat};
 use crate::timeline::{convert, AudioGrid};
 use crate::transcode::{self, AudioTarget, VideoTarget, AAC_FRAME};
 
@@ -33,6 +34,7 @@ impl std::str::FromStr for SegmentId {
             return Ok(SegmentId::Init);
         }
         s.trim_end_matches(".m4s")
+            .trim_end_matches(".vtt")
             .parse()
             .map(SegmentId::Media)
             .map_err(|_| {
@@ -46,6 +48,10 @@ impl std::str::FromStr for SegmentId {
 /// How far before a segment's start audio reading begins, so that no frame of the segment is
 /// missed when audio and video are interleaved loosely.
 const AUDIO_PREROLL_SECS: f64 = 1.0;
+
+/// How far before a segment subtitle packets are read: a cue that started earlier may still
+/// be on screen.
+const SUBTITLE_LOOKBACK_SECS: f64 = 10.0;
 
 /// AAC frames encoded before a transcoded segment's first kept frame, so that the encoder's
 /// window has the real signal behind it and the join with the previous segment is seamless.
@@ -124,6 +130,12 @@ impl<'a> Segmenter<'a> {
                 let params = transcode::aac_parameters(t)?;
                 FragmentMuxer::new(&audio_spec(&params, t.sample_rate), 1)?
             }
+            Method::Subtitles(_) => {
+                return Err(Error::BadRequest(format!(
+                "{} is a WebVTT rendition: it has no init segment, ask for its numbered segments",
+                r.id
+            )))
+            }
         };
         if let Some(init) = m.init_bytes() {
             return Ok(init.to_vec());
@@ -165,7 +177,94 @@ impl<'a> Segmenter<'a> {
             Method::Copy => self.audio_copy(r, n),
             Method::Video(t) => self.video_transcode(r, n, *t),
             Method::Aac(t) => self.aac_transcode(r, n, *t),
+            Method::Subtitles(source) => Ok((
+                Vec::new(),
+                self.subtitles(n, r.stream, source)?.into_bytes(),
+            )),
         }
+    }
+
+    /// WebVTT segment `n`: the cues that overlap it, in playlist time, with the timestamp map
+    /// that ties playlist time 0 to the fMP4 presentation clock (shift `D`, at 90 kHz).
+    fn subtitles(&mut self, n: usize, stream: usize, source: &SubtitleSource) -> Result<String> {
+        let tl = &self.pres.timeline;
+        let vtb = tl.time_base.as_f64();
+        let origin = tl.origin() as f64 * vtb;
+        let from = tl.start_secs(n);
+        let to = from + tl.duration_secs(n);
+        let cues: Vec<subtitle::Cue> = match source {
+            SubtitleSource::Sidecar(k) => {
+                let sc = self
+                    .info
+                    .sidecars
+                    .get(*k)
+                    .ok_or_else(|| Error::BadRequest(format!("no sidecar {k}")))?;
+                let text = std::fs::read(&sc.path).map_err(|e| Error::Io {
+                    context: format!("reading {}", sc.path.display()),
+                    source: e,
+                })?;
+                // Sidecar times count from the start of the file's clock.
+                subtitle::parse(sc.format, &String::from_utf8_lossy(&text))
+                    .into_iter()
+                    .map(|c| subtitle::Cue {
+                        start: c.start - origin,
+                        end: c.end - origin,
+                        ..c
+                    })
+                    .collect()
+            }
+            SubtitleSource::Stream(format) => self.subtitle_packets(n, stream, *format)?,
+        };
+        let mpegts = (tl.shift as f64 * vtb * 90_000.0).round() as u64;
+        Ok(subtitle::segment(&cues, from, to, mpegts))
+    }
+
+    /// Cues of a subtitle stream that may overlap segment `n`: its packets from
+    /// [`SUBTITLE_LOOKBACK_SECS`] before the segment to its end.
+    fn subtitle_packets(
+        &mut self,
+        n: usize,
+        stream: usize,
+        format: SubFormat,
+    ) -> Result<Vec<subtitle::Cue>> {
+        let tl = &self.pres.timeline;
+        let (start, end) = tl.span(n).expect("checked");
+        let vtb = tl.time_base.as_f64();
+        let back = (SUBTITLE_LOOKBACK_SECS / vtb) as i64;
+        let v = self.info.video.unwrap_or(0);
+        if start - back <= tl.origin() || self.src.seek(v, start - back).is_err() {
+            self.rewind();
+        }
+        let s = &self.info.streams[stream];
+        let stb = s.time_base.as_f64();
+        let origin = tl.origin() as f64 * vtb;
+        // Subtitle packets are sparse: stop once the video is well past the segment.
+        let stop = end + (2.0 / vtb) as i64;
+        let mut cues = Vec::new();
+        while let Some(p) = self.src.read()? {
+            let Some(t) = p.time() else { continue };
+            if p.stream == v && t > stop {
+                break;
+            }
+            if p.stream != stream {
+                continue;
+            }
+            let text = subtitle::packet_text(format, p.data());
+            let start = t as f64 * stb - origin;
+            let dur = if p.duration > 0 {
+                p.duration as f64 * stb
+            } else {
+                5.0
+            };
+            if !text.is_empty() {
+                cues.push(subtitle::Cue {
+                    start,
+                    end: start + dur,
+                    text,
+                });
+            }
+        }
+        Ok(cues)
     }
 
     /// The packets of video segment `n` in decode order, from its keyframe to the next

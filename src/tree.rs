@@ -33,7 +33,9 @@ fn write(path: &Path, bytes: &[u8]) -> Result<()> {
 pub fn jobs(pres: &Presentation) -> Vec<(String, SegmentId)> {
     let mut out = Vec::new();
     for r in &pres.renditions {
-        out.push((r.id.clone(), SegmentId::Init));
+        if r.kind != crate::media::Kind::Subtitle {
+            out.push((r.id.clone(), SegmentId::Init));
+        }
         for n in 0..pres.timeline.len() {
             out.push((r.id.clone(), SegmentId::Media(n)));
         }
@@ -99,7 +101,16 @@ pub fn write_tree(
                     let Some((rid, id)) = jobs.get(i) else { return };
                     let name = match id {
                         SegmentId::Init => hls::INIT_NAME.to_owned(),
-                        SegmentId::Media(n) => hls::segment_name(*n),
+                        SegmentId::Media(n) => match pres.rendition(rid) {
+                            Ok(r) => hls::segment_name(r, *n),
+                            Err(e) => {
+                                failure
+                                    .lock()
+                                    .expect("no panics while held")
+                                    .get_or_insert(e);
+                                return;
+                            }
+                        },
                     };
                     let res = seg.make(rid, *id).and_then(|b| {
                         write(&dir.join(rid).join(name), &b)?;

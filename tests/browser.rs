@@ -127,3 +127,35 @@ fn hls_js_switches_quality_in_the_middle_of_playback_and_keeps_playing() {
     );
     assert_eq!(r["level_after_switch"], 2, "{r}");
 }
+
+#[test]
+fn hls_js_shows_subtitle_cues_at_their_time_with_their_text() {
+    let t = tree(&mkv());
+    // Track 0 is the English SRT; playing from 60% (about 12 s) loads the 12-14 s cue.
+    let r = play(t.path(), &["--subs", "0", "--seek", "0.6"]);
+    assert_eq!(r["ok"], true, "{r}");
+    assert_eq!(
+        r["subtitle_tracks"],
+        serde_json::json!(["eng", "fra"]),
+        "{r}"
+    );
+    let cues: Vec<&serde_json::Value> = r["text_tracks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["mode"] == "showing")
+        .flat_map(|t| t["cues"].as_array().unwrap())
+        .collect();
+    let cue = cues
+        .iter()
+        .find(|c| c[2] == "Twelve to fourteen")
+        .unwrap_or_else(|| panic!("cue not shown: {r}"));
+    // The media element's clock runs ahead of the playlist's by the file's reorder delay
+    // (under 0.1 s here), as the video frames do.
+    let start = cue[0].as_f64().unwrap();
+    let end = cue[1].as_f64().unwrap();
+    assert!(
+        (start - 12.0).abs() < 0.15 && (end - start - 2.0).abs() < 0.01,
+        "{r}"
+    );
+}

@@ -83,12 +83,13 @@ fn probe_reports_streams_with_languages_codecs_and_the_plan() {
         .iter()
         .map(|s| s["codec"].as_str().unwrap())
         .collect();
-    assert_eq!(codecs, ["h264", "ac3", "aac", "opus"]);
+    assert_eq!(codecs, ["h264", "ac3", "aac", "opus", "subrip", "ass"]);
     let langs: Vec<&str> = streams[1..]
         .iter()
         .map(|s| s["language"].as_str().unwrap())
         .collect();
-    assert_eq!(langs, ["eng", "fra", "jpn"]);
+    assert_eq!(langs, ["eng", "fra", "jpn", "eng", "fra"]);
+    assert_eq!(streams[5]["forced"], true);
     assert_eq!(streams[0]["width"], 640);
     assert_eq!(streams[0]["bit_depth"], 8);
     assert_eq!(streams[1]["channels"], 6);

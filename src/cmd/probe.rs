@@ -169,9 +169,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             for r in &p.renditions {
                 let _ = writeln!(
                     s,
-                    "    {:<16} {:?} stream #{} {} ({}), peak {} kb/s, average {} kb/s{}",
+                    "    {:<16} {} stream #{} {} ({}), peak {} kb/s, average {} kb/s{}",
                     r.id,
-                    r.method,
+                    r.method.describe(),
                     r.stream,
                     r.codecs,
                     r.language,
@@ -179,6 +179,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     r.average_bps / 1000,
                     if r.default { ", default" } else { "" }
                 );
+            }
+            for sc in &info.sidecars {
+                let _ = writeln!(s, "    sidecar: {}", sc.path.display());
             }
             for sk in &p.skipped {
                 let _ = writeln!(s, "    not offered: stream #{}: {}", sk.stream, sk.reason);

@@ -53,6 +53,7 @@ try {
   out.levels = await page.evaluate(() => window.hls.levels.map((l) => ({ codecs: [l.videoCodec, l.audioCodec].filter(Boolean).join(','), w: l.width })));
   out.audio_tracks = await page.evaluate(() => window.hls.audioTracks.map((a) => a.lang));
   if (opt('--audio') !== undefined) await page.evaluate((n) => { window.hls.audioTrack = n; }, Number(opt('--audio')));
+  if (opt('--subs') !== undefined) await page.evaluate((n) => { window.hls.subtitleTrack = n; window.hls.subtitleDisplay = true; }, Number(opt('--subs')));
   if (opt('--level') !== undefined) {
     // Switch quality in the middle of playback: the next segments come from another variant.
     await page.evaluate((n) => { window.hls.nextLevel = n; }, Number(opt('--level')));
@@ -70,6 +71,13 @@ try {
   if (argv.includes('--clock')) {
     out.clock = [];
     for (const f of [0.1, 0.55, 0.3, 0.85]) out.clock.push(await page.evaluate((t) => window.clockAt(t), Math.floor(out.duration * f) + 0.5));
+  }
+  if (opt('--subs') !== undefined) {
+    await sleep(1500);
+    out.subtitle_tracks = await page.evaluate(() => window.hls.subtitleTracks.map((t) => t.lang));
+    out.text_tracks = await page.evaluate(() => Array.from(document.getElementById('v').textTracks).map((t) => ({
+      lang: t.language, mode: t.mode, cues: t.cues ? Array.from(t.cues).map((c) => [+c.startTime.toFixed(3), +c.endTime.toFixed(3), c.text]) : [],
+    })));
   }
   out.errors = await page.evaluate(() => window.errors);
   out.ok = out.seek_ms >= 0 && out.frames > 0 && out.w > 0 && !out.errors.some((e) => e.fatal)

@@ -66,8 +66,8 @@ pub fn tree(file: &Path) -> tempfile::TempDir {
     dir
 }
 
-/// Rendition folders of a tree, sorted.
-pub fn renditions(tree: &Path) -> Vec<String> {
+/// All rendition folders of a tree, sorted.
+pub fn all_renditions(tree: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(tree)
         .expect("tree")
         .filter_map(|e| e.ok())
@@ -76,6 +76,14 @@ pub fn renditions(tree: &Path) -> Vec<String> {
         .collect();
     v.sort();
     v
+}
+
+/// The fMP4 (audio and video) rendition folders of a tree, sorted.
+pub fn renditions(tree: &Path) -> Vec<String> {
+    all_renditions(tree)
+        .into_iter()
+        .filter(|r| !r.starts_with("subs-"))
+        .collect()
 }
 
 /// Number of media segments in a rendition's playlist.
