@@ -80,56 +80,40 @@ pub fn write_tree(
     let next = AtomicUsize::new(0);
     let failure: Mutex<Option<Error>> = Mutex::new(None);
     let written = Mutex::new((0usize, 0u64));
+    let fail = |e: Error| {
+        failure
+            .lock()
+            .expect("no panics while held")
+            .get_or_insert(e);
+    };
     std::thread::scope(|scope| {
         for _ in 0..threads.max(1).min(jobs.len()) {
             scope.spawn(|| {
                 let mut seg = match Segmenter::new(info, pres) {
                     Ok(s) => s.with_encoder(encoder),
-                    Err(e) => {
-                        failure
-                            .lock()
-                            .expect("no panics while held")
-                            .get_or_insert(e);
-                        return;
-                    }
+                    Err(e) => return fail(e),
                 };
-                loop {
-                    if failure.lock().expect("no panics while held").is_some() {
-                        return;
-                    }
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((rid, id)) = jobs.get(i) else { return };
+                let mut one = |rid: &str, id: SegmentId| -> Result<usize> {
                     let name = match id {
                         SegmentId::Init => hls::INIT_NAME.to_owned(),
-                        SegmentId::Media(n) => match pres.rendition(rid) {
-                            Ok(r) => hls::segment_name(r, *n),
-                            Err(e) => {
-                                failure
-                                    .lock()
-                                    .expect("no panics while held")
-                                    .get_or_insert(e);
-                                return;
-                            }
-                        },
+                        SegmentId::Media(n) => hls::segment_name(pres.rendition(rid)?, n),
                     };
-                    let res = seg.make(rid, *id).and_then(|b| {
-                        write(&dir.join(rid).join(name), &b)?;
-                        Ok(b.len())
-                    });
-                    match res {
+                    let bytes = seg.make(rid, id)?;
+                    write(&dir.join(rid).join(name), &bytes)?;
+                    Ok(bytes.len())
+                };
+                while failure.lock().expect("no panics while held").is_none() {
+                    let Some((rid, id)) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                        return;
+                    };
+                    match one(rid, *id) {
                         Ok(len) => {
                             let mut w = written.lock().expect("no panics while held");
                             w.0 += 1;
                             w.1 += len as u64;
                             tick();
                         }
-                        Err(e) => {
-                            failure
-                                .lock()
-                                .expect("no panics while held")
-                                .get_or_insert(e);
-                            return;
-                        }
+                        Err(e) => return fail(e),
                     }
                 }
             });

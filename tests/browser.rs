@@ -89,18 +89,17 @@ fn hls_js_switches_to_another_audio_language_and_keeps_playing() {
 fn hls_js_switches_quality_in_the_middle_of_playback_and_keeps_playing() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("720p.mkv");
-    let out = run(Command::new("ffmpeg")
-        .args([
-            "-nostdin",
-            "-v",
-            "error",
+    ffmpeg_make(
+        &file,
+        &[
             "-f",
             "lavfi",
             "-i",
             "testsrc2=s=1280x720:r=24:d=16",
-        ])
-        .args(["-f", "lavfi", "-i", "sine=d=16"])
-        .args([
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=d=16",
             "-c:v",
             "libx264",
             "-preset",
@@ -109,12 +108,7 @@ fn hls_js_switches_quality_in_the_middle_of_playback_and_keeps_playing() {
             "48",
             "-c:a",
             "aac",
-        ])
-        .arg(&file));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
     );
     let t = tree(&file);
     // original (720p), h264-480p, h264-360p: switch to the last.

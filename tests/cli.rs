@@ -183,12 +183,10 @@ fn bad_files_get_one_clear_line_and_exit_1() {
 fn a_file_without_video_is_refused_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     let audio = dir.path().join("song.mka");
-    let out = run(Command::new("ffmpeg")
-        .args([
-            "-nostdin", "-v", "error", "-f", "lavfi", "-i", "sine=d=2", "-c:a", "libopus",
-        ])
-        .arg(&audio));
-    assert!(out.status.success());
+    ffmpeg_make(
+        &audio,
+        &["-f", "lavfi", "-i", "sine=d=2", "-c:a", "libopus"],
+    );
     let err = haema_err(&["playlist".as_ref(), audio.as_os_str()]);
     assert!(err.contains("no video stream"), "{err}");
 }

@@ -241,26 +241,26 @@ fn walk(root: &Path) -> Vec<String> {
 fn open_gop_keyframes_are_not_claimed_independent_and_still_decode() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("open-gop.mkv");
-    let out = run(Command::new("ffmpeg")
-        .args([
-            "-nostdin",
-            "-v",
-            "error",
+    ffmpeg_make(
+        &file,
+        &[
             "-f",
             "lavfi",
             "-i",
             "testsrc2=s=320x180:r=24:d=12",
-        ])
-        .args(["-c:v", "libx264", "-preset", "veryfast", "-bf", "3"])
-        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-bf",
+            "3",
+        ]
+        .into_iter()
+        .chain([
             "-x264-params",
             "open_gop=1:keyint=48:min-keyint=48:scenecut=0",
         ])
-        .arg(&file));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        .collect::<Vec<_>>(),
     );
     let t = tree(&file);
     let master = std::fs::read_to_string(t.path().join("master.m3u8")).unwrap();
@@ -273,32 +273,17 @@ fn open_gop_keyframes_are_not_claimed_independent_and_still_decode() {
 
 /// Makes a small test file with ffmpeg: 6 s of 320x180 at 24 fps, a keyframe every second.
 fn make_media(path: &Path, video: &[&str], audio: &[&str]) {
-    let out = run(Command::new("ffmpeg")
-        .args([
-            "-nostdin",
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=s=320x180:r=24:d=6",
-        ])
-        .args([
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=f=500:d=6:r=48000,aformat=channel_layouts=stereo",
-        ])
-        .args(video)
-        .args(["-g", "24"])
-        .args(audio)
-        .arg(path));
-    assert!(
-        out.status.success(),
-        "{}: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let mut args = vec!["-f", "lavfi", "-i", "testsrc2=s=320x180:r=24:d=6"];
+    args.extend([
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=f=500:d=6:r=48000,aformat=channel_layouts=stereo",
+    ]);
+    args.extend(video);
+    args.extend(["-g", "24"]);
+    args.extend(audio);
+    ffmpeg_make(path, &args);
 }
 
 #[test]
@@ -483,12 +468,12 @@ fn transcoded_audio_lasts_as_long_as_the_source_within_one_frame() {
         std::fs::write(&path, concatenated(t.path(), r)).unwrap();
         let got = audio_span(&path);
         let src = tempfile::NamedTempFile::with_suffix(".mka").unwrap();
-        let out = run(Command::new("ffmpeg")
-            .args(["-nostdin", "-v", "error", "-y", "-i"])
-            .arg(mkv())
-            .args(["-map", &format!("0:{source_index}"), "-c", "copy"])
-            .arg(src.path()));
-        assert!(out.status.success());
+        let input = mkv();
+        let map = format!("0:{source_index}");
+        ffmpeg_make(
+            src.path(),
+            &["-i", input.to_str().unwrap(), "-map", &map, "-c", "copy"],
+        );
         let want = audio_span(src.path());
         assert!(
             (got - want).abs() <= 1024.0 / 48000.0,

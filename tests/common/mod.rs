@@ -137,3 +137,17 @@ pub fn shuffle<T>(v: &mut [T], seed: u64) {
         v.swap(i, (x % (i as u64 + 1)) as usize);
     }
 }
+
+/// Makes a media file with the ffmpeg CLI (`ffmpeg -nostdin -v error -y ARGS OUT`).
+pub fn ffmpeg_make(out: &Path, args: &[&str]) {
+    let res = run(Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y"])
+        .args(args)
+        .arg(out));
+    assert!(
+        res.status.success(),
+        "ffmpeg making {}: {}",
+        out.display(),
+        String::from_utf8_lossy(&res.stderr)
+    );
+}
