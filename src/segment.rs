@@ -16,7 +16,9 @@ use crate::plan::{Method, Presentation, Rendition, SubtitleSource};
 use crate::probe::MediaInfo;
 use crate::subtitle::{self, Format as SubFormat};
 use crate::timeline::{convert, AudioGrid};
-use crate::transcode::{self, AudioTarget, VideoTarget, AAC_FRAME};
+use crate::transcode::{
+    self, AudioTarget, VideoTarget, AAC_FRAME, AAC_LOOKAHEAD_FRAMES, AAC_PREROLL_FRAMES,
+};
 
 /// Which segment of a rendition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -53,9 +55,6 @@ const AUDIO_PREROLL_SECS: f64 = 1.0;
 /// be on screen.
 const SUBTITLE_LOOKBACK_SECS: f64 = 10.0;
 
-/// AAC frames encoded before a transcoded segment's first kept frame, so that the encoder's
-/// window has the real signal behind it and the join with the previous segment is seamless.
-const AAC_PREROLL_FRAMES: i64 = 2;
 /// Samples decoded before the encoder's pre-roll, for decoders that converge (AAC, Opus).
 const DECODE_PREROLL_SAMPLES: i64 = 4096;
 
@@ -505,7 +504,7 @@ impl<'a> Segmenter<'a> {
             let run = self.audio_run(
                 r.stream,
                 decode_from,
-                (j_end + AAC_PREROLL_FRAMES + 1) * AAC_FRAME,
+                (j_end + AAC_LOOKAHEAD_FRAMES + 1) * AAC_FRAME,
             )?;
             (j_end, run)
         };
@@ -520,7 +519,7 @@ impl<'a> Segmenter<'a> {
         }
         let src_params = self.params(r.stream)?;
         let packets: Vec<Packet> = run.frames.into_iter().map(|(_, p)| p).collect();
-        let to = (j_end + AAC_PREROLL_FRAMES) * AAC_FRAME;
+        let to = (j_end + AAC_LOOKAHEAD_FRAMES) * AAC_FRAME;
         let pcm = transcode::decode_audio(
             &src_params,
             &packets,
