@@ -375,7 +375,7 @@ struct Head {
 // How much of a file's start is read for [`Head`]: enough for a few GOPs and the first packet
 // of every stream, bounded for files with a stream that never has a packet.
 const HEAD_MAX_PACKETS: usize = 3000;
-const HEAD_KEYFRAMES: usize = 3;
+const HEAD_KEYFRAMES: usize = 2;
 
 /// Reads the start of the file (packet headers only, no decoding): each stream's earliest
 /// timestamp, and `R`, the largest amount by which a frame's decode slot (the sorted PTS) runs
