@@ -16,6 +16,7 @@
 pub mod codecs;
 pub mod error;
 pub mod hls;
+pub mod library;
 pub mod media;
 pub mod mkv;
 pub mod mp4;

@@ -23,6 +23,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Index a library folder (films and series) into SQLite.
+    Scan(cmd::scan::Args),
     /// Streams, codecs, keyframes and the streaming plan of one file.
     Probe(cmd::probe::Args),
     /// Master or media playlist on stdout, or a complete static HLS tree with --out.
@@ -34,6 +36,7 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Scan(a) => cmd::scan::run(a),
         Command::Probe(a) => cmd::probe::run(a),
         Command::Playlist(a) => cmd::playlist::run(a),
         Command::Segment(a) => cmd::segment::run(a),

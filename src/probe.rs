@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::codecs;
 use crate::error::{Error, Result};
@@ -16,7 +16,7 @@ use crate::media::{Kind, OpenMode, Rational, Source, StreamParams};
 use crate::timeline::convert;
 
 /// Where the keyframe list came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum IndexSource {
     /// The MP4 `moov` sample tables (stss, stts, ctts, elst).
@@ -42,7 +42,7 @@ impl IndexSource {
 }
 
 /// The video keyframes of a file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct KeyframeIndex {
     /// Where they came from.
     pub source: IndexSource,
@@ -57,7 +57,7 @@ pub struct KeyframeIndex {
 /// Bytes of a stream (or of all streams, muxed) over time, for playlist bandwidths. Sorted by
 /// time with running totals, so the bytes of any time range cost two binary searches (a 2-hour
 /// MP4 has half a million samples and a playlist asks for every segment).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ByteSeries {
     /// The stream these bytes belong to; `None` when the index only knows muxed byte ranges
     /// (Matroska Cues: cluster positions cover every stream).
@@ -85,6 +85,30 @@ impl ByteSeries {
         }
     }
 
+    /// The same bytes summed per interval between consecutive `starts` (sorted; the first
+    /// interval also takes what comes before, the last what comes after). Segments start on
+    /// keyframes, so per-GOP sums answer every segment's bytes exactly, in a few thousand
+    /// entries where a long MP4 has half a million samples.
+    pub fn per_interval(&self, starts: &[f64]) -> ByteSeries {
+        if starts.is_empty() {
+            return self.clone();
+        }
+        let mut times = Vec::with_capacity(starts.len());
+        let mut cumulative = vec![0u64];
+        for (i, &t) in starts.iter().enumerate() {
+            let to = starts.get(i + 1).copied().unwrap_or(f64::MAX);
+            let from = if i == 0 { f64::MIN } else { t };
+            times.push(t);
+            let last = *cumulative.last().expect("non-empty");
+            cumulative.push(last + self.bytes_between(from, to));
+        }
+        ByteSeries {
+            stream: self.stream,
+            times,
+            cumulative,
+        }
+    }
+
     /// Bytes of the entries with `from <= time < to`.
     pub fn bytes_between(&self, from: f64, to: f64) -> u64 {
         let lo = self.times.partition_point(|t| *t < from);
@@ -94,7 +118,7 @@ impl ByteSeries {
 }
 
 /// Everything Haema knows about one file before making any segment.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MediaInfo {
     /// The file.
     pub path: PathBuf,
@@ -111,7 +135,6 @@ pub struct MediaInfo {
     /// Index of the main video stream.
     pub video: Option<usize>,
     /// The video keyframes.
-    #[serde(skip)]
     pub keyframes: KeyframeIndex,
     /// Presentation end of the video, in the keyframe time base.
     pub end_pts: i64,
@@ -122,8 +145,7 @@ pub struct MediaInfo {
     /// their own. `None` when the codec has no such notion (every keyframe is a random access
     /// point).
     pub idr_keyframes: Option<bool>,
-    /// Byte counts over time, from the index or the scan.
-    #[serde(skip)]
+    /// Byte counts per GOP (keyframe to keyframe), from the index or the scan.
     pub bytes: Vec<ByteSeries>,
     /// Subtitle files lying beside the video (`Film.en.srt`, `Film.fr.forced.ass`, `Film.vtt`).
     pub sidecars: Vec<Sidecar>,
@@ -274,6 +296,9 @@ pub fn probe_source(path: &Path, depth: Depth) -> Result<(MediaInfo, Source)> {
         bit_rate = bit_rate.max(analysed.bit_rate());
     }
 
+    // Per-GOP sums: every segment's bytes, in a few thousand entries.
+    let starts: Vec<f64> = keys.iter().map(|k| *k as f64 * vtb.as_f64()).collect();
+    let bytes: Vec<ByteSeries> = bytes.iter().map(|b| b.per_interval(&starts)).collect();
     let info = MediaInfo {
         path: path.to_owned(),
         size,
@@ -298,7 +323,7 @@ pub fn probe_source(path: &Path, depth: Depth) -> Result<(MediaInfo, Source)> {
 }
 
 /// A subtitle file beside a video.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sidecar {
     /// The file.
     pub path: PathBuf,
@@ -564,5 +589,24 @@ mod tests {
         assert_eq!(s.bytes_between(f64::MIN, 1.0), 10);
         assert_eq!(s.bytes_between(3.0, f64::MAX), 40);
         assert_eq!(s.bytes_between(3.0, 1.0), 0);
+    }
+
+    #[test]
+    fn per_gop_sums_keep_every_keyframe_aligned_range_exact() {
+        let s = ByteSeries::new(
+            Some(0),
+            (0..100).map(|i| (f64::from(i) * 0.1 - 1.0, 1)).collect(),
+        );
+        let g = s.per_interval(&[0.0, 2.0, 5.0]);
+        assert_eq!(
+            g.bytes_between(f64::MIN, 2.0),
+            s.bytes_between(f64::MIN, 2.0)
+        );
+        assert_eq!(g.bytes_between(2.0, 5.0), s.bytes_between(2.0, 5.0));
+        assert_eq!(
+            g.bytes_between(5.0, f64::MAX),
+            s.bytes_between(5.0, f64::MAX)
+        );
+        assert_eq!(g.bytes_between(f64::MIN, f64::MAX), 100);
     }
 }

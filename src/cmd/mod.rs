@@ -2,6 +2,7 @@
 
 pub mod playlist;
 pub mod probe;
+pub mod scan;
 pub mod segment;
 
 use std::io::Write;

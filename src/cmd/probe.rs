@@ -62,6 +62,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let pres = plan(&info, args.segment_duration);
     if args.json {
         let mut v = serde_json::to_value(&info).context("serialising the probe")?;
+        if let Some(o) = v.as_object_mut() {
+            o.remove("bytes");
+        }
         v["keyframes"] = serde_json::json!(info.keyframe_secs());
         v["keyframe_index"] = serde_json::json!({
             "source": info.keyframes.source,

@@ -16,7 +16,7 @@ use ffmpeg_next as ff;
 use crate::error::{Error, Result};
 
 /// A rational number as FFmpeg uses it for time bases and frame rates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Rational {
     /// Numerator.
     pub num: i64,
@@ -47,7 +47,7 @@ impl From<ff::Rational> for Rational {
 }
 
 /// What kind of elementary stream this is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     /// Pictures.
@@ -61,7 +61,7 @@ pub enum Kind {
 }
 
 /// Everything Haema reads of one stream's codec parameters and metadata, as plain data.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct StreamParams {
     /// The stream's index in the container.
     pub index: usize,
@@ -69,9 +69,6 @@ pub struct StreamParams {
     pub kind: Kind,
     /// FFmpeg's short codec name ("h264", "hevc", "aac", "ac3"...).
     pub codec: String,
-    /// FFmpeg's codec id as a number; used to pick muxing rules.
-    #[serde(skip)]
-    pub codec_id: ff::codec::Id,
     /// Profile name, where FFmpeg knows one ("High", "Main 10", "LC").
     pub profile: Option<String>,
     /// The codec level as FFmpeg stores it (41 for H.264 4.1, 120 for HEVC 4.0).
@@ -114,8 +111,9 @@ pub struct StreamParams {
     pub duration: Option<i64>,
     /// Declared bit rate (bits/s), 0 if unknown.
     pub bit_rate: u64,
-    /// Codec-specific configuration bytes (avcC, hvcC, AudioSpecificConfig, OpusHead...).
-    #[serde(skip)]
+    /// Codec-specific configuration bytes (avcC, hvcC, AudioSpecificConfig, OpusHead...), as
+    /// hex in JSON.
+    #[serde(with = "hex_bytes")]
     pub extradata: Vec<u8>,
 }
 
@@ -437,7 +435,6 @@ fn stream_params(st: &ff::format::stream::Stream) -> StreamParams {
         ffi::AVMediaType::AVMEDIA_TYPE_SUBTITLE => Kind::Subtitle,
         _ => Kind::Other,
     };
-    let codec_id: ff::codec::Id = par.codec_id.into();
     let codec = cstr(unsafe { ffi::avcodec_get_name(par.codec_id) }).unwrap_or_default();
     let profile = (par.profile != ffi::FF_PROFILE_UNKNOWN)
         .then(|| cstr(unsafe { ffi::avcodec_profile_name(par.codec_id, par.profile) }))
@@ -479,7 +476,6 @@ fn stream_params(st: &ff::format::stream::Stream) -> StreamParams {
         index: st.index(),
         kind,
         codec,
-        codec_id,
         profile,
         level,
         width: par.width.max(0) as u32,
@@ -523,4 +519,24 @@ pub fn has_muxer(name: &str) -> bool {
     };
     // SAFETY: av_guess_format only reads the static muxer list.
     !unsafe { ffi::av_guess_format(c.as_ptr(), std::ptr::null(), std::ptr::null()) }.is_null()
+}
+
+/// Byte strings as lowercase hex in JSON (codec configuration records are short).
+mod hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.len() % 2 != 0 {
+            return Err(serde::de::Error::custom("odd number of hex digits"));
+        }
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).map_err(serde::de::Error::custom))
+            .collect()
+    }
 }

@@ -1,0 +1,290 @@
+//! The library: a folder of films and series, scanned into SQLite.
+//!
+//! The folder structure is the source of truth ([`names`]); the database ([`store`]) remembers
+//! ids, probe results keyed by (path, size, mtime), and watch progress. A rescan probes only
+//! what changed, keeps ids of files that stayed (or moved with the same size and time), and
+//! drops what disappeared. A broken file never stops a scan.
+
+pub mod names;
+pub mod store;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use names::{classify, title_and_year, Entry};
+use store::{Store, VideoRow};
+
+/// Extensions of the files a scan picks up.
+pub const VIDEO_EXTENSIONS: [&str; 12] = [
+    "mkv", "mp4", "m4v", "mov", "avi", "webm", "ts", "m2ts", "mpg", "mpeg", "wmv", "flv",
+];
+
+/// Artwork file names beside a film or in a show's folder, by role.
+const POSTERS: [&str; 4] = ["poster.jpg", "folder.jpg", "poster.png", "cover.jpg"];
+const BANNERS: [&str; 2] = ["banner.jpg", "banner.png"];
+const FANART: [&str; 3] = ["fanart.jpg", "backdrop.jpg", "fanart.png"];
+
+/// What a scan did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// Video files found.
+    pub found: usize,
+    /// Probed (new or changed).
+    pub probed: usize,
+    /// Unchanged since the last scan (not probed).
+    pub unchanged: usize,
+    /// Moved or renamed (same size and time), ids kept.
+    pub moved: usize,
+    /// Gone since the last scan, dropped.
+    pub removed: usize,
+    /// Files that failed to probe, with why (still listed, playable or not).
+    pub failed: Vec<(PathBuf, String)>,
+}
+
+/// Errors of a scan as a whole (a file that fails is not one: see [`Summary::failed`]).
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    /// The library folder can't be read.
+    #[error("{0}: {1}")]
+    Root(PathBuf, std::io::Error),
+    /// The database failed.
+    #[error("library database: {0}")]
+    Db(#[from] rusqlite::Error),
+}
+
+struct Found {
+    path: PathBuf,
+    rel: PathBuf,
+    size: i64,
+    mtime: i64,
+}
+
+fn walk(root: &Path) -> Vec<Found> {
+    let mut out: Vec<Found> = walkdir::WalkDir::new(root)
+        .follow_links(true)
+        .into_iter()
+        // Hidden files and folders below the root are skipped; the root itself may be hidden.
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_file())
+        .filter(|e| {
+            e.path()
+                .extension()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| VIDEO_EXTENSIONS.contains(&x.to_ascii_lowercase().as_str()))
+        })
+        .filter_map(|e| {
+            let meta = e.metadata().ok()?;
+            let mtime = meta
+                .modified()
+                .ok()?
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()?
+                .as_secs() as i64;
+            Some(Found {
+                rel: e.path().strip_prefix(root).ok()?.to_path_buf(),
+                path: e.path().to_path_buf(),
+                size: meta.len() as i64,
+                mtime,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out
+}
+
+/// The show a file belongs to: (key, kind, title, year, folder).
+fn show_of(
+    root: &Path,
+    f: &Found,
+    entry: &Entry,
+) -> (String, &'static str, String, Option<u16>, PathBuf) {
+    match entry {
+        Entry::Movie { title, year } => {
+            // A film in its own folder owns the folder (and its artwork); a loose file is its
+            // own show.
+            let parent = f.rel.parent().filter(|p| !p.as_os_str().is_empty());
+            let in_own_folder = parent
+                .and_then(|p| p.file_name())
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| title_and_year(n).0.eq_ignore_ascii_case(title));
+            let folder = if in_own_folder {
+                root.join(parent.expect("checked"))
+            } else {
+                f.path.clone()
+            };
+            (
+                format!("movie:{}", folder.display()),
+                "movie",
+                title.clone(),
+                *year,
+                folder,
+            )
+        }
+        Entry::Episode { show, .. } => {
+            // The show folder: the first folder below the library root that holds the episode
+            // and is named after the show, else the file's folder.
+            let folder = f
+                .rel
+                .ancestors()
+                .filter(|a| !a.as_os_str().is_empty() && *a != f.rel)
+                .find(|a| {
+                    a.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| title_and_year(n).0.eq_ignore_ascii_case(show))
+                })
+                .map(|a| root.join(a))
+                .unwrap_or_else(|| f.path.parent().unwrap_or(root).to_path_buf());
+            (
+                format!("series:{}", show.to_lowercase()),
+                "series",
+                show.clone(),
+                None,
+                folder,
+            )
+        }
+    }
+}
+
+fn artwork(folder: &Path, names: &[&str]) -> Option<String> {
+    let dir = if folder.is_dir() {
+        folder
+    } else {
+        folder.parent()?
+    };
+    names
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file())
+        .map(|p| p.display().to_string())
+}
+
+/// Scans `root` into the store. `probe` turns a file into its probe JSON (or an error message);
+/// it runs on `threads` threads; `tick` is called per file (progress).
+pub fn scan(
+    store: &mut Store,
+    root: &Path,
+    threads: usize,
+    probe: &(dyn Fn(&Path) -> Result<String, String> + Sync),
+    tick: &(dyn Fn(&Path) + Sync),
+) -> Result<Summary, ScanError> {
+    std::fs::read_dir(root).map_err(|e| ScanError::Root(root.to_owned(), e))?;
+    let root = root
+        .canonicalize()
+        .map_err(|e| ScanError::Root(root.to_owned(), e))?;
+    let files = walk(&root);
+    let known: HashMap<String, store::VideoStamp> = store
+        .stamps()?
+        .into_iter()
+        .map(|s| (s.path.clone(), s))
+        .collect();
+    let mut summary = Summary {
+        found: files.len(),
+        ..Default::default()
+    };
+
+    // Which files need a probe: new or changed. A new path whose size and time match a
+    // vanished one is a move: it keeps its id (and watch progress) and its probe.
+    let present: std::collections::HashSet<String> =
+        files.iter().map(|f| f.path.display().to_string()).collect();
+    let mut vanished: Vec<&store::VideoStamp> = known
+        .values()
+        .filter(|s| !present.contains(&s.path))
+        .collect();
+    vanished.sort_by_key(|s| s.id);
+    let mut plan: Vec<(usize, Option<i64>, bool)> = Vec::new(); // (file, existing id, needs probe)
+    for (i, f) in files.iter().enumerate() {
+        let key = f.path.display().to_string();
+        match known.get(&key) {
+            Some(s) if s.size == f.size && s.mtime == f.mtime => {
+                summary.unchanged += 1;
+                plan.push((i, Some(s.id), false));
+            }
+            Some(s) => plan.push((i, Some(s.id), true)),
+            None => match vanished
+                .iter()
+                .position(|s| s.size == f.size && s.mtime == f.mtime)
+            {
+                Some(k) => {
+                    summary.moved += 1;
+                    plan.push((i, Some(vanished.remove(k).id), false));
+                }
+                None => plan.push((i, None, true)),
+            },
+        }
+    }
+
+    // Probe in parallel; the database is written from this thread.
+    let to_probe: Vec<usize> = plan.iter().filter(|p| p.2).map(|p| p.0).collect();
+    let results: Mutex<HashMap<usize, Result<String, String>>> = Mutex::new(HashMap::new());
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..threads.max(1).min(to_probe.len().max(1)) {
+            scope.spawn(|| loop {
+                let Some(&i) = to_probe.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                    return;
+                };
+                let r = probe(&files[i].path);
+                tick(&files[i].path);
+                results.lock().expect("no panics while held").insert(i, r);
+            });
+        }
+    });
+    let mut results = results.into_inner().expect("no panics while held");
+
+    let tx = store.transaction()?;
+    for (i, id, needs_probe) in plan {
+        let f = &files[i];
+        let entry = classify(&f.rel);
+        let (key, kind, title, year, folder) = show_of(&root, f, &entry);
+        let show_id =
+            store::upsert_show(&tx, &key, kind, &title, year, &folder.display().to_string())?;
+        store::set_artwork(
+            &tx,
+            show_id,
+            artwork(&folder, &POSTERS).as_deref(),
+            artwork(&folder, &BANNERS).as_deref(),
+            artwork(&folder, &FANART).as_deref(),
+        )?;
+        let (season, episode, ep_title) = match &entry {
+            Entry::Episode {
+                season,
+                episode,
+                title,
+                ..
+            } => (Some(*season), Some(*episode), title.as_deref()),
+            Entry::Movie { .. } => (None, None, None),
+        };
+        let path = f.path.display().to_string();
+        let row = VideoRow {
+            show_id,
+            path: &path,
+            season,
+            episode,
+            title: ep_title,
+            size: f.size,
+            mtime: f.mtime,
+        };
+        let vid = store::upsert_video(&tx, id, &row)?;
+        if needs_probe {
+            summary.probed += 1;
+            match results
+                .remove(&i)
+                .unwrap_or_else(|| Err("not probed".into()))
+            {
+                Ok(json) => store::set_probe(&tx, vid, Some(&json), None)?,
+                Err(e) => {
+                    store::set_probe(&tx, vid, None, Some(&e))?;
+                    summary.failed.push((f.path.clone(), e));
+                }
+            }
+        }
+    }
+    let gone: Vec<i64> = vanished.iter().map(|s| s.id).collect();
+    summary.removed = gone.len();
+    store::remove_videos(&tx, &gone)?;
+    tx.commit()?;
+    Ok(summary)
+}
