@@ -23,6 +23,7 @@ pub mod mp4;
 pub mod plan;
 pub mod probe;
 pub mod segment;
+pub mod server;
 pub mod subtitle;
 pub mod timeline;
 pub mod transcode;

@@ -31,6 +31,8 @@ enum Command {
     Playlist(cmd::playlist::Args),
     /// One init or media segment on stdout.
     Segment(cmd::segment::Args),
+    /// The library API, HLS and watch progress over HTTP.
+    Serve(cmd::serve::Args),
 }
 
 fn main() {
@@ -40,6 +42,7 @@ fn main() {
         Command::Probe(a) => cmd::probe::run(a),
         Command::Playlist(a) => cmd::playlist::run(a),
         Command::Segment(a) => cmd::segment::run(a),
+        Command::Serve(a) => cmd::serve::run_cmd(a),
     };
     if let Err(e) = result {
         eprintln!("haema: {e:#}");

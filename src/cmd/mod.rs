@@ -4,6 +4,7 @@ pub mod playlist;
 pub mod probe;
 pub mod scan;
 pub mod segment;
+pub mod serve;
 
 use std::io::Write;
 

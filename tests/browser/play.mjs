@@ -1,6 +1,7 @@
 // Plays a static HLS tree in headless Chromium with hls.js; prints one JSON line.
-// usage: node play.mjs DIR [--seek FRACTION] [--audio N] [--clock]
-// DIR is served over HTTP on 127.0.0.1 together with the test page and hls.js (one origin).
+// usage: node play.mjs DIR|--url URL [--seek FRACTION] [--audio N] [--subs N] [--level N] [--clock]
+// DIR is served over HTTP on 127.0.0.1 together with the test page and hls.js (one origin);
+// with --url the page (on its own origin) plays that master playlist: CORS must allow it.
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,7 +12,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 const { chromium } = require('playwright-core');
 const argv = process.argv.slice(2);
-const dir = path.resolve(argv[0]);
+const dir = argv[0] === '--url' ? null : path.resolve(argv[0]);
 const opt = (k, d) => (argv.includes(k) ? argv[argv.indexOf(k) + 1] : d);
 const types = { '.m3u8': 'application/vnd.apple.mpegurl', '.mp4': 'video/mp4', '.m4s': 'video/iso.segment', '.html': 'text/html', '.js': 'text/javascript' };
 
@@ -21,8 +22,9 @@ const server = http.createServer((req, res) => {
   let file;
   if (u === '/') file = path.join(here, 'page.html');
   else if (u === '/_test/hls.js') file = require.resolve('hls.js/dist/hls.min.js');
-  else file = path.join(dir, path.normalize(u).replace(/^([/\\])+/, ''));
-  if (!file.startsWith(dir) && !file.startsWith(here) && !file.includes('node_modules')) { res.writeHead(403); res.end(); return; }
+  else if (dir) file = path.join(dir, path.normalize(u).replace(/^([/\\])+/, ''));
+  else { res.writeHead(404); res.end(); return; }
+  if (dir && !file.startsWith(dir) && !file.startsWith(here) && !file.includes('node_modules')) { res.writeHead(403); res.end(); return; }
   fs.readFile(file, (err, data) => {
     requests.push(u);
     if (err) { res.writeHead(404); res.end(); return; }
@@ -46,7 +48,7 @@ const until = async (expr, ms) => { const t0 = Date.now(); while (Date.now() - t
 const V = "document.getElementById('v')";
 try {
   await page.goto(`${base}/`);
-  await page.evaluate((u) => window.play(u), `${base}/master.m3u8`);
+  await page.evaluate((u) => window.play(u), opt('--url') ?? `${base}/master.m3u8`);
   out.start_ms = await until(`${V}.currentTime > 0.3`, 30000);
   if (out.start_ms < 0) throw new Error('playback did not start in 30 s');
   out.duration = await page.evaluate(`${V}.duration`);

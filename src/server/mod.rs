@@ -1,0 +1,687 @@
+//! `haema serve`: the library API, HLS playlists and segments, watch progress, over HTTP on a
+//! blocking tiny_http thread pool.
+//!
+//! Only ids from a request reach the file system: a path is looked up in the library database,
+//! never built from the URL. Every 4xx/5xx answer has a JSON body.
+
+pub mod cache;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, OptionalExtension};
+use serde_json::{json, Value};
+
+use crate::hls;
+use crate::library::store::Store;
+use crate::media::Kind;
+use crate::plan::{plan, Presentation, DEFAULT_SEGMENT_SECS};
+use crate::probe::MediaInfo;
+use crate::segment::{SegmentId, Segmenter};
+use cache::Cache;
+
+/// Bumped whenever segment bytes change for the same request: part of every cache key and ETag.
+const FORMAT_VERSION: u32 = 1;
+
+/// What the server needs to run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to bind (127.0.0.1 unless told otherwise).
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// The library folder, scanned at start.
+    pub target: PathBuf,
+    /// The library database.
+    pub db: PathBuf,
+    /// Segment cache limit in bytes (0: no cache).
+    pub cache_limit: u64,
+    /// Worker threads answering requests.
+    pub threads: usize,
+    /// Video encoder for transcoded renditions.
+    pub encoder: String,
+    /// Access token required on everything but /health, if set.
+    pub token: Option<String>,
+}
+
+/// A video's row: path, cached probe JSON, probe error, size, mtime.
+type VideoRow = (String, Option<String>, Option<String>, i64, i64);
+/// A show's video: id, season, episode, title.
+type EpisodeRow = (i64, Option<u32>, Option<u32>, Option<String>);
+
+/// A loaded video: its probe and presentation.
+struct Loaded {
+    info: MediaInfo,
+    pres: Presentation,
+    stamp: String,
+}
+
+/// State shared by the workers.
+pub struct State {
+    config: Config,
+    db: Mutex<Store>,
+    videos: Mutex<HashMap<i64, Arc<Loaded>>>,
+    cache: Cache,
+    started: Instant,
+    requests: AtomicU64,
+    scanning: Mutex<Option<String>>,
+}
+
+/// An HTTP answer before it becomes a tiny_http response.
+pub struct Reply {
+    /// Status code.
+    pub status: u16,
+    /// Content-Type.
+    pub content_type: &'static str,
+    /// Body.
+    pub body: Arc<Vec<u8>>,
+    /// Cache-Control.
+    pub cache_control: &'static str,
+    /// Strong ETag, when the body is the same for the same URL.
+    pub etag: Option<String>,
+}
+
+impl Reply {
+    fn json(status: u16, v: &Value) -> Reply {
+        Reply {
+            status,
+            content_type: "application/json",
+            body: Arc::new(serde_json::to_vec(v).unwrap_or_default()),
+            cache_control: "no-store",
+            etag: None,
+        }
+    }
+
+    fn error(status: u16, msg: impl std::fmt::Display) -> Reply {
+        Reply::json(
+            status,
+            &json!({ "error": msg.to_string(), "status": status }),
+        )
+    }
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// A stable ETag from a cache key (FNV-1a).
+fn etag_of(key: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("\"{h:016x}\"")
+}
+
+impl State {
+    /// Opens the database and prepares the caches.
+    pub fn new(config: Config) -> anyhow::Result<State> {
+        let store = Store::open(&config.db)?;
+        Ok(State {
+            cache: Cache::new(config.cache_limit),
+            config,
+            db: Mutex::new(store),
+            videos: Mutex::new(HashMap::new()),
+            started: Instant::now(),
+            requests: AtomicU64::new(0),
+            scanning: Mutex::new(None),
+        })
+    }
+
+    /// Scans the library folder with its own database connection, so the API keeps answering.
+    pub fn scan(&self) -> Result<crate::library::Summary, String> {
+        *self.scanning.lock().expect("lock") = Some(self.config.target.display().to_string());
+        let result = (|| {
+            let mut store = Store::open(&self.config.db).map_err(|e| e.to_string())?;
+            let probe = |p: &std::path::Path| -> Result<String, String> {
+                let info = crate::probe::probe_with(p, crate::probe::Depth::Playlists)
+                    .map_err(|e| e.to_string())?;
+                serde_json::to_string(&info).map_err(|e| e.to_string())
+            };
+            let threads = std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1);
+            crate::library::scan(&mut store, &self.config.target, threads, &probe, &|_| {})
+                .map_err(|e| e.to_string())
+        })();
+        *self.scanning.lock().expect("lock") = None;
+        // Presentations of changed files are loaded again on their next request.
+        self.videos.lock().expect("lock").clear();
+        result
+    }
+
+    fn load(&self, id: i64) -> Result<Arc<Loaded>, Reply> {
+        let row: Option<VideoRow> = {
+            let db = self.db.lock().expect("db lock");
+            db.conn()
+                .query_row(
+                    "SELECT path, probe, error, size, mtime FROM videos WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                )
+                .optional()
+                .map_err(|e| Reply::error(500, e))?
+        };
+        let Some((path, probe, error, size, mtime)) = row else {
+            return Err(Reply::error(404, format!("no video {id}")));
+        };
+        let stamp = format!("{size}-{mtime}");
+        if let Some(l) = self.videos.lock().expect("lock").get(&id) {
+            if l.stamp == stamp {
+                return Ok(l.clone());
+            }
+        }
+        let Some(json) = probe else {
+            return Err(Reply::error(
+                422,
+                format!("video {id} can't be played: {}", error.unwrap_or_default()),
+            ));
+        };
+        let info: MediaInfo = serde_json::from_str(&json).map_err(|e| {
+            Reply::error(
+                500,
+                format!("video {id}: cached probe unreadable ({e}); rescan"),
+            )
+        })?;
+        if !std::path::Path::new(&path).is_file() {
+            return Err(Reply::error(
+                404,
+                format!("video {id}: its file is gone; rescan the library"),
+            ));
+        }
+        let pres = plan(&info, DEFAULT_SEGMENT_SECS).map_err(|e| Reply::error(422, e))?;
+        let loaded = Arc::new(Loaded { info, pres, stamp });
+        self.videos.lock().expect("lock").insert(id, loaded.clone());
+        Ok(loaded)
+    }
+
+    /// Answers one request (method, path with query, body).
+    pub fn handle(&self, method: &str, url: &str, body: &[u8]) -> Reply {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let (path, query) = url.split_once('?').unwrap_or((url, ""));
+        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+        match (method, parts.as_slice()) {
+            ("GET" | "HEAD", ["health"]) => Reply::json(200, &json!({ "status": "ok" })),
+            ("GET" | "HEAD", ["api", "v1", "status"]) => self.status(),
+            ("POST", ["api", "v1", "scan"]) => match self.scan() {
+                Ok(s) => Reply::json(
+                    200,
+                    &json!({ "found": s.found, "probed": s.probed, "removed": s.removed, "failed": s.failed.len() }),
+                ),
+                Err(e) => Reply::error(500, e),
+            },
+            ("GET" | "HEAD", ["api", "v1", "shows"]) => {
+                self.shows(query_param(query, "search").as_deref())
+            }
+            ("GET" | "HEAD", ["api", "v1", "shows", id]) => match id.parse() {
+                Ok(id) => self.show(id),
+                Err(_) => Reply::error(400, format!("'{id}' is not a show id")),
+            },
+            (
+                "GET" | "HEAD",
+                ["api", "v1", "shows", id, art @ ("thumbnail" | "banner" | "fanart")],
+            ) => match id.parse() {
+                Ok(id) => self.artwork(id, art),
+                Err(_) => Reply::error(400, format!("'{id}' is not a show id")),
+            },
+            ("GET" | "HEAD", ["api", "v1", "video", id, rest @ ..]) => match id.parse() {
+                Ok(id) => self.video(id, rest),
+                Err(_) => Reply::error(400, format!("'{id}' is not a video id")),
+            },
+            ("GET" | "HEAD", ["api", "v1", "progress"]) => self.continue_watching(),
+            ("GET" | "HEAD", ["api", "v1", "progress", id]) => match id.parse() {
+                Ok(id) => self.progress(id),
+                Err(_) => Reply::error(400, format!("'{id}' is not a video id")),
+            },
+            ("PUT", ["api", "v1", "progress", id]) => match id.parse() {
+                Ok(id) => self.set_progress(id, body),
+                Err(_) => Reply::error(400, format!("'{id}' is not a video id")),
+            },
+            (_, ["api", ..] | ["health"]) => {
+                Reply::error(405, format!("{method} is not allowed on {path}"))
+            }
+            _ => Reply::error(404, format!("nothing at {path}")),
+        }
+    }
+
+    fn status(&self) -> Reply {
+        let jobs: Vec<Value> = self
+            .cache
+            .making()
+            .into_iter()
+            .map(|k| {
+                let p: Vec<&str> = k.split(':').collect();
+                json!({ "video": p.get(1), "rendition": p.get(2), "segment": p.get(3), "encoder": p.get(4) })
+            })
+            .collect();
+        Reply::json(
+            200,
+            &json!({
+                "uptime_secs": self.started.elapsed().as_secs_f64(),
+                "requests": self.requests.load(Ordering::Relaxed),
+                "cache": self.cache.stats(),
+                "jobs": jobs,
+                "scanning": *self.scanning.lock().expect("lock"),
+                "encoder": self.config.encoder,
+            }),
+        )
+    }
+
+    fn show_json(&self, id: i64) -> rusqlite::Result<Option<Value>> {
+        let db = self.db.lock().expect("db lock");
+        let c = db.conn();
+        let Some((kind, title, year, thumb, banner)) = c
+            .query_row(
+                "SELECT kind, title, year, thumbnail, banner FROM shows WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Option<i64>>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, Option<String>>(4)?,
+                    ))
+                },
+            )
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        let art = |has: &Option<String>, name: &str| {
+            has.as_ref().map(|_| format!("/api/v1/shows/{id}/{name}"))
+        };
+        let info = json!({ "id": id.to_string(), "title": title, "year": year, "thumbnail": art(&thumb, "thumbnail"), "banner": art(&banner, "banner") });
+        let mut st = c.prepare("SELECT id, season, episode, title FROM videos WHERE show_id = ?1 ORDER BY season, episode, path")?;
+        let videos: Vec<EpisodeRow> = st
+            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(Some(if kind == "movie" {
+            json!({ "kind": "movie", "info": info, "video": videos.first().map(|v| v.0.to_string()) })
+        } else {
+            let episodes: Vec<Value> = videos
+                .iter()
+                .map(|(vid, s, e, t)| {
+                    json!({ "id": vid.to_string(), "index": format!("S{:02}E{:02}", s.unwrap_or(0), e.unwrap_or(0)), "title": t })
+                })
+                .collect();
+            json!({ "kind": "series", "info": info, "episodes": episodes })
+        }))
+    }
+
+    fn shows(&self, search: Option<&str>) -> Reply {
+        let ids: rusqlite::Result<Vec<i64>> = {
+            let db = self.db.lock().expect("db lock");
+            let mut st = match db.conn().prepare("SELECT id FROM shows WHERE ?1 IS NULL OR title LIKE '%' || ?1 || '%' ESCAPE '\\' ORDER BY title COLLATE NOCASE") {
+                Ok(st) => st,
+                Err(e) => return Reply::error(500, e),
+            };
+            let q = search.map(|s| {
+                s.replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            });
+            let rows = st.query_map(params![q], |r| r.get(0));
+            rows.and_then(|r| r.collect())
+        };
+        match ids.and_then(|ids| {
+            ids.into_iter()
+                .filter_map(|id| self.show_json(id).transpose())
+                .collect::<rusqlite::Result<Vec<_>>>()
+        }) {
+            Ok(list) => Reply::json(200, &Value::Array(list)),
+            Err(e) => Reply::error(500, e),
+        }
+    }
+
+    fn show(&self, id: i64) -> Reply {
+        match self.show_json(id) {
+            Ok(Some(v)) => Reply::json(200, &v),
+            Ok(None) => Reply::error(404, format!("no show {id}")),
+            Err(e) => Reply::error(500, e),
+        }
+    }
+
+    fn artwork(&self, id: i64, which: &str) -> Reply {
+        let col = match which {
+            "thumbnail" => "thumbnail",
+            "banner" => "banner",
+            _ => "fanart",
+        };
+        let path: Option<Option<String>> = {
+            let db = self.db.lock().expect("db lock");
+            match db
+                .conn()
+                .query_row(
+                    &format!("SELECT {col} FROM shows WHERE id = ?1"),
+                    [id],
+                    |r| r.get(0),
+                )
+                .optional()
+            {
+                Ok(p) => p,
+                Err(e) => return Reply::error(500, e),
+            }
+        };
+        let Some(Some(path)) = path else {
+            return Reply::error(404, format!("show {id} has no {which}"));
+        };
+        match std::fs::read(&path) {
+            Ok(bytes) => Reply {
+                status: 200,
+                content_type: if path.ends_with(".png") {
+                    "image/png"
+                } else {
+                    "image/jpeg"
+                },
+                etag: Some(etag_of(&format!("{path}:{}", bytes.len()))),
+                body: Arc::new(bytes),
+                cache_control: "public, max-age=3600",
+            },
+            Err(e) => Reply::error(404, format!("show {id}: {which} unreadable: {e}")),
+        }
+    }
+
+    fn video(&self, id: i64, rest: &[&str]) -> Reply {
+        let loaded = match self.load(id) {
+            Ok(l) => l,
+            Err(r) => return r,
+        };
+        let pres = &loaded.pres;
+        let playlist = |text: String| Reply {
+            status: 200,
+            content_type: "application/vnd.apple.mpegurl",
+            etag: Some(etag_of(&text)),
+            body: Arc::new(text.into_bytes()),
+            cache_control: "public, max-age=10",
+        };
+        match rest {
+            ["master.m3u8"] => playlist(hls::master_playlist(pres)),
+            [rid, file] => {
+                let r = match pres.rendition(rid) {
+                    Ok(r) => r,
+                    Err(e) => return Reply::error(404, e),
+                };
+                let id_of = |f: &str| -> Option<SegmentId> {
+                    match f {
+                        "init.mp4" if r.kind != Kind::Subtitle => Some(SegmentId::Init),
+                        _ => {
+                            let ext = if r.kind == Kind::Subtitle {
+                                ".vtt"
+                            } else {
+                                ".m4s"
+                            };
+                            f.strip_suffix(ext)?.parse().ok().map(SegmentId::Media)
+                        }
+                    }
+                };
+                if *file == hls::MEDIA_PLAYLIST_NAME {
+                    return playlist(hls::media_playlist(pres, r));
+                }
+                let Some(seg) = id_of(file) else {
+                    return Reply::error(404, format!("no {file} in {rid}"));
+                };
+                if let SegmentId::Media(n) = seg {
+                    if let Err(e) = pres.check_segment(n) {
+                        return Reply::error(404, e);
+                    }
+                }
+                let key = format!(
+                    "v{FORMAT_VERSION}:{id}:{rid}:{file}:{}:{}",
+                    self.config.encoder, loaded.stamp
+                );
+                let encoder = self.config.encoder.clone();
+                let made = self.cache.get_or_make(&key, || {
+                    let mut s = Segmenter::new(&loaded.info, pres)
+                        .map_err(|e| e.to_string())?
+                        .with_encoder(&encoder);
+                    s.make(rid, seg).map_err(|e| e.to_string())
+                });
+                match made {
+                    Ok(body) => Reply {
+                        status: 200,
+                        content_type: match (r.kind, seg) {
+                            (Kind::Subtitle, _) => "text/vtt; charset=utf-8",
+                            (_, SegmentId::Init) => "video/mp4",
+                            _ => "video/iso.segment",
+                        },
+                        body,
+                        cache_control: "public, max-age=31536000, immutable",
+                        etag: Some(etag_of(&key)),
+                    },
+                    Err(e) => Reply::error(500, format!("video {id} {rid}/{file}: {e}")),
+                }
+            }
+            _ => Reply::error(404, format!("nothing at video {id}/{}", rest.join("/"))),
+        }
+    }
+
+    fn progress_json(&self, id: i64) -> rusqlite::Result<Option<Value>> {
+        let db = self.db.lock().expect("db lock");
+        db.conn()
+            .query_row("SELECT position, duration, watched, updated_at FROM progress WHERE video_id = ?1", [id], |r| {
+                Ok(json!({ "video_id": id.to_string(), "position": r.get::<_, f64>(0)?, "duration": r.get::<_, Option<f64>>(1)?, "watched": r.get::<_, bool>(2)?, "updated_at": r.get::<_, i64>(3)? }))
+            })
+            .optional()
+    }
+
+    fn progress(&self, id: i64) -> Reply {
+        match self.progress_json(id) {
+            Ok(Some(v)) => Reply::json(200, &v),
+            Ok(None) => match self.video_exists(id) {
+                Ok(true) => Reply::json(
+                    200,
+                    &json!({ "video_id": id.to_string(), "position": 0.0, "duration": null, "watched": false }),
+                ),
+                Ok(false) => Reply::error(404, format!("no video {id}")),
+                Err(e) => Reply::error(500, e),
+            },
+            Err(e) => Reply::error(500, e),
+        }
+    }
+
+    fn video_exists(&self, id: i64) -> rusqlite::Result<bool> {
+        let db = self.db.lock().expect("db lock");
+        db.conn()
+            .query_row("SELECT count(*) FROM videos WHERE id = ?1", [id], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n > 0)
+    }
+
+    fn set_progress(&self, id: i64, body: &[u8]) -> Reply {
+        let v: Value = match serde_json::from_slice(body) {
+            Ok(v) => v,
+            Err(e) => return Reply::error(400, format!("body is not JSON: {e}")),
+        };
+        let Some(position) = v["position"]
+            .as_f64()
+            .filter(|p| p.is_finite() && *p >= 0.0)
+        else {
+            return Reply::error(400, "give {\"position\": seconds} (a number >= 0)");
+        };
+        let duration = match self.load(id) {
+            Ok(l) => Some(l.pres.timeline.total_secs()),
+            Err(_) => v["duration"].as_f64(),
+        };
+        match self.video_exists(id) {
+            Ok(true) => {}
+            Ok(false) => return Reply::error(404, format!("no video {id}")),
+            Err(e) => return Reply::error(500, e),
+        }
+        // Past 90% a video counts as watched.
+        let watched = duration.is_some_and(|d| d > 0.0 && position >= 0.9 * d);
+        let res = {
+            let db = self.db.lock().expect("db lock");
+            db.conn().execute(
+                "INSERT INTO progress (video_id, position, duration, watched, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(video_id) DO UPDATE SET position = excluded.position, duration = excluded.duration, watched = excluded.watched, updated_at = excluded.updated_at",
+                params![id, position, duration, watched, now()],
+            )
+        };
+        match res {
+            Ok(_) => self.progress(id),
+            Err(e) => Reply::error(500, e),
+        }
+    }
+
+    fn continue_watching(&self) -> Reply {
+        let ids: rusqlite::Result<Vec<i64>> = {
+            let db = self.db.lock().expect("db lock");
+            let st = db.conn().prepare("SELECT video_id FROM progress WHERE position > 0 AND watched = 0 ORDER BY updated_at DESC, video_id");
+            st.and_then(|mut st| st.query_map([], |r| r.get(0))?.collect())
+        };
+        match ids.and_then(|ids| {
+            ids.into_iter()
+                .filter_map(|id| self.progress_json(id).transpose())
+                .collect::<rusqlite::Result<Vec<_>>>()
+        }) {
+            Ok(list) => Reply::json(200, &Value::Array(list)),
+            Err(e) => Reply::error(500, e),
+        }
+    }
+}
+
+/// A query parameter, percent-decoded.
+pub fn query_param(query: &str, name: &str) -> Option<String> {
+    query.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        (k == name).then(|| percent_decode(v))
+    })
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
+                {
+                    Ok(v) => {
+                        out.push(v);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn header(name: &str, value: &str) -> tiny_http::Header {
+    tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("ASCII header")
+}
+
+/// Answers one tiny_http request: token check, CORS, ETag/304, HEAD.
+fn respond(state: &State, mut req: tiny_http::Request) {
+    let method = req.method().as_str().to_ascii_uppercase();
+    let url = req.url().to_owned();
+    let get = |name: &'static str| {
+        req.headers()
+            .iter()
+            .find(|h| h.field.equiv(name))
+            .map(|h| h.value.as_str().to_owned())
+    };
+    let if_none_match = get("If-None-Match");
+    let auth = get("Authorization");
+    let mut body = Vec::new();
+    let reader: &mut dyn std::io::Read = req.as_reader();
+    // Bodies are small JSON (progress): 1 MiB is plenty.
+    let _ = std::io::Read::read_to_end(&mut std::io::Read::take(reader, 1 << 20), &mut body);
+    let reply = if method == "OPTIONS" {
+        Reply {
+            status: 204,
+            content_type: "text/plain",
+            body: Arc::new(Vec::new()),
+            cache_control: "no-store",
+            etag: None,
+        }
+    } else if let Some(token) = state
+        .config
+        .token
+        .as_deref()
+        .filter(|_| !url.starts_with("/health"))
+    {
+        let given = auth
+            .as_deref()
+            .and_then(|a| a.strip_prefix("Bearer "))
+            .map(str::to_owned)
+            .or_else(|| query_param(url.split_once('?').map_or("", |q| q.1), "token"));
+        if given.as_deref() == Some(token) {
+            state.handle(&method, &url, &body)
+        } else {
+            Reply::error(
+                401,
+                "an access token is required: Authorization: Bearer TOKEN, or ?token=TOKEN",
+            )
+        }
+    } else {
+        state.handle(&method, &url, &body)
+    };
+    let not_modified = reply.status == 200
+        && reply.etag.is_some()
+        && if_none_match.as_deref() == reply.etag.as_deref();
+    let status = if not_modified { 304 } else { reply.status };
+    let body: &[u8] = if not_modified { &[] } else { &reply.body };
+    let mut resp = tiny_http::Response::from_data(body.to_vec())
+        .with_status_code(status)
+        .with_header(header("Content-Type", reply.content_type))
+        .with_header(header("Cache-Control", reply.cache_control))
+        .with_header(header("Access-Control-Allow-Origin", "*"))
+        .with_header(header(
+            "Access-Control-Allow-Methods",
+            "GET, HEAD, PUT, POST, OPTIONS",
+        ))
+        .with_header(header(
+            "Access-Control-Allow-Headers",
+            "Authorization, Content-Type, Range",
+        ))
+        .with_header(header("Access-Control-Expose-Headers", "ETag"));
+    if let Some(e) = &reply.etag {
+        resp.add_header(header("ETag", e));
+    }
+    let _ = req.respond(resp);
+}
+
+/// Runs the server until `stop` is set (checked between requests).
+pub fn run(state: Arc<State>, stop: Arc<std::sync::atomic::AtomicBool>) -> anyhow::Result<()> {
+    let addr = format!("{}:{}", state.config.host, state.config.port);
+    let server = Arc::new(
+        tiny_http::Server::http(&addr).map_err(|e| anyhow::anyhow!("listening on {addr}: {e}"))?,
+    );
+    eprintln!(
+        "haema: serving {} on http://{addr}/",
+        state.config.target.display()
+    );
+    let workers: Vec<_> = (0..state.config.threads.max(1))
+        .map(|_| {
+            let (server, state, stop) = (server.clone(), state.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    match server.recv_timeout(std::time::Duration::from_millis(200)) {
+                        Ok(Some(req)) => respond(&state, req),
+                        Ok(None) => {}
+                        Err(_) => break,
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        let _ = w.join();
+    }
+    Ok(())
+}

@@ -1,0 +1,278 @@
+//! The real `haema serve` on a real port, a temporary database and the fixture library:
+//! API shapes, HTTP semantics, progress across restarts, and real clients (ffmpeg, hls.js).
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use common::*;
+
+/// A running server; killed (SIGTERM first) when dropped.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Server {
+    fn start(db: &Path) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = haema()
+            .args(["serve", "-p", &port.to_string(), "--db"])
+            .arg(db)
+            .arg("-t")
+            .arg(library())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = Server {
+            child,
+            addr: format!("127.0.0.1:{port}"),
+        };
+        // Up, and the start-up scan done.
+        for _ in 0..300 {
+            if std::net::TcpStream::connect(&server.addr).is_ok() {
+                let st = server.get("/api/v1/status").json();
+                if st["scanning"].is_null()
+                    && server
+                        .get("/api/v1/shows")
+                        .json()
+                        .as_array()
+                        .is_some_and(|a| a.len() == 3)
+                {
+                    return server;
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("the server did not come up with the library scanned");
+    }
+
+    fn get(&self, path: &str) -> HttpResponse {
+        http("GET", &self.addr, path, &[], b"")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn temp_db() -> (tempfile::TempDir, std::path::PathBuf) {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("haema.db");
+    (d, p)
+}
+
+#[test]
+fn the_api_lists_and_searches_shows_in_the_designed_shape() {
+    let (_d, db) = temp_db();
+    let s = Server::start(&db);
+    let shows = s.get("/api/v1/shows").json();
+    let titles: Vec<&str> = shows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["info"]["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["Clock", "Clock HEVC", "Clockwork"]);
+    let series = &shows[2];
+    assert_eq!(series["kind"], "series");
+    assert_eq!(series["episodes"][1]["index"], "S01E02");
+    assert_eq!(series["episodes"][1]["title"], "No Cues");
+    let id = series["info"]["id"].as_str().unwrap();
+    assert_eq!(s.get(&format!("/api/v1/shows/{id}")).json(), *series);
+    let banner = s.get(series["info"]["banner"].as_str().unwrap());
+    assert_eq!(
+        (banner.status, banner.header("content-type")),
+        (200, Some("image/jpeg"))
+    );
+    let found = s.get("/api/v1/shows?search=hevc").json();
+    assert_eq!(found.as_array().unwrap().len(), 1);
+    assert_eq!(found[0]["info"]["title"], "Clock HEVC");
+    assert_eq!(
+        s.get("/api/v1/shows?search=%25").json(),
+        serde_json::json!([]),
+        "% is a character, not a wildcard"
+    );
+}
+
+#[test]
+fn http_has_cors_etags_immutable_segments_and_json_errors() {
+    let (_d, db) = temp_db();
+    let s = Server::start(&db);
+    let r = s.get("/api/v1/video/1/master.m3u8");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/vnd.apple.mpegurl")
+    );
+    let seg = s.get("/api/v1/video/1/original/1.m4s");
+    assert_eq!(seg.status, 200);
+    assert!(seg.header("cache-control").unwrap().contains("immutable"));
+    let etag = seg.header("etag").unwrap().to_owned();
+    let again = http(
+        "GET",
+        &s.addr,
+        "/api/v1/video/1/original/1.m4s",
+        &[("If-None-Match", &etag)],
+        b"",
+    );
+    assert_eq!((again.status, again.body.len()), (304, 0));
+    let head = http("HEAD", &s.addr, "/api/v1/video/1/original/1.m4s", &[], b"");
+    assert_eq!((head.status, head.body.len()), (200, 0));
+    let pre = http(
+        "OPTIONS",
+        &s.addr,
+        "/api/v1/progress/1",
+        &[
+            ("Origin", "http://x"),
+            ("Access-Control-Request-Method", "PUT"),
+        ],
+        b"",
+    );
+    assert_eq!(pre.status, 204);
+    assert!(pre
+        .header("access-control-allow-methods")
+        .unwrap()
+        .contains("PUT"));
+    for (path, status) in [
+        ("/api/v1/video/999/master.m3u8", 404),
+        ("/api/v1/video/abc/master.m3u8", 400),
+        ("/api/v1/video/1/nope/stream.m3u8", 404),
+        ("/api/v1/video/1/original/99.m4s", 404),
+        ("/api/v1/video/1/original/x.m4s", 404),
+        ("/api/v1/video/1/../../../../etc/passwd", 404),
+        ("/api/v1/video/1/original/..%2f..%2fhaema.db", 404),
+        ("/api/v1/shows/999", 404),
+        ("/nothing/here", 404),
+    ] {
+        let r = s.get(path);
+        assert_eq!(r.status, status, "{path}");
+        assert_eq!(r.json()["status"], status, "{path}");
+        assert!(r.json()["error"].is_string(), "{path}");
+    }
+    // The server is still serving.
+    assert_eq!(s.get("/health").json()["status"], "ok");
+}
+
+#[test]
+fn progress_survives_a_restart_and_past_90_percent_counts_as_watched() {
+    let (_d, db) = temp_db();
+    let put = |s: &Server, id: &str, body: &str| {
+        http(
+            "PUT",
+            &s.addr,
+            &format!("/api/v1/progress/{id}"),
+            &[("Content-Type", "application/json")],
+            body.as_bytes(),
+        )
+    };
+    {
+        let s = Server::start(&db);
+        assert_eq!(put(&s, "1", r#"{"position": 7.5}"#).json()["position"], 7.5);
+        assert_eq!(
+            put(&s, "3", r#"{"position": 19.0}"#).json()["watched"],
+            true
+        );
+        assert_eq!(put(&s, "1", "not json").status, 400);
+        assert_eq!(put(&s, "1", r#"{"position": -3}"#).status, 400);
+        assert_eq!(put(&s, "999", r#"{"position": 1}"#).status, 404);
+    }
+    let s = Server::start(&db);
+    let p = s.get("/api/v1/progress/1").json();
+    assert_eq!(
+        (p["position"].as_f64(), p["watched"].as_bool()),
+        (Some(7.5), Some(false))
+    );
+    let list = s.get("/api/v1/progress").json();
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["video_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["1"],
+        "continue watching lists started, unwatched videos"
+    );
+}
+
+#[test]
+fn concurrent_requests_for_one_segment_make_it_once() {
+    let (_d, db) = temp_db();
+    let s = Server::start(&db);
+    let misses = |s: &Server| {
+        s.get("/api/v1/status").json()["cache"]["misses"]
+            .as_u64()
+            .unwrap()
+    };
+    let before = misses(&s);
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| assert_eq!(s.get("/api/v1/video/2/h264-360p/2.m4s").status, 200));
+        }
+    });
+    assert_eq!(misses(&s) - before, 1);
+}
+
+#[test]
+fn ffmpeg_plays_the_served_master_playlist_without_a_warning() {
+    let (_d, db) = temp_db();
+    let s = Server::start(&db);
+    for id in 1..=4 {
+        let url = format!("http://{}/api/v1/video/{id}/master.m3u8", s.addr);
+        let out = run(Command::new("ffmpeg").args([
+            "-nostdin",
+            "-v",
+            "warning",
+            "-i",
+            &url,
+            "-map",
+            "0",
+            "-enc_time_base",
+            "-1",
+            "-f",
+            "null",
+            "-",
+        ]));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // FFmpeg 5.1's HLS demuxer has no WebVTT support and says so; nothing else is allowed.
+        let w: Vec<String> = String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .filter(|l| !l.contains("Can't support the subtitle"))
+            .map(str::to_owned)
+            .collect();
+        assert!(w.is_empty(), "video {id}: {w:?}");
+    }
+}
+
+#[test]
+fn hls_js_plays_a_served_video_from_another_origin() {
+    let (_d, db) = temp_db();
+    let s = Server::start(&db);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    let url = format!("http://{}/api/v1/video/3/master.m3u8", s.addr);
+    let out = run(Command::new("node")
+        .arg(dir.join("play.mjs"))
+        .args(["--url", &url, "--clock"]));
+    let line = String::from_utf8_lossy(&out.stdout);
+    let r: serde_json::Value = serde_json::from_str(line.trim())
+        .unwrap_or_else(|_| panic!("{line} {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(r["ok"], true, "{r}");
+}
