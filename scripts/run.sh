@@ -1,23 +1,18 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds Haema, writes the static HLS tree of a bundled fixture and
-# serves it on http://127.0.0.1:8080/ (until `haema serve` exists, a plain static server).
-#   scripts/run.sh [FILE] [PORT]
+# Installs what is missing, builds Haema and serves the bundled fixtures library on
+# http://127.0.0.1:8080/ (API, HLS, watch progress). Ctrl-C stops it.
+#   scripts/run.sh [LIBRARY_DIR] [PORT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cargo build --release --quiet
-file=${1:-"fixtures/library/Movies/Clock (2024)/Clock (2024).mkv"}
+lib=${1:-fixtures/library}
 port=${2:-8080}
-out=target/demo-hls
-rm -rf "$out"
-target/release/haema probe "$file"
-target/release/haema playlist "$file" --out "$out"
+db=target/demo.db
 cat <<MSG
-
-The HLS tree of $file is in $out. Play it with any HLS player:
-  mpv http://127.0.0.1:$port/master.m3u8
-  ffplay http://127.0.0.1:$port/master.m3u8
-  vlc http://127.0.0.1:$port/master.m3u8
-Serving $out on http://127.0.0.1:$port/ (Ctrl-C stops).
+Serving $lib on http://127.0.0.1:$port/ (database $db). Try:
+  curl http://127.0.0.1:$port/api/v1/shows
+  mpv http://127.0.0.1:$port/api/v1/video/1/master.m3u8
+  ffplay http://127.0.0.1:$port/api/v1/video/3/master.m3u8
 MSG
-exec python3 -m http.server --bind 127.0.0.1 --directory "$out" "$port"
+exec target/release/haema serve -t "$lib" --db "$db" -p "$port"
