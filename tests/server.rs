@@ -12,10 +12,16 @@ use common::*;
 struct Server {
     child: Child,
     addr: String,
+    token: Option<String>,
 }
 
 impl Server {
     fn start(db: &Path) -> Server {
+        Server::start_with(db, &[], None)
+    }
+
+    /// Starts with extra arguments (`--config FILE`...) and the token they set, if any.
+    fn start_with(db: &Path, extra: &[&std::ffi::OsStr], token: Option<&str>) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -26,6 +32,7 @@ impl Server {
             .arg(db)
             .arg("-t")
             .arg(library())
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -33,6 +40,7 @@ impl Server {
         let server = Server {
             child,
             addr: format!("127.0.0.1:{port}"),
+            token: token.map(str::to_owned),
         };
         // Up, and the start-up scan done.
         for _ in 0..300 {
@@ -54,7 +62,10 @@ impl Server {
     }
 
     fn get(&self, path: &str) -> HttpResponse {
-        http("GET", &self.addr, path, &[], b"")
+        let auth = self.token.as_ref().map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> =
+            auth.iter().map(|a| ("Authorization", a.as_str())).collect();
+        http("GET", &self.addr, path, &headers, b"")
     }
 }
 
@@ -275,4 +286,38 @@ fn hls_js_plays_a_served_video_from_another_origin() {
     let r: serde_json::Value = serde_json::from_str(line.trim())
         .unwrap_or_else(|_| panic!("{line} {}", String::from_utf8_lossy(&out.stderr)));
     assert_eq!(r["ok"], true, "{r}");
+}
+
+#[test]
+fn options_come_from_a_yaml_file_under_the_command_line_and_metrics_are_prometheus_text() {
+    let (d, db) = temp_db();
+    let cfg = d.path().join("haema.yaml");
+    // The file asks for a token and a cache limit; the command line (port, db, target) wins.
+    std::fs::write(&cfg, "port: 1\ntoken: s3cret\ncache_limit: 1M\n").unwrap();
+    let s = Server::start_with(&db, &["--config".as_ref(), cfg.as_os_str()], Some("s3cret"));
+    assert_eq!(
+        http("GET", &s.addr, "/health", &[], b"").status,
+        200,
+        "health needs no token"
+    );
+    let denied = http("GET", &s.addr, "/api/v1/shows", &[], b"");
+    assert_eq!(
+        (denied.status, denied.json()["status"].as_u64()),
+        (401, Some(401))
+    );
+    let auth = [("Authorization", "Bearer s3cret")];
+    let st = http("GET", &s.addr, "/api/v1/status", &auth, b"").json();
+    assert_eq!(st["cache"]["limit"], 1 << 20);
+    assert!(st["encoders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["name"] == "libx264" && e["available"] == true));
+    let m = http("GET", &s.addr, "/metrics?token=s3cret", &[], b"");
+    let text = String::from_utf8(m.body).unwrap();
+    assert!(
+        text.contains("# TYPE haema_requests_total counter\nhaema_requests_total "),
+        "{text}"
+    );
+    assert!(text.contains("haema_cache_limit_bytes 1048576\n"), "{text}");
 }

@@ -9,40 +9,70 @@ use clap::Args as ClapArgs;
 
 use haema::server::{run, Config, State};
 
-/// Arguments of `haema serve`.
+/// Arguments of `haema serve`. Every option can also come from `--config haema.yaml` (same
+/// names, `target_path`, `cache_limit`...): the command line wins over the file, the file over
+/// the defaults shown.
 #[derive(Debug, ClapArgs)]
 #[command(after_help = "Examples:
   haema serve -t ~/Videos                      # http://127.0.0.1:8080/api/v1/shows
   haema serve -t /srv/media --host 0.0.0.0 -p 9000 --token s3cret --cache-limit 2G
-  ffplay http://127.0.0.1:8080/api/v1/video/1/master.m3u8")]
+  haema serve --config /etc/haema.yaml
+  ffplay http://127.0.0.1:8080/api/v1/video/1/master.m3u8
+
+haema.yaml:
+  port: 8080
+  host: 127.0.0.1
+  target_path: /srv/media
+  db: /var/lib/haema/haema.db
+  cache: true
+  cache_limit: 2G
+  token: s3cret")]
 pub struct Args {
-    /// Port to listen on.
-    #[arg(short, long, default_value_t = 8080)]
-    pub port: u16,
-    /// Address to bind; 0.0.0.0 to serve other machines.
-    #[arg(long, default_value = "127.0.0.1")]
-    pub host: String,
-    /// The library folder (scanned at start, and on POST /api/v1/scan).
-    #[arg(short = 't', long = "target-path", default_value = ".")]
-    pub target: PathBuf,
-    /// The library database.
-    #[arg(long, default_value = "haema.db")]
-    pub db: PathBuf,
-    /// Keep made segments in memory.
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
-    pub cache: bool,
-    /// Memory cache limit: bytes, or with K, M, G.
-    #[arg(long, default_value = "512M", value_parser = parse_size)]
-    pub cache_limit: u64,
-    /// Video encoder for transcoded renditions.
-    #[arg(short, long, default_value = haema::transcode::DEFAULT_VIDEO_ENCODER)]
-    pub encoder: String,
+    /// Port to listen on [default: 8080].
+    #[arg(short, long)]
+    pub port: Option<u16>,
+    /// Address to bind; 0.0.0.0 to serve other machines [default: 127.0.0.1].
+    #[arg(long)]
+    pub host: Option<String>,
+    /// The library folder, scanned at start and on POST /api/v1/scan [default: .].
+    #[arg(short = 't', long = "target-path")]
+    pub target: Option<PathBuf>,
+    /// The library database [default: haema.db].
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    /// Keep made segments in memory [default: true].
+    #[arg(long, action = clap::ArgAction::Set)]
+    pub cache: Option<bool>,
+    /// Memory cache limit: bytes, or with K, M, G [default: 512M].
+    #[arg(long, value_parser = parse_size)]
+    pub cache_limit: Option<u64>,
+    /// Video encoder for transcoded renditions [default: libx264].
+    #[arg(short, long)]
+    pub encoder: Option<String>,
     /// Access token required on everything but /health.
     #[arg(long)]
     pub token: Option<String>,
-    /// Worker threads answering requests.
-    #[arg(long, default_value_t = 16)]
-    pub threads: usize,
+    /// Worker threads answering requests [default: 16].
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// A YAML file with any of the options above.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// The options as a YAML file gives them.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    port: Option<u16>,
+    host: Option<String>,
+    target_path: Option<PathBuf>,
+    db: Option<PathBuf>,
+    cache: Option<bool>,
+    cache_limit: Option<serde_yaml::Value>,
+    encoder: Option<String>,
+    token: Option<String>,
+    threads: Option<usize>,
 }
 
 /// `512M` to bytes.
@@ -62,19 +92,48 @@ fn parse_size(s: &str) -> Result<u64, String> {
 
 /// Runs `haema serve`.
 pub fn run_cmd(args: Args) -> anyhow::Result<()> {
-    haema::transcode::check_video_encoder(&args.encoder)?;
-    let config = Config {
-        host: args.host,
-        port: args.port,
-        target: args.target,
-        db: args.db.clone(),
-        cache_limit: if args.cache { args.cache_limit } else { 0 },
-        threads: args.threads,
-        encoder: args.encoder,
-        token: args.token,
+    let file: FileConfig = match &args.config {
+        Some(p) => {
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            serde_yaml::from_str(&text)
+                .with_context(|| format!("{}: not a valid haema config", p.display()))?
+        }
+        None => FileConfig::default(),
     };
-    let state =
-        Arc::new(State::new(config).with_context(|| format!("opening {}", args.db.display()))?);
+    let file_limit = match file.cache_limit {
+        Some(serde_yaml::Value::Number(n)) => n.as_u64(),
+        Some(serde_yaml::Value::String(s)) => Some(parse_size(&s).map_err(anyhow::Error::msg)?),
+        Some(other) => anyhow::bail!("cache_limit: {other:?} is not a size (like 512M)"),
+        None => None,
+    };
+    let encoder = args
+        .encoder
+        .or(file.encoder)
+        .unwrap_or_else(|| haema::transcode::DEFAULT_VIDEO_ENCODER.into());
+    haema::transcode::check_video_encoder(&encoder)?;
+    let db = args.db.or(file.db).unwrap_or_else(|| "haema.db".into());
+    let config = Config {
+        host: args
+            .host
+            .or(file.host)
+            .unwrap_or_else(|| "127.0.0.1".into()),
+        port: args.port.or(file.port).unwrap_or(8080),
+        target: args
+            .target
+            .or(file.target_path)
+            .unwrap_or_else(|| ".".into()),
+        db: db.clone(),
+        cache_limit: if args.cache.or(file.cache).unwrap_or(true) {
+            args.cache_limit.or(file_limit).unwrap_or(512 << 20)
+        } else {
+            0
+        },
+        threads: args.threads.or(file.threads).unwrap_or(16),
+        encoder,
+        token: args.token.or(file.token),
+    };
+    let state = Arc::new(State::new(config).with_context(|| format!("opening {}", db.display()))?);
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();

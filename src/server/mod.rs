@@ -210,6 +210,7 @@ impl State {
         match (method, parts.as_slice()) {
             ("GET" | "HEAD", ["health"]) => Reply::json(200, &json!({ "status": "ok" })),
             ("GET" | "HEAD", ["api", "v1", "status"]) => self.status(),
+            ("GET" | "HEAD", ["metrics"]) => self.metrics(),
             ("POST", ["api", "v1", "scan"]) => match self.scan() {
                 Ok(s) => Reply::json(
                     200,
@@ -244,7 +245,7 @@ impl State {
                 Ok(id) => self.set_progress(id, body),
                 Err(_) => Reply::error(400, format!("'{id}' is not a video id")),
             },
-            (_, ["api", ..] | ["health"]) => {
+            (_, ["api", ..] | ["health"] | ["metrics"]) => {
                 Reply::error(405, format!("{method} is not allowed on {path}"))
             }
             _ => Reply::error(404, format!("nothing at {path}")),
@@ -270,8 +271,81 @@ impl State {
                 "jobs": jobs,
                 "scanning": *self.scanning.lock().expect("lock"),
                 "encoder": self.config.encoder,
+                "encoders": encoders(),
             }),
         )
+    }
+
+    /// Prometheus text exposition format 0.0.4.
+    fn metrics(&self) -> Reply {
+        let c = self.cache.stats();
+        let mut text = String::new();
+        let mut metric = |name: &str, kind: &str, help: &str, value: f64| {
+            text.push_str(&format!(
+                "# HELP haema_{name} {help}\n# TYPE haema_{name} {kind}\nhaema_{name} {value}\n"
+            ));
+        };
+        metric(
+            "requests_total",
+            "counter",
+            "HTTP requests answered.",
+            self.requests.load(Ordering::Relaxed) as f64,
+        );
+        metric(
+            "uptime_seconds",
+            "gauge",
+            "Seconds since the server started.",
+            self.started.elapsed().as_secs_f64(),
+        );
+        metric(
+            "cache_bytes",
+            "gauge",
+            "Bytes held by the segment cache.",
+            c.bytes as f64,
+        );
+        metric(
+            "cache_limit_bytes",
+            "gauge",
+            "Segment cache limit.",
+            c.limit as f64,
+        );
+        metric(
+            "cache_entries",
+            "gauge",
+            "Segments held by the cache.",
+            c.entries as f64,
+        );
+        metric(
+            "cache_hits_total",
+            "counter",
+            "Segment requests answered from the cache.",
+            c.hits as f64,
+        );
+        metric(
+            "cache_misses_total",
+            "counter",
+            "Segments made.",
+            c.misses as f64,
+        );
+        metric(
+            "cache_evictions_total",
+            "counter",
+            "Segments dropped to stay under the limit.",
+            c.evictions as f64,
+        );
+        metric(
+            "jobs",
+            "gauge",
+            "Segments being made right now.",
+            self.cache.making().len() as f64,
+        );
+        Reply {
+            status: 200,
+            content_type: "text/plain; version=0.0.4",
+            body: Arc::new(text.into_bytes()),
+            cache_control: "no-store",
+            etag: None,
+        }
     }
 
     fn show_json(&self, id: i64) -> rusqlite::Result<Option<Value>> {
@@ -547,6 +621,13 @@ impl State {
             Err(e) => Reply::error(500, e),
         }
     }
+}
+
+/// Which video encoders work here, tried once per process.
+fn encoders() -> &'static [crate::transcode::EncoderStatus] {
+    static LIST: std::sync::OnceLock<Vec<crate::transcode::EncoderStatus>> =
+        std::sync::OnceLock::new();
+    LIST.get_or_init(crate::transcode::probe_encoders)
 }
 
 /// A query parameter, percent-decoded.
