@@ -321,3 +321,55 @@ fn options_come_from_a_yaml_file_under_the_command_line_and_metrics_are_promethe
     );
     assert!(text.contains("haema_cache_limit_bytes 1048576\n"), "{text}");
 }
+
+#[test]
+fn the_web_page_lists_the_library_resumes_plays_and_switches_audio_and_subtitles() {
+    let (_d, db) = temp_db();
+    let s = Server::start(&db);
+    // "Clock" (video 1) was left at 12 s.
+    http(
+        "PUT",
+        &s.addr,
+        "/api/v1/progress/1",
+        &[],
+        br#"{"position": 12}"#,
+    );
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    let out = run(Command::new("node")
+        .arg(dir.join("page.mjs"))
+        .args([format!("http://{}", s.addr), "Clock".into()]));
+    let line = String::from_utf8_lossy(&out.stdout);
+    let r: serde_json::Value = serde_json::from_str(line.trim())
+        .unwrap_or_else(|_| panic!("{line} {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(r["ok"], true, "{r}");
+    assert_eq!(
+        r["titles"],
+        serde_json::json!(["Clock", "Clock HEVC", "Clockwork"]),
+        "{r}"
+    );
+    let resumed = r["resumed_at"].as_f64().unwrap();
+    assert!((11.5..14.0).contains(&resumed), "resumed at {resumed}: {r}");
+    assert_eq!(r["episodes"].as_array().unwrap().len(), 2, "{r}");
+    assert_eq!(
+        r["audio_options"].as_array().unwrap().len(),
+        3,
+        "English, Deutsch (AAC), Spanish: {r}"
+    );
+    assert_eq!(
+        r["subtitle_options"].as_array().unwrap().len(),
+        3,
+        "Off and two tracks: {r}"
+    );
+    assert_eq!(r["audio_track"], 1, "{r}");
+    assert!(
+        r["text_track_modes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m == "showing"),
+        "{r}"
+    );
+    // Pausing saved the episode's position.
+    let p = s.get("/api/v1/progress/3").json();
+    assert!(p["position"].as_f64().unwrap() > 1.0, "{p}");
+}

@@ -47,6 +47,31 @@ pub struct Config {
     pub token: Option<String>,
 }
 
+/// The web page: the library and a player (assets/index.html).
+const INDEX_HTML: &[u8] = include_bytes!("../../assets/index.html");
+/// hls.js, served by Haema itself (no CDN): assets/hls.min.js, Apache-2.0 (assets/hls.js-LICENSE).
+const HLS_JS: &[u8] = include_bytes!("../../assets/hls.min.js");
+
+fn asset(content_type: &'static str, bytes: &'static [u8]) -> Reply {
+    Reply {
+        status: 200,
+        content_type,
+        etag: Some(etag_of(&format!(
+            "{}:{}",
+            bytes.len(),
+            String::from_utf8_lossy(&bytes[..bytes.len().min(4096)])
+        ))),
+        body: Arc::new(bytes.to_vec()),
+        cache_control: "public, max-age=300",
+    }
+}
+
+/// Paths anyone may fetch when the server has a token: they hold no library data.
+fn is_public(url: &str) -> bool {
+    let path = url.split('?').next().unwrap_or(url);
+    matches!(path, "/health" | "/" | "/index.html" | "/hls.min.js")
+}
+
 /// A video's row: path, cached probe JSON, probe error, size, mtime.
 type VideoRow = (String, Option<String>, Option<String>, i64, i64);
 /// A show's video: id, season, episode, title.
@@ -209,6 +234,10 @@ impl State {
         let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
         match (method, parts.as_slice()) {
             ("GET" | "HEAD", ["health"]) => Reply::json(200, &json!({ "status": "ok" })),
+            ("GET" | "HEAD", [""] | ["index.html"]) => {
+                asset("text/html; charset=utf-8", INDEX_HTML)
+            }
+            ("GET" | "HEAD", ["hls.min.js"]) => asset("text/javascript", HLS_JS),
             ("GET" | "HEAD", ["api", "v1", "status"]) => self.status(),
             ("GET" | "HEAD", ["metrics"]) => self.metrics(),
             ("POST", ["api", "v1", "scan"]) => match self.scan() {
@@ -690,12 +719,7 @@ fn respond(state: &State, mut req: tiny_http::Request) {
             cache_control: "no-store",
             etag: None,
         }
-    } else if let Some(token) = state
-        .config
-        .token
-        .as_deref()
-        .filter(|_| !url.starts_with("/health"))
-    {
+    } else if let Some(token) = state.config.token.as_deref().filter(|_| !is_public(&url)) {
         let given = auth
             .as_deref()
             .and_then(|a| a.strip_prefix("Bearer "))
