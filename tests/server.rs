@@ -232,7 +232,8 @@ fn concurrent_requests_for_one_segment_make_it_once() {
     let before = misses(&s);
     std::thread::scope(|scope| {
         for _ in 0..8 {
-            scope.spawn(|| assert_eq!(s.get("/api/v1/video/2/h264-360p/2.m4s").status, 200));
+            // The last segment: nothing after it to prepare.
+            scope.spawn(|| assert_eq!(s.get("/api/v1/video/2/h264-360p/4.m4s").status, 200));
         }
     });
     assert_eq!(misses(&s) - before, 1);
@@ -372,4 +373,47 @@ fn the_web_page_lists_the_library_resumes_plays_and_switches_audio_and_subtitles
     // Pausing saved the episode's position.
     let p = s.get("/api/v1/progress/3").json();
     assert!(p["position"].as_f64().unwrap() > 1.0, "{p}");
+}
+
+#[test]
+fn the_next_segments_are_prepared_while_a_video_plays() {
+    let (_d, db) = temp_db();
+    let s = Server::start(&db);
+    let stats = |s: &Server| s.get("/api/v1/status").json()["cache"].clone();
+    // A transcoded rendition: slow enough to tell prepared from made on request.
+    assert_eq!(s.get("/api/v1/video/2/h264-360p/0.m4s").status, 200);
+    let mut prepared = false;
+    for _ in 0..100 {
+        let c = stats(&s);
+        if c["misses"].as_u64() == Some(3)
+            && s.get("/api/v1/status").json()["jobs"]
+                .as_array()
+                .unwrap()
+                .is_empty()
+        {
+            prepared = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        prepared,
+        "segments 1 and 2 were not prepared: {}",
+        stats(&s)
+    );
+    // Asking for segment 1 makes only segment 3 (prepared ahead): 1 was ready.
+    assert_eq!(s.get("/api/v1/video/2/h264-360p/1.m4s").status, 200);
+    let mut misses = 0;
+    for _ in 0..100 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let idle = s.get("/api/v1/status").json()["jobs"]
+            .as_array()
+            .unwrap()
+            .is_empty();
+        misses = stats(&s)["misses"].as_u64().unwrap();
+        if idle && misses >= 4 {
+            break;
+        }
+    }
+    assert_eq!(misses, 4, "{}", stats(&s));
 }

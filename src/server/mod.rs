@@ -93,7 +93,28 @@ pub struct State {
     started: Instant,
     requests: AtomicU64,
     scanning: Mutex<Option<String>>,
+    prefetch: Prefetch,
 }
+
+/// Segments prepared ahead of a player: the next ones of the rendition it is playing.
+struct Prefetch {
+    queue: Mutex<std::collections::VecDeque<Ahead>>,
+    ready: std::sync::Condvar,
+    /// The segment each (video, rendition) was last asked for: where it is being watched.
+    watched: Mutex<HashMap<(i64, String), usize>>,
+}
+
+/// One segment to prepare.
+struct Ahead {
+    video: i64,
+    rendition: String,
+    n: usize,
+    loaded: Arc<Loaded>,
+}
+
+/// How many segments past the one asked for are prepared, and how many wait at most.
+const PREFETCH_AHEAD: usize = 2;
+const PREFETCH_QUEUE: usize = 32;
 
 /// An HTTP answer before it becomes a tiny_http response.
 pub struct Reply {
@@ -157,7 +178,85 @@ impl State {
             started: Instant::now(),
             requests: AtomicU64::new(0),
             scanning: Mutex::new(None),
+            prefetch: Prefetch {
+                queue: Mutex::new(std::collections::VecDeque::new()),
+                ready: std::sync::Condvar::new(),
+                watched: Mutex::new(HashMap::new()),
+            },
         })
+    }
+
+    /// The cache key of a segment: the request, the encoder, the file's stamp and the format
+    /// version, so that anything that changes the bytes changes the key (and the ETag).
+    fn segment_key(&self, id: i64, rid: &str, file: &str, loaded: &Loaded) -> String {
+        format!(
+            "v{FORMAT_VERSION}:{id}:{rid}:{file}:{}:{}",
+            self.config.encoder, loaded.stamp
+        )
+    }
+
+    fn make_segment(&self, loaded: &Loaded, rid: &str, seg: SegmentId) -> Result<Vec<u8>, String> {
+        let mut s = Segmenter::new(&loaded.info, &loaded.pres)
+            .map_err(|e| e.to_string())?
+            .with_encoder(&self.config.encoder);
+        s.make(rid, seg).map_err(|e| e.to_string())
+    }
+
+    /// Notes that segment `n` of a rendition was asked for, and queues the next ones.
+    fn watch(&self, video: i64, rid: &str, n: usize, loaded: &Arc<Loaded>) {
+        self.prefetch
+            .watched
+            .lock()
+            .expect("lock")
+            .insert((video, rid.to_owned()), n);
+        let mut q = self.prefetch.queue.lock().expect("lock");
+        for k in n + 1..=(n + PREFETCH_AHEAD).min(loaded.pres.timeline.len() - 1) {
+            if q.len() >= PREFETCH_QUEUE {
+                q.pop_front();
+            }
+            q.push_back(Ahead {
+                video,
+                rendition: rid.to_owned(),
+                n: k,
+                loaded: loaded.clone(),
+            });
+        }
+        self.prefetch.ready.notify_all();
+    }
+
+    /// A prefetch worker: prepares queued segments while they are still ahead of where their
+    /// rendition is watched; work for a position nobody watches any more is dropped.
+    pub fn prefetch_worker(&self, stop: &std::sync::atomic::AtomicBool) {
+        while !stop.load(Ordering::Relaxed) {
+            let job = {
+                let q = self.prefetch.queue.lock().expect("lock");
+                let (mut q, _) = self
+                    .prefetch
+                    .ready
+                    .wait_timeout_while(q, std::time::Duration::from_millis(200), |q| q.is_empty())
+                    .expect("lock");
+                q.pop_front()
+            };
+            let Some(job) = job else { continue };
+            let at = self
+                .prefetch
+                .watched
+                .lock()
+                .expect("lock")
+                .get(&(job.video, job.rendition.clone()))
+                .copied();
+            if at.is_none_or(|at| job.n <= at || job.n > at + PREFETCH_AHEAD) {
+                continue;
+            }
+            let Ok(r) = job.loaded.pres.rendition(&job.rendition) else {
+                continue;
+            };
+            let file = hls::segment_name(r, job.n);
+            let key = self.segment_key(job.video, &job.rendition, &file, &job.loaded);
+            let _ = self.cache.get_or_make(&key, || {
+                self.make_segment(&job.loaded, &job.rendition, SegmentId::Media(job.n))
+            });
+        }
     }
 
     /// Scans the library folder with its own database connection, so the API keeps answering.
@@ -536,17 +635,13 @@ impl State {
                         return Reply::error(404, e);
                     }
                 }
-                let key = format!(
-                    "v{FORMAT_VERSION}:{id}:{rid}:{file}:{}:{}",
-                    self.config.encoder, loaded.stamp
-                );
-                let encoder = self.config.encoder.clone();
-                let made = self.cache.get_or_make(&key, || {
-                    let mut s = Segmenter::new(&loaded.info, pres)
-                        .map_err(|e| e.to_string())?
-                        .with_encoder(&encoder);
-                    s.make(rid, seg).map_err(|e| e.to_string())
-                });
+                let key = self.segment_key(id, rid, file, &loaded);
+                if let SegmentId::Media(n) = seg {
+                    self.watch(id, rid, n, &loaded);
+                }
+                let made = self
+                    .cache
+                    .get_or_make(&key, || self.make_segment(&loaded, rid, seg));
                 match made {
                     Ok(body) => Reply {
                         status: 200,
@@ -785,7 +880,14 @@ pub fn run(state: Arc<State>, stop: Arc<std::sync::atomic::AtomicBool>) -> anyho
             })
         })
         .collect();
-    for w in workers {
+    // A small pool prepares the next segments of what is being played.
+    let prefetchers: Vec<_> = (0..2)
+        .map(|_| {
+            let (state, stop) = (state.clone(), stop.clone());
+            std::thread::spawn(move || state.prefetch_worker(&stop))
+        })
+        .collect();
+    for w in workers.into_iter().chain(prefetchers) {
         let _ = w.join();
     }
     Ok(())
