@@ -417,3 +417,72 @@ fn the_next_segments_are_prepared_while_a_video_plays() {
     }
     assert_eq!(misses, 4, "{}", stats(&s));
 }
+
+/// Resident memory of a process, in bytes (Linux /proc).
+fn rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap();
+    kb * 1024
+}
+
+#[test]
+fn fifty_players_keep_health_answering_and_memory_bounded() {
+    let (_d, db) = temp_db();
+    let limit = 16u64 << 20;
+    let s = Server::start_with(&db, &["--cache-limit".as_ref(), "16M".as_ref()], None);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let served = std::sync::atomic::AtomicU64::new(0);
+    let mut worst = std::time::Duration::ZERO;
+    let mut peak_rss = 0;
+    std::thread::scope(|scope| {
+        for player in 0..50u64 {
+            let (s, stop, served) = (&s, &stop, &served);
+            scope.spawn(move || {
+                // Bounded: at most 40 requests each, and only until the test says stop.
+                let video = 1 + player % 4;
+                let rendition = if video == 2 { "h264-360p" } else { "original" };
+                for k in 0..40u64 {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    // Play on, with a seek now and then.
+                    let n = (player + k * if k % 7 == 0 { 3 } else { 1 }) % 4;
+                    let r = s.get(&format!("/api/v1/video/{video}/{rendition}/{n}.m4s"));
+                    assert_eq!(r.status, 200);
+                    served.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            });
+        }
+        for _ in 0..40 {
+            let t = std::time::Instant::now();
+            assert_eq!(s.get("/health").status, 200);
+            worst = worst.max(t.elapsed());
+            peak_rss = peak_rss.max(rss(s.child.id()));
+            std::thread::sleep(std::time::Duration::from_millis(150));
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    assert!(
+        served.load(std::sync::atomic::Ordering::Relaxed) > 50,
+        "the players were served"
+    );
+    assert!(
+        worst < std::time::Duration::from_secs(1),
+        "/health took {worst:?} under load"
+    );
+    // The cache holds at most its limit; the rest is libraries, threads and segments in flight.
+    let margin = 300u64 << 20;
+    assert!(
+        peak_rss < limit + margin,
+        "resident memory {} MB under load",
+        peak_rss >> 20
+    );
+    eprintln!(
+        "under 50 players: /health worst {worst:?}, peak RSS {} MB",
+        peak_rss >> 20
+    );
+}

@@ -856,6 +856,12 @@ fn respond(state: &State, mut req: tiny_http::Request) {
     let _ = req.respond(resp);
 }
 
+/// Whether a URL asks for an init or media segment (work that may take a transcode).
+fn is_segment(url: &str) -> bool {
+    let path = url.split('?').next().unwrap_or(url);
+    path.starts_with("/api/v1/video/") && [".m4s", ".mp4", ".vtt"].iter().any(|e| path.ends_with(e))
+}
+
 /// Runs the server until `stop` is set (checked between requests).
 pub fn run(state: Arc<State>, stop: Arc<std::sync::atomic::AtomicBool>) -> anyhow::Result<()> {
     let addr = format!("{}:{}", state.config.host, state.config.port);
@@ -866,12 +872,21 @@ pub fn run(state: Arc<State>, stop: Arc<std::sync::atomic::AtomicBool>) -> anyho
         "haema: serving {} on http://{addr}/",
         state.config.target.display()
     );
-    let workers: Vec<_> = (0..state.config.threads.max(1))
+    // Two acceptors answer what is quick (health, API, playlists) at once and hand segment
+    // requests, which may take a transcode, to the worker pool: a busy pool never keeps
+    // /health or the library from answering.
+    let (tx, rx) = std::sync::mpsc::channel::<tiny_http::Request>();
+    let rx = Arc::new(Mutex::new(rx));
+    let mut threads: Vec<std::thread::JoinHandle<()>> = (0..2)
         .map(|_| {
-            let (server, state, stop) = (server.clone(), state.clone(), stop.clone());
+            let (server, state, stop, tx) =
+                (server.clone(), state.clone(), stop.clone(), tx.clone());
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     match server.recv_timeout(std::time::Duration::from_millis(200)) {
+                        Ok(Some(req)) if is_segment(req.url()) => {
+                            let _ = tx.send(req);
+                        }
                         Ok(Some(req)) => respond(&state, req),
                         Ok(None) => {}
                         Err(_) => break,
@@ -880,6 +895,18 @@ pub fn run(state: Arc<State>, stop: Arc<std::sync::atomic::AtomicBool>) -> anyho
             })
         })
         .collect();
+    drop(tx);
+    threads.extend((0..state.config.threads.max(1)).map(|_| {
+        let (state, rx) = (state.clone(), rx.clone());
+        std::thread::spawn(move || loop {
+            // The acceptors hold the senders: when they stop, the channel closes.
+            let next = rx.lock().expect("lock").recv();
+            match next {
+                Ok(req) => respond(&state, req),
+                Err(_) => break,
+            }
+        })
+    }));
     // A small pool prepares the next segments of what is being played.
     let prefetchers: Vec<_> = (0..2)
         .map(|_| {
@@ -887,7 +914,7 @@ pub fn run(state: Arc<State>, stop: Arc<std::sync::atomic::AtomicBool>) -> anyho
             std::thread::spawn(move || state.prefetch_worker(&stop))
         })
         .collect();
-    for w in workers.into_iter().chain(prefetchers) {
+    for w in threads.into_iter().chain(prefetchers) {
         let _ = w.join();
     }
     Ok(())
