@@ -486,3 +486,47 @@ fn fifty_players_keep_health_answering_and_memory_bounded() {
         peak_rss >> 20
     );
 }
+
+#[test]
+fn the_disk_cache_serves_after_a_restart_and_a_failing_disk_never_stops_serving() {
+    let (d, db) = temp_db();
+    let dir = d.path().join("segments");
+    let args = ["--cache-path".as_ref(), dir.as_os_str()];
+    let path = "/api/v1/video/1/audio-1-eng-aac/2.m4s";
+    let first = {
+        let s = Server::start_with(&db, &args, None);
+        let r = s.get(path);
+        assert_eq!(r.status, 200);
+        assert!(
+            s.get("/api/v1/status").json()["disk_cache"]["writes"]
+                .as_u64()
+                .unwrap()
+                >= 1
+        );
+        r.body
+    };
+    let s = Server::start_with(&db, &args, None);
+    let again = s.get(path);
+    assert!(
+        again.status == 200 && again.body == first,
+        "the same bytes from disk"
+    );
+    // Its next segments, prepared ahead by the first server, may come from disk too.
+    assert!(
+        s.get("/api/v1/status").json()["disk_cache"]["hits"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
+    // The folder turns into a file: writes fail, segments are still served.
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::write(&dir, b"not a folder").unwrap();
+    assert_eq!(s.get("/api/v1/video/1/original/3.m4s").status, 200);
+    assert!(
+        s.get("/api/v1/status").json()["disk_cache"]["errors"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
+    assert_eq!(s.get("/health").status, 200);
+}

@@ -46,6 +46,12 @@ pub struct Args {
     /// Memory cache limit: bytes, or with K, M, G [default: 512M].
     #[arg(long, value_parser = parse_size)]
     pub cache_limit: Option<u64>,
+    /// Also keep made segments as files in this folder (survives restarts, shared by servers).
+    #[arg(long, value_name = "DIR")]
+    pub cache_path: Option<PathBuf>,
+    /// Disk cache limit: bytes, or with K, M, G [default: 10G].
+    #[arg(long, value_parser = parse_size)]
+    pub disk_cache_limit: Option<u64>,
     /// Video encoder for transcoded renditions [default: libx264].
     #[arg(short, long)]
     pub encoder: Option<String>,
@@ -70,6 +76,8 @@ struct FileConfig {
     db: Option<PathBuf>,
     cache: Option<bool>,
     cache_limit: Option<serde_yaml::Value>,
+    cache_path: Option<PathBuf>,
+    disk_cache_limit: Option<serde_yaml::Value>,
     encoder: Option<String>,
     token: Option<String>,
     threads: Option<usize>,
@@ -101,12 +109,18 @@ pub fn run_cmd(args: Args) -> anyhow::Result<()> {
         }
         None => FileConfig::default(),
     };
-    let file_limit = match file.cache_limit {
-        Some(serde_yaml::Value::Number(n)) => n.as_u64(),
-        Some(serde_yaml::Value::String(s)) => Some(parse_size(&s).map_err(anyhow::Error::msg)?),
-        Some(other) => anyhow::bail!("cache_limit: {other:?} is not a size (like 512M)"),
-        None => None,
+    let size = |name: &str, v: Option<serde_yaml::Value>| -> anyhow::Result<Option<u64>> {
+        match v {
+            Some(serde_yaml::Value::Number(n)) => Ok(n.as_u64()),
+            Some(serde_yaml::Value::String(s)) => {
+                Ok(Some(parse_size(&s).map_err(anyhow::Error::msg)?))
+            }
+            Some(other) => anyhow::bail!("{name}: {other:?} is not a size (like 512M)"),
+            None => Ok(None),
+        }
     };
+    let file_limit = size("cache_limit", file.cache_limit)?;
+    let file_disk_limit = size("disk_cache_limit", file.disk_cache_limit)?;
     let encoder = args
         .encoder
         .or(file.encoder)
@@ -129,6 +143,11 @@ pub fn run_cmd(args: Args) -> anyhow::Result<()> {
         } else {
             0
         },
+        cache_path: args.cache_path.or(file.cache_path),
+        disk_cache_limit: args
+            .disk_cache_limit
+            .or(file_disk_limit)
+            .unwrap_or(10 << 30),
         threads: args.threads.or(file.threads).unwrap_or(16),
         encoder,
         token: args.token.or(file.token),

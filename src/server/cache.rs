@@ -201,3 +201,192 @@ mod tests {
         assert_eq!(*c.get_or_make("k", || Ok(vec![7])).unwrap(), vec![7]);
     }
 }
+
+/// Counters of the disk cache, for `/api/v1/status`.
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+pub struct DiskStats {
+    /// Bytes of segment files held.
+    pub bytes: u64,
+    /// Byte limit.
+    pub limit: u64,
+    /// Files held.
+    pub entries: usize,
+    /// Segments read back from disk.
+    pub hits: u64,
+    /// Segments written.
+    pub writes: u64,
+    /// Writes or reads that failed (a full or vanished disk): the segment was served anyway.
+    pub errors: u64,
+    /// Files removed to stay under the limit.
+    pub evictions: u64,
+}
+
+struct DiskInner {
+    // file name -> (size, last use)
+    files: HashMap<String, (u64, u64)>,
+    clock: u64,
+    stats: DiskStats,
+}
+
+/// Segments kept as files under one folder, least recently used out first. Each file starts
+/// with its key and a newline, so a hash collision or a stray file is never served.
+pub struct DiskCache {
+    dir: std::path::PathBuf,
+    inner: Mutex<DiskInner>,
+}
+
+fn file_name(key: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}.seg")
+}
+
+impl DiskCache {
+    /// Opens (creating) the folder and takes stock of the segment files already there.
+    pub fn open(dir: &std::path::Path, limit: u64) -> std::io::Result<DiskCache> {
+        std::fs::create_dir_all(dir)?;
+        let mut files = HashMap::new();
+        let mut bytes = 0;
+        let mut found: Vec<(std::time::SystemTime, String, u64)> = Vec::new();
+        for e in std::fs::read_dir(dir)?.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let (true, Ok(m)) = (name.ends_with(".seg"), e.metadata()) {
+                found.push((m.modified().unwrap_or(std::time::UNIX_EPOCH), name, m.len()));
+            }
+        }
+        found.sort();
+        for (clock, (_, name, len)) in found.into_iter().enumerate() {
+            bytes += len;
+            files.insert(name, (len, clock as u64));
+        }
+        let clock = files.len() as u64;
+        let entries = files.len();
+        Ok(DiskCache {
+            dir: dir.to_owned(),
+            inner: Mutex::new(DiskInner {
+                files,
+                clock,
+                stats: DiskStats {
+                    bytes,
+                    limit,
+                    entries,
+                    ..Default::default()
+                },
+            }),
+        })
+    }
+
+    /// The segment stored under `key`, if any.
+    pub fn get(&self, key: &str) -> Option<Vec<u8>> {
+        let name = file_name(key);
+        let mut g = self.inner.lock().expect("disk cache lock");
+        g.files.get(&name)?;
+        let data = std::fs::read(self.dir.join(&name));
+        match data {
+            Ok(d) if d.starts_with(key.as_bytes()) && d.get(key.len()) == Some(&b'\n') => {
+                g.clock += 1;
+                let now = g.clock;
+                if let Some(f) = g.files.get_mut(&name) {
+                    f.1 = now;
+                }
+                g.stats.hits += 1;
+                Some(d[key.len() + 1..].to_vec())
+            }
+            Ok(_) => None,
+            Err(_) => {
+                g.stats.errors += 1;
+                None
+            }
+        }
+    }
+
+    /// Stores a segment; failures are counted, never raised: the caller serves it anyway.
+    pub fn put(&self, key: &str, bytes: &[u8]) {
+        let name = file_name(key);
+        let size = (key.len() + 1 + bytes.len()) as u64;
+        let mut g = self.inner.lock().expect("disk cache lock");
+        if size > g.stats.limit {
+            return;
+        }
+        let tmp = self.dir.join(format!("{name}.tmp"));
+        let written = std::fs::File::create(&tmp).and_then(|mut f| {
+            use std::io::Write;
+            f.write_all(key.as_bytes())?;
+            f.write_all(b"\n")?;
+            f.write_all(bytes)
+        });
+        if written
+            .and_then(|_| std::fs::rename(&tmp, self.dir.join(&name)))
+            .is_err()
+        {
+            let _ = std::fs::remove_file(&tmp);
+            g.stats.errors += 1;
+            return;
+        }
+        g.clock += 1;
+        let now = g.clock;
+        if let Some((old, _)) = g.files.insert(name, (size, now)) {
+            g.stats.bytes -= old;
+        }
+        g.stats.bytes += size;
+        g.stats.writes += 1;
+        while g.stats.bytes > g.stats.limit {
+            let Some(oldest) = g
+                .files
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            if let Some((len, _)) = g.files.remove(&oldest) {
+                let _ = std::fs::remove_file(self.dir.join(&oldest));
+                g.stats.bytes -= len;
+                g.stats.evictions += 1;
+            }
+        }
+        g.stats.entries = g.files.len();
+    }
+
+    /// Current counters.
+    pub fn stats(&self) -> DiskStats {
+        let g = self.inner.lock().expect("disk cache lock");
+        DiskStats {
+            entries: g.files.len(),
+            ..g.stats
+        }
+    }
+}
+
+#[cfg(test)]
+mod disk_tests {
+    use super::*;
+
+    #[test]
+    fn segments_survive_a_reopen_and_the_oldest_go_over_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = DiskCache::open(dir.path(), 100).unwrap();
+        d.put("a", &[1; 40]);
+        d.put("b", &[2; 40]);
+        assert_eq!(d.get("a").unwrap(), vec![1; 40]); // a is newer than b now
+        d.put("c", &[3; 40]); // 3 x 42 > 100: b goes
+        assert!(d.get("b").is_none());
+        let again = DiskCache::open(dir.path(), 100).unwrap();
+        assert_eq!(again.get("c").unwrap(), vec![3; 40]);
+        assert_eq!(again.stats().entries, 2);
+    }
+
+    #[test]
+    fn a_failing_disk_is_counted_not_raised() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = DiskCache::open(&dir.path().join("cache"), 1 << 20).unwrap();
+        std::fs::remove_dir_all(dir.path().join("cache")).unwrap();
+        std::fs::write(dir.path().join("cache"), b"a file where the folder was").unwrap();
+        d.put("k", b"segment");
+        assert_eq!(d.stats().errors, 1);
+        assert!(d.get("k").is_none());
+    }
+}

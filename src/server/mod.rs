@@ -39,6 +39,10 @@ pub struct Config {
     pub db: PathBuf,
     /// Segment cache limit in bytes (0: no cache).
     pub cache_limit: u64,
+    /// Folder of the disk cache, if one is wanted.
+    pub cache_path: Option<PathBuf>,
+    /// Disk cache limit in bytes.
+    pub disk_cache_limit: u64,
     /// Worker threads answering requests.
     pub threads: usize,
     /// Video encoder for transcoded renditions.
@@ -90,6 +94,7 @@ pub struct State {
     db: Mutex<Store>,
     videos: Mutex<HashMap<i64, Arc<Loaded>>>,
     cache: Cache,
+    disk: Option<cache::DiskCache>,
     started: Instant,
     requests: AtomicU64,
     scanning: Mutex<Option<String>>,
@@ -170,8 +175,16 @@ impl State {
     /// Opens the database and prepares the caches.
     pub fn new(config: Config) -> anyhow::Result<State> {
         let store = Store::open(&config.db)?;
+        let disk = match &config.cache_path {
+            Some(dir) => Some(
+                cache::DiskCache::open(dir, config.disk_cache_limit)
+                    .map_err(|e| anyhow::anyhow!("disk cache {}: {e}", dir.display()))?,
+            ),
+            None => None,
+        };
         Ok(State {
             cache: Cache::new(config.cache_limit),
+            disk,
             config,
             db: Mutex::new(store),
             videos: Mutex::new(HashMap::new()),
@@ -195,7 +208,25 @@ impl State {
         )
     }
 
-    fn make_segment(&self, loaded: &Loaded, rid: &str, seg: SegmentId) -> Result<Vec<u8>, String> {
+    /// A segment from the disk cache, or made (and kept on disk when there is one).
+    fn make_segment(
+        &self,
+        key: &str,
+        loaded: &Loaded,
+        rid: &str,
+        seg: SegmentId,
+    ) -> Result<Vec<u8>, String> {
+        if let Some(bytes) = self.disk.as_ref().and_then(|d| d.get(key)) {
+            return Ok(bytes);
+        }
+        let bytes = self.make_fresh(loaded, rid, seg)?;
+        if let Some(d) = &self.disk {
+            d.put(key, &bytes);
+        }
+        Ok(bytes)
+    }
+
+    fn make_fresh(&self, loaded: &Loaded, rid: &str, seg: SegmentId) -> Result<Vec<u8>, String> {
         let mut s = Segmenter::new(&loaded.info, &loaded.pres)
             .map_err(|e| e.to_string())?
             .with_encoder(&self.config.encoder);
@@ -254,7 +285,7 @@ impl State {
             let file = hls::segment_name(r, job.n);
             let key = self.segment_key(job.video, &job.rendition, &file, &job.loaded);
             let _ = self.cache.get_or_make(&key, || {
-                self.make_segment(&job.loaded, &job.rendition, SegmentId::Media(job.n))
+                self.make_segment(&key, &job.loaded, &job.rendition, SegmentId::Media(job.n))
             });
         }
     }
@@ -396,6 +427,7 @@ impl State {
                 "uptime_secs": self.started.elapsed().as_secs_f64(),
                 "requests": self.requests.load(Ordering::Relaxed),
                 "cache": self.cache.stats(),
+                "disk_cache": self.disk.as_ref().map(|d| d.stats()),
                 "jobs": jobs,
                 "scanning": *self.scanning.lock().expect("lock"),
                 "encoder": self.config.encoder,
@@ -641,7 +673,7 @@ impl State {
                 }
                 let made = self
                     .cache
-                    .get_or_make(&key, || self.make_segment(&loaded, rid, seg));
+                    .get_or_make(&key, || self.make_segment(&key, &loaded, rid, seg));
                 match made {
                     Ok(body) => Reply {
                         status: 200,
