@@ -94,6 +94,12 @@ impl<'a> Segmenter<'a> {
         }
     }
 
+    /// Gives the open source back, to make more segments of the same file later (a server
+    /// keeps a few per file: opening and indexing is most of an uncached copy segment's time).
+    pub fn into_source(self) -> Source {
+        self.src
+    }
+
     /// Uses this video encoder for transcoded renditions (libx264 by default). The encoder is
     /// part of the request: different encoders make different bytes.
     pub fn with_encoder(mut self, encoder: &str) -> Segmenter<'a> {

@@ -95,6 +95,8 @@ pub struct State {
     videos: Mutex<HashMap<i64, Arc<Loaded>>>,
     cache: Cache,
     disk: Option<cache::DiskCache>,
+    /// Open sources by video, ready for the next segment of the same file.
+    sources: Mutex<HashMap<i64, Vec<crate::media::Source>>>,
     started: Instant,
     requests: AtomicU64,
     scanning: Mutex<Option<String>>,
@@ -120,6 +122,8 @@ struct Ahead {
 /// How many segments past the one asked for are prepared, and how many wait at most.
 const PREFETCH_AHEAD: usize = 2;
 const PREFETCH_QUEUE: usize = 32;
+/// Open sources kept per video.
+const SOURCES_PER_VIDEO: usize = 4;
 
 /// An HTTP answer before it becomes a tiny_http response.
 pub struct Reply {
@@ -185,6 +189,7 @@ impl State {
         Ok(State {
             cache: Cache::new(config.cache_limit),
             disk,
+            sources: Mutex::new(HashMap::new()),
             config,
             db: Mutex::new(store),
             videos: Mutex::new(HashMap::new()),
@@ -212,6 +217,7 @@ impl State {
     fn make_segment(
         &self,
         key: &str,
+        video: i64,
         loaded: &Loaded,
         rid: &str,
         seg: SegmentId,
@@ -219,18 +225,40 @@ impl State {
         if let Some(bytes) = self.disk.as_ref().and_then(|d| d.get(key)) {
             return Ok(bytes);
         }
-        let bytes = self.make_fresh(loaded, rid, seg)?;
+        let bytes = self.make_fresh(video, loaded, rid, seg)?;
         if let Some(d) = &self.disk {
             d.put(key, &bytes);
         }
         Ok(bytes)
     }
 
-    fn make_fresh(&self, loaded: &Loaded, rid: &str, seg: SegmentId) -> Result<Vec<u8>, String> {
-        let mut s = Segmenter::new(&loaded.info, &loaded.pres)
-            .map_err(|e| e.to_string())?
-            .with_encoder(&self.config.encoder);
-        s.make(rid, seg).map_err(|e| e.to_string())
+    fn make_fresh(
+        &self,
+        video: i64,
+        loaded: &Loaded,
+        rid: &str,
+        seg: SegmentId,
+    ) -> Result<Vec<u8>, String> {
+        // A source some earlier request left open, else a new one. Segment bytes never depend
+        // on what a source made before, so any will do.
+        let pooled = self
+            .sources
+            .lock()
+            .expect("lock")
+            .get_mut(&video)
+            .and_then(Vec::pop);
+        let mut s = match pooled {
+            Some(src) => Segmenter::with_source(&loaded.info, &loaded.pres, src),
+            None => Segmenter::new(&loaded.info, &loaded.pres).map_err(|e| e.to_string())?,
+        }
+        .with_encoder(&self.config.encoder);
+        let made = s.make(rid, seg).map_err(|e| e.to_string());
+        let mut pool = self.sources.lock().expect("lock");
+        let spare = pool.entry(video).or_default();
+        if spare.len() < SOURCES_PER_VIDEO {
+            spare.push(s.into_source());
+        }
+        made
     }
 
     /// Notes that segment `n` of a rendition was asked for, and queues the next ones.
@@ -285,7 +313,13 @@ impl State {
             let file = hls::segment_name(r, job.n);
             let key = self.segment_key(job.video, &job.rendition, &file, &job.loaded);
             let _ = self.cache.get_or_make(&key, || {
-                self.make_segment(&key, &job.loaded, &job.rendition, SegmentId::Media(job.n))
+                self.make_segment(
+                    &key,
+                    job.video,
+                    &job.loaded,
+                    &job.rendition,
+                    SegmentId::Media(job.n),
+                )
             });
         }
     }
@@ -309,6 +343,7 @@ impl State {
         *self.scanning.lock().expect("lock") = None;
         // Presentations of changed files are loaded again on their next request.
         self.videos.lock().expect("lock").clear();
+        self.sources.lock().expect("lock").clear();
         result
     }
 
@@ -673,7 +708,7 @@ impl State {
                 }
                 let made = self
                     .cache
-                    .get_or_make(&key, || self.make_segment(&key, &loaded, rid, seg));
+                    .get_or_make(&key, || self.make_segment(&key, id, &loaded, rid, seg));
                 match made {
                     Ok(body) => Reply {
                         status: 200,
@@ -867,25 +902,52 @@ fn respond(state: &State, mut req: tiny_http::Request) {
         && reply.etag.is_some()
         && if_none_match.as_deref() == reply.etag.as_deref();
     let status = if not_modified { 304 } else { reply.status };
-    let body: &[u8] = if not_modified { &[] } else { &reply.body };
-    let mut resp = tiny_http::Response::from_data(body.to_vec())
-        .with_status_code(status)
-        .with_header(header("Content-Type", reply.content_type))
-        .with_header(header("Cache-Control", reply.cache_control))
-        .with_header(header("Access-Control-Allow-Origin", "*"))
-        .with_header(header(
-            "Access-Control-Allow-Methods",
-            "GET, HEAD, PUT, POST, OPTIONS",
-        ))
-        .with_header(header(
-            "Access-Control-Allow-Headers",
-            "Authorization, Content-Type, Range",
-        ))
-        .with_header(header("Access-Control-Expose-Headers", "ETag"));
+    // The body is read straight out of the shared (cached) buffer: no copy per response.
+    let body = if not_modified {
+        Arc::new(Vec::new())
+    } else {
+        reply.body.clone()
+    };
+    let len = body.len();
+    let mut resp = tiny_http::Response::new(
+        tiny_http::StatusCode(status),
+        Vec::new(),
+        SharedBody { data: body, at: 0 },
+        Some(len),
+        None,
+    )
+    .with_header(header("Content-Type", reply.content_type))
+    .with_header(header("Cache-Control", reply.cache_control))
+    .with_header(header("Access-Control-Allow-Origin", "*"))
+    .with_header(header(
+        "Access-Control-Allow-Methods",
+        "GET, HEAD, PUT, POST, OPTIONS",
+    ))
+    .with_header(header(
+        "Access-Control-Allow-Headers",
+        "Authorization, Content-Type, Range",
+    ))
+    .with_header(header("Access-Control-Expose-Headers", "ETag"));
     if let Some(e) = &reply.etag {
         resp.add_header(header("ETag", e));
     }
     let _ = req.respond(resp);
+}
+
+/// A response body read from a buffer the cache shares.
+struct SharedBody {
+    data: Arc<Vec<u8>>,
+    at: usize,
+}
+
+impl std::io::Read for SharedBody {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let rest = &self.data[self.at.min(self.data.len())..];
+        let n = rest.len().min(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        self.at += n;
+        Ok(n)
+    }
 }
 
 /// Whether a URL asks for an init or media segment (work that may take a transcode).
