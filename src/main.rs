@@ -2,7 +2,7 @@
 
 mod cmd;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// Haema: a folder of films and series as HLS streams any player can open. Segments are cut at
 /// the source's keyframes and made on demand, in any order; nothing is pre-encoded.
@@ -33,6 +33,9 @@ enum Command {
     Segment(cmd::segment::Args),
     /// The library API, HLS and watch progress over HTTP.
     Serve(cmd::serve::Args),
+    /// Write shell completions and man pages (for packagers: `haema docs --out .`).
+    #[command(hide = true)]
+    Docs(cmd::docs::Args),
 }
 
 fn main() {
@@ -43,6 +46,7 @@ fn main() {
         Command::Playlist(a) => cmd::playlist::run(a),
         Command::Segment(a) => cmd::segment::run(a),
         Command::Serve(a) => cmd::serve::run_cmd(a),
+        Command::Docs(a) => cmd::docs::run(a, Cli::command()),
     };
     if let Err(e) = result {
         eprintln!("haema: {e:#}");

@@ -1,0 +1,136 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'haema' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'haema'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'haema' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('scan', 'scan', [CompletionResultType]::ParameterValue, 'Index a library folder (films and series) into SQLite')
+            [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Streams, codecs, keyframes and the streaming plan of one file')
+            [CompletionResult]::new('playlist', 'playlist', [CompletionResultType]::ParameterValue, 'Master or media playlist on stdout, or a complete static HLS tree with --out')
+            [CompletionResult]::new('segment', 'segment', [CompletionResultType]::ParameterValue, 'One init or media segment on stdout')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'The library API, HLS and watch progress over HTTP')
+            [CompletionResult]::new('docs', 'docs', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers: `haema docs --out .`)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'haema;scan' {
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The database file (created if missing)')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Files probed at once (default: every core)')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Files probed at once (default: every core)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'haema;probe' {
+            [CompletionResult]::new('--segment-duration', '--segment-duration', [CompletionResultType]::ParameterName, 'Target segment duration in seconds (segments cut at the first keyframe at or after it)')
+            [CompletionResult]::new('--encoders', '--encoders', [CompletionResultType]::ParameterName, 'List every candidate video encoder and whether it opens on this machine (and why not)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object instead of text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'haema;playlist' {
+            [CompletionResult]::new('--media', '--media', [CompletionResultType]::ParameterName, 'Print this rendition''s media playlist instead of the master')
+            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Write the complete tree (playlists, init and media segments) into this folder')
+            [CompletionResult]::new('--segment-duration', '--segment-duration', [CompletionResultType]::ParameterName, 'Target segment duration in seconds (cut at the first keyframe at or after it)')
+            [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'Video encoder for the transcoded renditions of `--out` (default libx264)')
+            [CompletionResult]::new('--encoder', '--encoder', [CompletionResultType]::ParameterName, 'Video encoder for the transcoded renditions of `--out` (default libx264)')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Worker threads for `--out` (default: every core)')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Worker threads for `--out` (default: every core)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'haema;segment' {
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Rendition: a folder name of the `--out` tree (`original`, `h264-720p`, `audio-1-eng`, `audio-1-eng-aac`...). Default: the first video rendition')
+            [CompletionResult]::new('--rendition', '--rendition', [CompletionResultType]::ParameterName, 'Rendition: a folder name of the `--out` tree (`original`, `h264-720p`, `audio-1-eng`, `audio-1-eng-aac`...). Default: the first video rendition')
+            [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'Video encoder for transcoded renditions: libx264 (default), h264_nvenc, h264_qsv... (`haema probe --encoders` lists what works here)')
+            [CompletionResult]::new('--encoder', '--encoder', [CompletionResultType]::ParameterName, 'Video encoder for transcoded renditions: libx264 (default), h264_nvenc, h264_qsv... (`haema probe --encoders` lists what works here)')
+            [CompletionResult]::new('--segment-duration', '--segment-duration', [CompletionResultType]::ParameterName, 'Target segment duration in seconds; must match the playlist''s')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'haema;serve' {
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Port to listen on [default: 8080]')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port to listen on [default: 8080]')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Address to bind; 0.0.0.0 to serve other machines [default: 127.0.0.1]')
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'The library folder, scanned at start and on POST /api/v1/scan [default: .]')
+            [CompletionResult]::new('--target-path', '--target-path', [CompletionResultType]::ParameterName, 'The library folder, scanned at start and on POST /api/v1/scan [default: .]')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The library database [default: haema.db]')
+            [CompletionResult]::new('--cache', '--cache', [CompletionResultType]::ParameterName, 'Keep made segments in memory [default: true]')
+            [CompletionResult]::new('--cache-limit', '--cache-limit', [CompletionResultType]::ParameterName, 'Memory cache limit: bytes, or with K, M, G [default: 512M]')
+            [CompletionResult]::new('--cache-path', '--cache-path', [CompletionResultType]::ParameterName, 'Also keep made segments as files in this folder (survives restarts, shared by servers)')
+            [CompletionResult]::new('--disk-cache-limit', '--disk-cache-limit', [CompletionResultType]::ParameterName, 'Disk cache limit: bytes, or with K, M, G [default: 10G]')
+            [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'Video encoder for transcoded renditions [default: libx264]')
+            [CompletionResult]::new('--encoder', '--encoder', [CompletionResultType]::ParameterName, 'Video encoder for transcoded renditions [default: libx264]')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Access token required on everything but /health')
+            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Worker threads answering requests [default: 16]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'A YAML file with any of the options above')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'haema;docs' {
+            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Where to write `completions/` and `man/`')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'haema;help' {
+            [CompletionResult]::new('scan', 'scan', [CompletionResultType]::ParameterValue, 'Index a library folder (films and series) into SQLite')
+            [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Streams, codecs, keyframes and the streaming plan of one file')
+            [CompletionResult]::new('playlist', 'playlist', [CompletionResultType]::ParameterValue, 'Master or media playlist on stdout, or a complete static HLS tree with --out')
+            [CompletionResult]::new('segment', 'segment', [CompletionResultType]::ParameterValue, 'One init or media segment on stdout')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'The library API, HLS and watch progress over HTTP')
+            [CompletionResult]::new('docs', 'docs', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers: `haema docs --out .`)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'haema;help;scan' {
+            break
+        }
+        'haema;help;probe' {
+            break
+        }
+        'haema;help;playlist' {
+            break
+        }
+        'haema;help;segment' {
+            break
+        }
+        'haema;help;serve' {
+            break
+        }
+        'haema;help;docs' {
+            break
+        }
+        'haema;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

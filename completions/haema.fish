@@ -1,0 +1,75 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_haema_global_optspecs
+    string join \n h/help V/version
+end
+
+function __fish_haema_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_haema_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_haema_using_subcommand
+    set -l cmd (__fish_haema_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c haema -n "__fish_haema_needs_command" -s h -l help -d 'Print help'
+complete -c haema -n "__fish_haema_needs_command" -s V -l version -d 'Print version'
+complete -c haema -n "__fish_haema_needs_command" -f -a "scan" -d 'Index a library folder (films and series) into SQLite'
+complete -c haema -n "__fish_haema_needs_command" -f -a "probe" -d 'Streams, codecs, keyframes and the streaming plan of one file'
+complete -c haema -n "__fish_haema_needs_command" -f -a "playlist" -d 'Master or media playlist on stdout, or a complete static HLS tree with --out'
+complete -c haema -n "__fish_haema_needs_command" -f -a "segment" -d 'One init or media segment on stdout'
+complete -c haema -n "__fish_haema_needs_command" -f -a "serve" -d 'The library API, HLS and watch progress over HTTP'
+complete -c haema -n "__fish_haema_needs_command" -f -a "docs" -d 'Write shell completions and man pages (for packagers: `haema docs --out .`)'
+complete -c haema -n "__fish_haema_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c haema -n "__fish_haema_using_subcommand scan" -l db -d 'The database file (created if missing)' -r -F
+complete -c haema -n "__fish_haema_using_subcommand scan" -s j -l jobs -d 'Files probed at once (default: every core)' -r
+complete -c haema -n "__fish_haema_using_subcommand scan" -s h -l help -d 'Print help'
+complete -c haema -n "__fish_haema_using_subcommand probe" -l segment-duration -d 'Target segment duration in seconds (segments cut at the first keyframe at or after it)' -r
+complete -c haema -n "__fish_haema_using_subcommand probe" -l encoders -d 'List every candidate video encoder and whether it opens on this machine (and why not)'
+complete -c haema -n "__fish_haema_using_subcommand probe" -l json -d 'Print one JSON object instead of text'
+complete -c haema -n "__fish_haema_using_subcommand probe" -s h -l help -d 'Print help'
+complete -c haema -n "__fish_haema_using_subcommand playlist" -l media -d 'Print this rendition\'s media playlist instead of the master' -r
+complete -c haema -n "__fish_haema_using_subcommand playlist" -l out -d 'Write the complete tree (playlists, init and media segments) into this folder' -r -F
+complete -c haema -n "__fish_haema_using_subcommand playlist" -l segment-duration -d 'Target segment duration in seconds (cut at the first keyframe at or after it)' -r
+complete -c haema -n "__fish_haema_using_subcommand playlist" -s e -l encoder -d 'Video encoder for the transcoded renditions of `--out` (default libx264)' -r
+complete -c haema -n "__fish_haema_using_subcommand playlist" -s j -l jobs -d 'Worker threads for `--out` (default: every core)' -r
+complete -c haema -n "__fish_haema_using_subcommand playlist" -s h -l help -d 'Print help'
+complete -c haema -n "__fish_haema_using_subcommand segment" -s r -l rendition -d 'Rendition: a folder name of the `--out` tree (`original`, `h264-720p`, `audio-1-eng`, `audio-1-eng-aac`...). Default: the first video rendition' -r
+complete -c haema -n "__fish_haema_using_subcommand segment" -s e -l encoder -d 'Video encoder for transcoded renditions: libx264 (default), h264_nvenc, h264_qsv... (`haema probe --encoders` lists what works here)' -r
+complete -c haema -n "__fish_haema_using_subcommand segment" -l segment-duration -d 'Target segment duration in seconds; must match the playlist\'s' -r
+complete -c haema -n "__fish_haema_using_subcommand segment" -s h -l help -d 'Print help'
+complete -c haema -n "__fish_haema_using_subcommand serve" -s p -l port -d 'Port to listen on [default: 8080]' -r
+complete -c haema -n "__fish_haema_using_subcommand serve" -l host -d 'Address to bind; 0.0.0.0 to serve other machines [default: 127.0.0.1]' -r
+complete -c haema -n "__fish_haema_using_subcommand serve" -s t -l target-path -d 'The library folder, scanned at start and on POST /api/v1/scan [default: .]' -r -F
+complete -c haema -n "__fish_haema_using_subcommand serve" -l db -d 'The library database [default: haema.db]' -r -F
+complete -c haema -n "__fish_haema_using_subcommand serve" -l cache -d 'Keep made segments in memory [default: true]' -r -f -a "true\t''
+false\t''"
+complete -c haema -n "__fish_haema_using_subcommand serve" -l cache-limit -d 'Memory cache limit: bytes, or with K, M, G [default: 512M]' -r
+complete -c haema -n "__fish_haema_using_subcommand serve" -l cache-path -d 'Also keep made segments as files in this folder (survives restarts, shared by servers)' -r -F
+complete -c haema -n "__fish_haema_using_subcommand serve" -l disk-cache-limit -d 'Disk cache limit: bytes, or with K, M, G [default: 10G]' -r
+complete -c haema -n "__fish_haema_using_subcommand serve" -s e -l encoder -d 'Video encoder for transcoded renditions [default: libx264]' -r
+complete -c haema -n "__fish_haema_using_subcommand serve" -l token -d 'Access token required on everything but /health' -r
+complete -c haema -n "__fish_haema_using_subcommand serve" -l threads -d 'Worker threads answering requests [default: 16]' -r
+complete -c haema -n "__fish_haema_using_subcommand serve" -l config -d 'A YAML file with any of the options above' -r -F
+complete -c haema -n "__fish_haema_using_subcommand serve" -s h -l help -d 'Print help'
+complete -c haema -n "__fish_haema_using_subcommand docs" -l out -d 'Where to write `completions/` and `man/`' -r -F
+complete -c haema -n "__fish_haema_using_subcommand docs" -s h -l help -d 'Print help'
+complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve docs help" -f -a "scan" -d 'Index a library folder (films and series) into SQLite'
+complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve docs help" -f -a "probe" -d 'Streams, codecs, keyframes and the streaming plan of one file'
+complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve docs help" -f -a "playlist" -d 'Master or media playlist on stdout, or a complete static HLS tree with --out'
+complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve docs help" -f -a "segment" -d 'One init or media segment on stdout'
+complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve docs help" -f -a "serve" -d 'The library API, HLS and watch progress over HTTP'
+complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve docs help" -f -a "docs" -d 'Write shell completions and man pages (for packagers: `haema docs --out .`)'
+complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
