@@ -30,6 +30,7 @@ Register-ArgumentCompleter -Native -CommandName 'haema' -ScriptBlock {
             [CompletionResult]::new('playlist', 'playlist', [CompletionResultType]::ParameterValue, 'Master or media playlist on stdout, or a complete static HLS tree with --out')
             [CompletionResult]::new('segment', 'segment', [CompletionResultType]::ParameterValue, 'One init or media segment on stdout')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'The library API, HLS and watch progress over HTTP')
+            [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measured speed of the pipeline, side by side with the ffmpeg CLI')
             [CompletionResult]::new('docs', 'docs', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers: `haema docs --out .`)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -92,6 +93,19 @@ Register-ArgumentCompleter -Native -CommandName 'haema' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'haema;bench' {
+            [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Runs per row (segments are picked across the file, as seeks would ask)')
+            [CompletionResult]::new('--segments', '--segments', [CompletionResultType]::ParameterName, 'Runs per row (segments are picked across the file, as seeks would ask)')
+            [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'Video encoder for the transcode row')
+            [CompletionResult]::new('--encoder', '--encoder', [CompletionResultType]::ParameterName, 'Video encoder for the transcode row')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Transcoded rendition to time (default: the largest H.264 rung)')
+            [CompletionResult]::new('--rendition', '--rendition', [CompletionResultType]::ParameterName, 'Transcoded rendition to time (default: the largest H.264 rung)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object')
+            [CompletionResult]::new('--markdown', '--markdown', [CompletionResultType]::ParameterName, 'A Markdown table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'haema;docs' {
             [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Where to write `completions/` and `man/`')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -104,6 +118,7 @@ Register-ArgumentCompleter -Native -CommandName 'haema' -ScriptBlock {
             [CompletionResult]::new('playlist', 'playlist', [CompletionResultType]::ParameterValue, 'Master or media playlist on stdout, or a complete static HLS tree with --out')
             [CompletionResult]::new('segment', 'segment', [CompletionResultType]::ParameterValue, 'One init or media segment on stdout')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'The library API, HLS and watch progress over HTTP')
+            [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measured speed of the pipeline, side by side with the ffmpeg CLI')
             [CompletionResult]::new('docs', 'docs', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers: `haema docs --out .`)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -121,6 +136,9 @@ Register-ArgumentCompleter -Native -CommandName 'haema' -ScriptBlock {
             break
         }
         'haema;help;serve' {
+            break
+        }
+        'haema;help;bench' {
             break
         }
         'haema;help;docs' {

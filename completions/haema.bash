@@ -16,6 +16,9 @@ _haema() {
             ",$1")
                 cmd="haema"
                 ;;
+            haema,bench)
+                cmd="haema__subcmd__bench"
+                ;;
             haema,docs)
                 cmd="haema__subcmd__docs"
                 ;;
@@ -36,6 +39,9 @@ _haema() {
                 ;;
             haema,serve)
                 cmd="haema__subcmd__serve"
+                ;;
+            haema__subcmd__help,bench)
+                cmd="haema__subcmd__help__subcmd__bench"
                 ;;
             haema__subcmd__help,docs)
                 cmd="haema__subcmd__help__subcmd__docs"
@@ -65,12 +71,50 @@ _haema() {
 
     case "${cmd}" in
         haema)
-            opts="-h -V --help --version scan probe playlist segment serve docs help"
+            opts="-h -V --help --version scan probe playlist segment serve bench docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        haema__subcmd__bench)
+            opts="-k -e -r -h --segments --encoder --rendition --json --markdown --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --segments)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -k)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --encoder)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -e)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rendition)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -97,8 +141,22 @@ _haema() {
             return 0
             ;;
         haema__subcmd__help)
-            opts="scan probe playlist segment serve docs help"
+            opts="scan probe playlist segment serve bench docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        haema__subcmd__help__subcmd__bench)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

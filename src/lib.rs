@@ -13,6 +13,7 @@
 //! [`media`] is the only module that touches FFmpeg; [`timeline`], [`plan`], [`hls`],
 //! [`codecs`] and [`mp4`] are pure and tested on plain data.
 
+pub mod bench;
 pub mod codecs;
 pub mod error;
 pub mod hls;

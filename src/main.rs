@@ -33,6 +33,8 @@ enum Command {
     Segment(cmd::segment::Args),
     /// The library API, HLS and watch progress over HTTP.
     Serve(cmd::serve::Args),
+    /// Measured speed of the pipeline, side by side with the ffmpeg CLI.
+    Bench(cmd::bench::Args),
     /// Write shell completions and man pages (for packagers: `haema docs --out .`).
     #[command(hide = true)]
     Docs(cmd::docs::Args),
@@ -46,6 +48,7 @@ fn main() {
         Command::Playlist(a) => cmd::playlist::run(a),
         Command::Segment(a) => cmd::segment::run(a),
         Command::Serve(a) => cmd::serve::run_cmd(a),
+        Command::Bench(a) => cmd::bench::run(a),
         Command::Docs(a) => cmd::docs::run(a, Cli::command()),
     };
     if let Err(e) = result {

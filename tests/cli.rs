@@ -286,3 +286,38 @@ fn a_closed_stdout_pipe_ends_quietly() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn bench_times_each_row_beside_the_ffmpeg_cli() {
+    let out = haema_ok(&[
+        "bench".as_ref(),
+        hevc().as_os_str(),
+        "-k".as_ref(),
+        "1".as_ref(),
+        "--json".as_ref(),
+    ]);
+    let r: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let names: Vec<&str> = r["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "playlist (index read)",
+            "copy segment (video)",
+            "transcode h264-360p (libx264)"
+        ]
+    );
+    for row in r["rows"].as_array().unwrap() {
+        assert!(row["haema"]["median_ms"].as_f64().unwrap() > 0.0, "{row}");
+        assert!(
+            row["peer"]["command"].as_str().unwrap().starts_with("ff"),
+            "{row}"
+        );
+        assert!(row["ratio"].as_f64().unwrap() > 0.0, "{row}");
+    }
+    assert!(r["peak_memory_mib"].as_f64().unwrap() > 1.0);
+}

@@ -1,5 +1,6 @@
 //! The subcommands: each file owns its `Args` and its `run`, and calls only the core.
 
+pub mod bench;
 pub mod docs;
 pub mod playlist;
 pub mod probe;

@@ -1,0 +1,407 @@
+//! `haema bench`: measured speed of the pipeline, side by side with the ffmpeg CLI doing the
+//! same job.
+//!
+//! Every row runs whole processes (Haema's own binary and its peer), interleaved run by run so
+//! that both see the same machine, after one warm-up each; it reports minimum, median and
+//! maximum wall time and the ratio of the medians. Nothing here asserts a speed: it measures.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::plan::{plan, Method, DEFAULT_SEGMENT_SECS};
+use crate::probe::{probe_with, Depth};
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The media file.
+    pub file: PathBuf,
+    /// Runs per row after the warm-up.
+    pub runs: usize,
+    /// Video encoder for the transcode row.
+    pub encoder: String,
+    /// Transcoded rendition to time (default: the largest H.264 rung).
+    pub rendition: Option<String>,
+}
+
+/// Wall-time statistics of one command over the runs, milliseconds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Timing {
+    /// The command line.
+    pub command: String,
+    /// Fastest run.
+    pub min_ms: f64,
+    /// Median run.
+    pub median_ms: f64,
+    /// Slowest run.
+    pub max_ms: f64,
+}
+
+/// One row of the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    /// What is measured.
+    pub name: String,
+    /// Haema's timing.
+    pub haema: Timing,
+    /// The ffmpeg CLI doing the same job, when it is on PATH.
+    pub peer: Option<Timing>,
+    /// Haema's median over the peer's (below 1: Haema is faster).
+    pub ratio: Option<f64>,
+    /// Seconds of media made per second of wall time, for segment rows.
+    pub realtime: Option<f64>,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The file measured.
+    pub file: PathBuf,
+    /// Runs per row.
+    pub runs: usize,
+    /// Largest resident memory of any Haema process, MiB.
+    pub peak_memory_mib: f64,
+    /// The rows.
+    pub rows: Vec<Row>,
+}
+
+fn stats(command: String, mut ms: Vec<f64>) -> Timing {
+    ms.sort_by(f64::total_cmp);
+    Timing {
+        command,
+        min_ms: ms[0],
+        median_ms: ms[ms.len() / 2],
+        max_ms: ms[ms.len() - 1],
+    }
+}
+
+/// Runs a command to completion with its output discarded: (wall time in ms, its peak
+/// resident memory in MiB, from wait4's rusage).
+fn time(cmd: &[String]) -> Result<(f64, f64)> {
+    let t = Instant::now();
+    let child = Command::new(&cmd[0])
+        .args(&cmd[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| Error::Io {
+            context: format!("running {}", cmd[0]),
+            source: e,
+        })?;
+    let mut status = 0;
+    // SAFETY: we wait for our own child once, into structs we own; std's Child is not waited
+    // on afterwards (dropping it does not wait).
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    let ms = t.elapsed().as_secs_f64() * 1000.0;
+    if pid < 0 || !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+        return Err(Error::BadRequest(format!("{} failed", cmd.join(" "))));
+    }
+    Ok((ms, usage.ru_maxrss as f64 / 1024.0))
+}
+
+fn on_path(tool: &str) -> bool {
+    Command::new(tool)
+        .arg("-version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Measures every row; `progress` is told what runs.
+pub fn run(opts: &Options, haema: &Path, progress: &dyn Fn(&str)) -> Result<Report> {
+    let info = probe_with(&opts.file, Depth::Playlists)?;
+    let pres = plan(&info, DEFAULT_SEGMENT_SECS)?;
+    let file = opts.file.display().to_string();
+    let exe = haema.display().to_string();
+    let n = pres.timeline.len();
+    let runs = opts.runs.max(1);
+    // Scattered segments, as seeks would ask; each run's pair uses the same one.
+    let pick = move |i: usize| (i * 7919 + 13) % n;
+    let origin = info.keyframes.pts[0] as f64 * info.keyframes.time_base.as_f64();
+    let start = |k: usize| format!("{:.3}", origin + pres.timeline.start_secs(k));
+    let has_ffmpeg = on_path("ffmpeg");
+    let has_ffprobe = on_path("ffprobe");
+
+    type Cmd = Box<dyn Fn(usize) -> Vec<String>>;
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<String>>();
+    let mut rows: Vec<(String, Cmd, Option<Cmd>, Option<f64>)> = Vec::new();
+    {
+        let (exe, file) = (exe.clone(), file.clone());
+        let peer: Option<Cmd> = has_ffprobe.then(|| {
+            let file = file.clone();
+            Box::new(move |_: usize| {
+                s(&[
+                    "ffprobe",
+                    "-v",
+                    "error",
+                    "-select_streams",
+                    "v:0",
+                    "-show_entries",
+                    "packet=pts_time,flags",
+                    "-of",
+                    "csv",
+                    &file,
+                ])
+            }) as Cmd
+        });
+        rows.push((
+            "playlist (index read)".into(),
+            Box::new(move |_| s(&[&exe, "playlist", &file])),
+            peer,
+            None,
+        ));
+    }
+    {
+        let (exe, file) = (exe.clone(), file.clone());
+        let f2 = file.clone();
+        let starts: Vec<String> = (0..=runs).map(|i| start(pick(i))).collect();
+        let peer: Option<Cmd> = has_ffmpeg.then(|| {
+            Box::new(move |i: usize| {
+                s(&[
+                    "ffmpeg",
+                    "-v",
+                    "error",
+                    "-ss",
+                    &starts[i],
+                    "-i",
+                    &f2,
+                    "-t",
+                    "4",
+                    "-map",
+                    "0:v:0",
+                    "-c",
+                    "copy",
+                    "-f",
+                    "mp4",
+                    "-movflags",
+                    "frag_keyframe+empty_moov+default_base_moof",
+                    "-",
+                ])
+            }) as Cmd
+        });
+        let secs = (0..runs)
+            .map(|i| pres.timeline.duration_secs(pick(i)))
+            .sum::<f64>()
+            / runs as f64;
+        rows.push((
+            "copy segment (video)".into(),
+            Box::new(move |i| s(&[&exe, "segment", &file, &pick(i).to_string()])),
+            peer,
+            Some(secs),
+        ));
+    }
+    let rung = match &opts.rendition {
+        Some(r) => Some(pres.rendition(r)?.clone()),
+        None => pres
+            .videos()
+            .find(|r| matches!(r.method, Method::Video(_)))
+            .cloned(),
+    };
+    if let Some(r) = rung {
+        if let Method::Video(t) = r.method {
+            let (exe, file, enc) = (exe.clone(), file.clone(), opts.encoder.clone());
+            let (f2, enc2) = (file.clone(), enc.clone());
+            let starts: Vec<String> = (0..=runs).map(|i| start(pick(i))).collect();
+            let scale = format!("scale={}:{}", t.width, t.height);
+            let rate = format!("{}k", t.max_bitrate / 1000);
+            let peer: Option<Cmd> = has_ffmpeg.then(|| {
+                Box::new(move |i: usize| {
+                    s(&[
+                        "ffmpeg",
+                        "-v",
+                        "error",
+                        "-ss",
+                        &starts[i],
+                        "-i",
+                        &f2,
+                        "-t",
+                        "4",
+                        "-map",
+                        "0:v:0",
+                        "-vf",
+                        &scale,
+                        "-c:v",
+                        &enc2,
+                        "-preset",
+                        "veryfast",
+                        "-crf",
+                        "23",
+                        "-maxrate",
+                        &rate,
+                        "-bufsize",
+                        &rate,
+                        "-bf",
+                        "0",
+                        "-f",
+                        "mp4",
+                        "-movflags",
+                        "frag_keyframe+empty_moov+default_base_moof",
+                        "-",
+                    ])
+                }) as Cmd
+            });
+            let id = r.id.clone();
+            let secs = (0..runs)
+                .map(|i| pres.timeline.duration_secs(pick(i)))
+                .sum::<f64>()
+                / runs as f64;
+            rows.push((
+                format!("transcode {} ({enc})", r.id),
+                Box::new(move |i| {
+                    s(&[
+                        &exe,
+                        "segment",
+                        &file,
+                        &pick(i).to_string(),
+                        "-r",
+                        &id,
+                        "-e",
+                        &enc,
+                    ])
+                }),
+                peer,
+                Some(secs),
+            ));
+        }
+    }
+    if let Some(a) = pres
+        .audio()
+        .find(|r| matches!(r.method, Method::Aac(_)))
+        .cloned()
+    {
+        let (exe, file) = (exe.clone(), file.clone());
+        let f2 = file.clone();
+        let stream = a.stream;
+        let starts: Vec<String> = (0..=runs).map(|i| start(pick(i))).collect();
+        let peer: Option<Cmd> = has_ffmpeg.then(|| {
+            Box::new(move |i: usize| {
+                s(&[
+                    "ffmpeg",
+                    "-v",
+                    "error",
+                    "-ss",
+                    &starts[i],
+                    "-i",
+                    &f2,
+                    "-t",
+                    "4",
+                    "-map",
+                    &format!("0:{stream}"),
+                    "-c:a",
+                    "aac",
+                    "-f",
+                    "mp4",
+                    "-movflags",
+                    "frag_keyframe+empty_moov+default_base_moof",
+                    "-",
+                ])
+            }) as Cmd
+        });
+        let id = a.id.clone();
+        let secs = (0..runs)
+            .map(|i| pres.timeline.duration_secs(pick(i)))
+            .sum::<f64>()
+            / runs as f64;
+        rows.push((
+            format!("aac segment {}", a.id),
+            Box::new(move |i| s(&[&exe, "segment", &file, &pick(i).to_string(), "-r", &id])),
+            peer,
+            Some(secs),
+        ));
+    }
+
+    let mut out = Vec::new();
+    let mut peak = 0f64;
+    for (name, ours, peer, media_secs) in rows {
+        progress(&name);
+        // Warm-up: page cache, dynamic linking.
+        time(&ours(runs))?;
+        if let Some(p) = &peer {
+            time(&p(runs))?;
+        }
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for i in 0..runs {
+            let (ms, mib) = time(&ours(i))?;
+            a.push(ms);
+            peak = peak.max(mib);
+            if let Some(p) = &peer {
+                b.push(time(&p(i))?.0);
+            }
+            progress(&name);
+        }
+        let haema = stats(ours(0).join(" "), a);
+        let peer = peer.map(|p| stats(p(0).join(" "), b));
+        out.push(Row {
+            ratio: peer.as_ref().map(|p| haema.median_ms / p.median_ms),
+            realtime: media_secs.map(|s| s * 1000.0 / haema.median_ms),
+            name,
+            haema,
+            peer,
+        });
+    }
+    Ok(Report {
+        file: opts.file.clone(),
+        runs,
+        peak_memory_mib: peak,
+        rows: out,
+    })
+}
+
+/// The report as a Markdown table (for the README).
+pub fn markdown(r: &Report) -> String {
+    let mut s = format!(
+        "`haema bench {}` ({} runs, peak memory {:.0} MiB)\n\n| what | haema median (min-max) | ffmpeg CLI median | ratio | realtime |\n| --- | --- | --- | --- | --- |\n",
+        r.file.display(),
+        r.runs,
+        r.peak_memory_mib
+    );
+    for row in &r.rows {
+        s.push_str(&format!(
+            "| {} | {:.1} ms ({:.1}-{:.1}) | {} | {} | {} |\n",
+            row.name,
+            row.haema.median_ms,
+            row.haema.min_ms,
+            row.haema.max_ms,
+            row.peer
+                .as_ref()
+                .map_or("-".into(), |p| format!("{:.1} ms", p.median_ms)),
+            row.ratio.map_or("-".into(), |x| format!("{x:.2}x")),
+            row.realtime.map_or("-".into(), |x| format!("{x:.1}x")),
+        ));
+    }
+    s
+}
+
+/// The report as aligned text (for a terminal).
+pub fn text(r: &Report) -> String {
+    let mut s = format!(
+        "{} ({} runs each, interleaved with the peer)\n",
+        r.file.display(),
+        r.runs
+    );
+    for row in &r.rows {
+        s.push_str(&format!(
+            "{:<34} median {:>8.1} ms  min {:>8.1}  max {:>8.1}",
+            row.name, row.haema.median_ms, row.haema.min_ms, row.haema.max_ms
+        ));
+        if let (Some(p), Some(x)) = (&row.peer, row.ratio) {
+            s.push_str(&format!("   ffmpeg {:>8.1} ms  ratio {x:.2}x", p.median_ms));
+        }
+        if let Some(rt) = row.realtime {
+            s.push_str(&format!("   {rt:.1}x realtime"));
+        }
+        s.push('\n');
+    }
+    s.push_str(&format!(
+        "peak memory of a haema process: {:.0} MiB\n",
+        r.peak_memory_mib
+    ));
+    s
+}
