@@ -31,6 +31,7 @@ Register-ArgumentCompleter -Native -CommandName 'haema' -ScriptBlock {
             [CompletionResult]::new('segment', 'segment', [CompletionResultType]::ParameterValue, 'One init or media segment on stdout')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'The library API, HLS and watch progress over HTTP')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measured speed of the pipeline, side by side with the ffmpeg CLI')
+            [CompletionResult]::new('tui', 'tui', [CompletionResultType]::ParameterValue, 'A live dashboard of a running server: jobs, cache, encoders, requests')
             [CompletionResult]::new('docs', 'docs', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers: `haema docs --out .`)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -106,6 +107,13 @@ Register-ArgumentCompleter -Native -CommandName 'haema' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'haema;tui' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The server''s address')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Its access token, if it has one')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'haema;docs' {
             [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Where to write `completions/` and `man/`')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -119,6 +127,7 @@ Register-ArgumentCompleter -Native -CommandName 'haema' -ScriptBlock {
             [CompletionResult]::new('segment', 'segment', [CompletionResultType]::ParameterValue, 'One init or media segment on stdout')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'The library API, HLS and watch progress over HTTP')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measured speed of the pipeline, side by side with the ffmpeg CLI')
+            [CompletionResult]::new('tui', 'tui', [CompletionResultType]::ParameterValue, 'A live dashboard of a running server: jobs, cache, encoders, requests')
             [CompletionResult]::new('docs', 'docs', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers: `haema docs --out .`)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -139,6 +148,9 @@ Register-ArgumentCompleter -Native -CommandName 'haema' -ScriptBlock {
             break
         }
         'haema;help;bench' {
+            break
+        }
+        'haema;help;tui' {
             break
         }
         'haema;help;docs' {

@@ -40,6 +40,9 @@ _haema() {
             haema,serve)
                 cmd="haema__subcmd__serve"
                 ;;
+            haema,tui)
+                cmd="haema__subcmd__tui"
+                ;;
             haema__subcmd__help,bench)
                 cmd="haema__subcmd__help__subcmd__bench"
                 ;;
@@ -64,6 +67,9 @@ _haema() {
             haema__subcmd__help,serve)
                 cmd="haema__subcmd__help__subcmd__serve"
                 ;;
+            haema__subcmd__help,tui)
+                cmd="haema__subcmd__help__subcmd__tui"
+                ;;
             *)
                 ;;
         esac
@@ -71,7 +77,7 @@ _haema() {
 
     case "${cmd}" in
         haema)
-            opts="-h -V --help --version scan probe playlist segment serve bench docs help"
+            opts="-h -V --help --version scan probe playlist segment serve bench tui docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -141,7 +147,7 @@ _haema() {
             return 0
             ;;
         haema__subcmd__help)
-            opts="scan probe playlist segment serve bench docs help"
+            opts="scan probe playlist segment serve bench tui docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -253,6 +259,20 @@ _haema() {
             return 0
             ;;
         haema__subcmd__help__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        haema__subcmd__help__subcmd__tui)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -450,6 +470,28 @@ _haema() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        haema__subcmd__tui)
+            opts="-h --server --token --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

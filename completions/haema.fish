@@ -32,6 +32,7 @@ complete -c haema -n "__fish_haema_needs_command" -f -a "playlist" -d 'Master or
 complete -c haema -n "__fish_haema_needs_command" -f -a "segment" -d 'One init or media segment on stdout'
 complete -c haema -n "__fish_haema_needs_command" -f -a "serve" -d 'The library API, HLS and watch progress over HTTP'
 complete -c haema -n "__fish_haema_needs_command" -f -a "bench" -d 'Measured speed of the pipeline, side by side with the ffmpeg CLI'
+complete -c haema -n "__fish_haema_needs_command" -f -a "tui" -d 'A live dashboard of a running server: jobs, cache, encoders, requests'
 complete -c haema -n "__fish_haema_needs_command" -f -a "docs" -d 'Write shell completions and man pages (for packagers: `haema docs --out .`)'
 complete -c haema -n "__fish_haema_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c haema -n "__fish_haema_using_subcommand scan" -l db -d 'The database file (created if missing)' -r -F
@@ -71,13 +72,17 @@ complete -c haema -n "__fish_haema_using_subcommand bench" -s r -l rendition -d 
 complete -c haema -n "__fish_haema_using_subcommand bench" -l json -d 'One JSON object'
 complete -c haema -n "__fish_haema_using_subcommand bench" -l markdown -d 'A Markdown table'
 complete -c haema -n "__fish_haema_using_subcommand bench" -s h -l help -d 'Print help'
+complete -c haema -n "__fish_haema_using_subcommand tui" -l server -d 'The server\'s address' -r
+complete -c haema -n "__fish_haema_using_subcommand tui" -l token -d 'Its access token, if it has one' -r
+complete -c haema -n "__fish_haema_using_subcommand tui" -s h -l help -d 'Print help'
 complete -c haema -n "__fish_haema_using_subcommand docs" -l out -d 'Where to write `completions/` and `man/`' -r -F
 complete -c haema -n "__fish_haema_using_subcommand docs" -s h -l help -d 'Print help'
-complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve bench docs help" -f -a "scan" -d 'Index a library folder (films and series) into SQLite'
-complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve bench docs help" -f -a "probe" -d 'Streams, codecs, keyframes and the streaming plan of one file'
-complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve bench docs help" -f -a "playlist" -d 'Master or media playlist on stdout, or a complete static HLS tree with --out'
-complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve bench docs help" -f -a "segment" -d 'One init or media segment on stdout'
-complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve bench docs help" -f -a "serve" -d 'The library API, HLS and watch progress over HTTP'
-complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve bench docs help" -f -a "bench" -d 'Measured speed of the pipeline, side by side with the ffmpeg CLI'
-complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve bench docs help" -f -a "docs" -d 'Write shell completions and man pages (for packagers: `haema docs --out .`)'
-complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve bench docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve bench tui docs help" -f -a "scan" -d 'Index a library folder (films and series) into SQLite'
+complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve bench tui docs help" -f -a "probe" -d 'Streams, codecs, keyframes and the streaming plan of one file'
+complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve bench tui docs help" -f -a "playlist" -d 'Master or media playlist on stdout, or a complete static HLS tree with --out'
+complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve bench tui docs help" -f -a "segment" -d 'One init or media segment on stdout'
+complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve bench tui docs help" -f -a "serve" -d 'The library API, HLS and watch progress over HTTP'
+complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve bench tui docs help" -f -a "bench" -d 'Measured speed of the pipeline, side by side with the ffmpeg CLI'
+complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve bench tui docs help" -f -a "tui" -d 'A live dashboard of a running server: jobs, cache, encoders, requests'
+complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve bench tui docs help" -f -a "docs" -d 'Write shell completions and man pages (for packagers: `haema docs --out .`)'
+complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve bench tui docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -10,7 +10,7 @@ want=(pkg-config clang libclang-dev ffmpeg
       libavcodec-dev libavformat-dev libavutil-dev libavfilter-dev libavdevice-dev
       libswscale-dev libswresample-dev)
 if [[ "${1:-}" == "--test" ]]; then
-  want+=(chromium)
+  want+=(chromium tmux)
   command -v node >/dev/null && command -v npm >/dev/null || want+=(nodejs npm)
 fi
 

@@ -29,5 +29,6 @@ pub mod subtitle;
 pub mod timeline;
 pub mod transcode;
 pub mod tree;
+pub mod tui;
 
 pub use error::{Error, Result};

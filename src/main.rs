@@ -35,6 +35,8 @@ enum Command {
     Serve(cmd::serve::Args),
     /// Measured speed of the pipeline, side by side with the ffmpeg CLI.
     Bench(cmd::bench::Args),
+    /// A live dashboard of a running server: jobs, cache, encoders, requests.
+    Tui(cmd::tui::Args),
     /// Write shell completions and man pages (for packagers: `haema docs --out .`).
     #[command(hide = true)]
     Docs(cmd::docs::Args),
@@ -49,6 +51,7 @@ fn main() {
         Command::Segment(a) => cmd::segment::run(a),
         Command::Serve(a) => cmd::serve::run_cmd(a),
         Command::Bench(a) => cmd::bench::run(a),
+        Command::Tui(a) => cmd::tui::run(a),
         Command::Docs(a) => cmd::docs::run(a, Cli::command()),
     };
     if let Err(e) = result {

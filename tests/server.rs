@@ -27,11 +27,23 @@ impl Server {
             .local_addr()
             .unwrap()
             .port();
+        Server::launch(db, &library(), port, extra, token, 3)
+    }
+
+    /// Starts on a given library and port, and waits until `shows` shows are listed.
+    fn launch(
+        db: &Path,
+        target: &Path,
+        port: u16,
+        extra: &[&std::ffi::OsStr],
+        token: Option<&str>,
+        shows: usize,
+    ) -> Server {
         let child = haema()
             .args(["serve", "-p", &port.to_string(), "--db"])
             .arg(db)
             .arg("-t")
-            .arg(library())
+            .arg(target)
             .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -51,7 +63,7 @@ impl Server {
                         .get("/api/v1/shows")
                         .json()
                         .as_array()
-                        .is_some_and(|a| a.len() == 3)
+                        .is_some_and(|a| a.len() == shows)
                 {
                     return server;
                 }
@@ -529,4 +541,117 @@ fn the_disk_cache_serves_after_a_restart_and_a_failing_disk_never_stops_serving(
             >= 1
     );
     assert_eq!(s.get("/health").status, 200);
+}
+
+/// The text of a tmux pane.
+fn pane(session: &str) -> String {
+    let out = run(Command::new("tmux").args(["capture-pane", "-p", "-t", session]));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Waits (bounded) until the pane shows a line for which `want` holds.
+fn wait_for_pane(session: &str, want: impl Fn(&str) -> bool) -> Result<(), String> {
+    let mut last = String::new();
+    for _ in 0..100 {
+        last = pane(session);
+        if last.lines().any(&want) {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Err(last)
+}
+
+#[test]
+fn the_tui_shows_a_live_transcode_and_says_when_the_server_goes_and_comes_back() {
+    // A 1080p film, so that a transcoded segment takes long enough to be seen running.
+    let d = tempfile::tempdir().unwrap();
+    let lib = d.path().join("lib/Movies/Big (2024)");
+    std::fs::create_dir_all(&lib).unwrap();
+    let film = lib.join("Big (2024).mkv");
+    ffmpeg_make(
+        &film,
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=1920x1080:r=24:d=12",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "48",
+        ],
+    );
+    let db = d.path().join("haema.db");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let target = d.path().join("lib");
+    let s = Server::launch(&db, &target, port, &[], None, 1);
+
+    let session = format!("haema-tui-{}", std::process::id());
+    let exe = env!("CARGO_BIN_EXE_haema");
+    let started = run(Command::new("tmux")
+        .args(["new-session", "-d", "-s", &session, "-x", "120", "-y", "40"])
+        .arg(format!("{exe} tui --server {}", s.addr)));
+    assert!(
+        started.status.success(),
+        "tmux: {}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+    struct Kill(String);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = Command::new("tmux")
+                .args(["kill-session", "-t", &self.0])
+                .status();
+        }
+    }
+    let _kill = Kill(session.clone());
+    wait_for_pane(&session, |l| l.contains("requests")).expect("the dashboard came up");
+
+    // While segment 1 of the 1080p rung is being made, the Jobs pane lists it.
+    let seen = std::thread::scope(|scope| {
+        let fetch = scope.spawn(|| {
+            s.get("/api/v1/video/1/original/1.m4s").status == 200
+                && s.get("/api/v1/video/1/h264-720p/2.m4s").status == 200
+        });
+        let seen = wait_for_pane(&session, |l| {
+            // A Jobs row (not a recent request beside an encoder line): rendition, segment,
+            // encoder, and no "GET".
+            l.contains("h264-720p")
+                && l.contains("2.m4s")
+                && l.contains("libx264")
+                && !l.contains("GET")
+        });
+        assert!(fetch.join().unwrap());
+        seen
+    });
+    assert!(
+        seen.is_ok(),
+        "no live job on screen:\n{}",
+        seen.unwrap_err()
+    );
+
+    // The server goes away: the dashboard says so; it comes back: the dashboard reconnects.
+    drop(s);
+    wait_for_pane(&session, |l| l.contains("not reachable")).expect("said the server is gone");
+    let s = Server::launch(&db, &target, port, &[], None, 1);
+    wait_for_pane(&session, |l| {
+        l.contains("requests") && !l.contains("not reachable")
+    })
+    .expect("reconnected");
+    drop(s);
+    // q quits and gives the terminal back.
+    run(Command::new("tmux").args(["send-keys", "-t", &session, "q"]));
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let alive = run(Command::new("tmux").args(["has-session", "-t", &session]));
+    assert!(
+        !alive.status.success() || !pane(&session).contains("Recent requests"),
+        "the tui did not quit on q"
+    );
 }

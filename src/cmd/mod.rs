@@ -7,6 +7,7 @@ pub mod probe;
 pub mod scan;
 pub mod segment;
 pub mod serve;
+pub mod tui;
 
 use std::io::Write;
 

@@ -25,7 +25,7 @@ struct Inner {
     map: HashMap<String, (Arc<Vec<u8>>, u64)>,
     clock: u64,
     stats: CacheStats,
-    making: HashMap<String, Arc<Slot>>,
+    making: HashMap<String, (Arc<Slot>, std::time::Instant)>,
 }
 
 /// A result being made: the waiters sleep on the condition variable.
@@ -71,7 +71,7 @@ impl Cache {
                 g.stats.hits += 1;
                 return Ok(bytes);
             }
-            if let Some(slot) = g.making.get(key) {
+            if let Some((slot, _)) = g.making.get(key) {
                 let slot = slot.clone();
                 g.stats.hits += 1;
                 drop(g);
@@ -86,7 +86,8 @@ impl Cache {
                 done: Mutex::new(None),
                 ready: Condvar::new(),
             });
-            g.making.insert(key.to_owned(), slot.clone());
+            g.making
+                .insert(key.to_owned(), (slot.clone(), std::time::Instant::now()));
             slot
         };
         let result = make().map(Arc::new);
@@ -137,17 +138,15 @@ impl Cache {
         }
     }
 
-    /// Keys being made right now (live jobs).
-    pub fn making(&self) -> Vec<String> {
-        let mut v: Vec<String> = self
-            .inner
-            .lock()
-            .expect("cache lock")
+    /// Keys being made right now (live jobs), with seconds since each started.
+    pub fn making(&self) -> Vec<(String, f64)> {
+        let g = self.inner.lock().expect("cache lock");
+        let mut v: Vec<(String, f64)> = g
             .making
-            .keys()
-            .cloned()
+            .iter()
+            .map(|(k, (_, t))| (k.clone(), t.elapsed().as_secs_f64()))
             .collect();
-        v.sort();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
         v
     }
 }

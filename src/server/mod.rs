@@ -101,6 +101,8 @@ pub struct State {
     requests: AtomicU64,
     scanning: Mutex<Option<String>>,
     prefetch: Prefetch,
+    /// The last requests answered (method, path, status, ms, error), newest last.
+    recent: Mutex<std::collections::VecDeque<Value>>,
 }
 
 /// Segments prepared ahead of a player: the next ones of the rendition it is playing.
@@ -122,6 +124,8 @@ struct Ahead {
 /// How many segments past the one asked for are prepared, and how many wait at most.
 const PREFETCH_AHEAD: usize = 2;
 const PREFETCH_QUEUE: usize = 32;
+/// Requests kept for the status page.
+const RECENT: usize = 20;
 /// Open sources kept per video.
 const SOURCES_PER_VIDEO: usize = 4;
 
@@ -196,6 +200,7 @@ impl State {
             started: Instant::now(),
             requests: AtomicU64::new(0),
             scanning: Mutex::new(None),
+            recent: Mutex::new(std::collections::VecDeque::new()),
             prefetch: Prefetch {
                 queue: Mutex::new(std::collections::VecDeque::new()),
                 ready: std::sync::Condvar::new(),
@@ -451,9 +456,9 @@ impl State {
             .cache
             .making()
             .into_iter()
-            .map(|k| {
+            .map(|(k, secs)| {
                 let p: Vec<&str> = k.split(':').collect();
-                json!({ "video": p.get(1), "rendition": p.get(2), "segment": p.get(3), "encoder": p.get(4) })
+                json!({ "video": p.get(1), "rendition": p.get(2), "segment": p.get(3), "encoder": p.get(4), "running_secs": secs })
             })
             .collect();
         Reply::json(
@@ -467,6 +472,7 @@ impl State {
                 "scanning": *self.scanning.lock().expect("lock"),
                 "encoder": self.config.encoder,
                 "encoders": encoders(),
+                "recent": *self.recent.lock().expect("lock"),
             }),
         )
     }
@@ -859,6 +865,7 @@ fn header(name: &str, value: &str) -> tiny_http::Header {
 
 /// Answers one tiny_http request: token check, CORS, ETag/304, HEAD.
 fn respond(state: &State, mut req: tiny_http::Request) {
+    let started = Instant::now();
     let method = req.method().as_str().to_ascii_uppercase();
     let url = req.url().to_owned();
     let get = |name: &'static str| {
@@ -898,6 +905,22 @@ fn respond(state: &State, mut req: tiny_http::Request) {
     } else {
         state.handle(&method, &url, &body)
     };
+    {
+        let path = url.split('?').next().unwrap_or(&url);
+        let error = (reply.status >= 400)
+            .then(|| serde_json::from_slice::<Value>(&reply.body).ok())
+            .flatten()
+            .and_then(|e| e["error"].as_str().map(str::to_owned));
+        let mut recent = state.recent.lock().expect("lock");
+        if recent.len() >= RECENT {
+            recent.pop_front();
+        }
+        recent.push_back(json!({
+            "method": method, "path": path, "status": reply.status,
+            "ms": (started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0,
+            "error": error,
+        }));
+    }
     let not_modified = reply.status == 200
         && reply.etag.is_some()
         && if_none_match.as_deref() == reply.etag.as_deref();
