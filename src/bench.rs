@@ -130,14 +130,51 @@ pub fn run(opts: &Options, haema: &Path, progress: &dyn Fn(&str)) -> Result<Repo
     let has_ffprobe = on_path("ffprobe");
 
     type Cmd = Box<dyn Fn(usize) -> Vec<String>>;
-    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<String>>();
+    let strings = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<String>>();
+    // Run i of each row cuts segment pick(i); the ffmpeg peer cuts the same 4 s with `middle`
+    // as its codec arguments, into the same fragmented MP4.
+    let starts: Vec<String> = (0..=runs).map(|i| start(pick(i))).collect();
+    let ffmpeg_cut = |middle: Vec<String>| -> Option<Cmd> {
+        let (starts, file) = (starts.clone(), file.clone());
+        has_ffmpeg.then(|| {
+            Box::new(move |i: usize| {
+                let mut c = strings(&[
+                    "ffmpeg", "-v", "error", "-ss", &starts[i], "-i", &file, "-t", "4",
+                ]);
+                c.extend(middle.iter().cloned());
+                c.extend(strings(&[
+                    "-f",
+                    "mp4",
+                    "-movflags",
+                    "frag_keyframe+empty_moov+default_base_moof",
+                    "-",
+                ]));
+                c
+            }) as Cmd
+        })
+    };
+    let haema_segment = |extra: Vec<String>| -> Cmd {
+        let (exe, file) = (exe.clone(), file.clone());
+        Box::new(move |i: usize| {
+            let mut c = strings(&[&exe, "segment", &file, &pick(i).to_string()]);
+            c.extend(extra.iter().cloned());
+            c
+        })
+    };
+    let media_secs = Some(
+        (0..runs)
+            .map(|i| pres.timeline.duration_secs(pick(i)))
+            .sum::<f64>()
+            / runs as f64,
+    );
+
     let mut rows: Vec<(String, Cmd, Option<Cmd>, Option<f64>)> = Vec::new();
     {
         let (exe, file) = (exe.clone(), file.clone());
+        let f2 = file.clone();
         let peer: Option<Cmd> = has_ffprobe.then(|| {
-            let file = file.clone();
             Box::new(move |_: usize| {
-                s(&[
+                strings(&[
                     "ffprobe",
                     "-v",
                     "error",
@@ -147,56 +184,23 @@ pub fn run(opts: &Options, haema: &Path, progress: &dyn Fn(&str)) -> Result<Repo
                     "packet=pts_time,flags",
                     "-of",
                     "csv",
-                    &file,
+                    &f2,
                 ])
             }) as Cmd
         });
         rows.push((
             "playlist (index read)".into(),
-            Box::new(move |_| s(&[&exe, "playlist", &file])),
+            Box::new(move |_| strings(&[&exe, "playlist", &file])),
             peer,
             None,
         ));
     }
-    {
-        let (exe, file) = (exe.clone(), file.clone());
-        let f2 = file.clone();
-        let starts: Vec<String> = (0..=runs).map(|i| start(pick(i))).collect();
-        let peer: Option<Cmd> = has_ffmpeg.then(|| {
-            Box::new(move |i: usize| {
-                s(&[
-                    "ffmpeg",
-                    "-v",
-                    "error",
-                    "-ss",
-                    &starts[i],
-                    "-i",
-                    &f2,
-                    "-t",
-                    "4",
-                    "-map",
-                    "0:v:0",
-                    "-c",
-                    "copy",
-                    "-f",
-                    "mp4",
-                    "-movflags",
-                    "frag_keyframe+empty_moov+default_base_moof",
-                    "-",
-                ])
-            }) as Cmd
-        });
-        let secs = (0..runs)
-            .map(|i| pres.timeline.duration_secs(pick(i)))
-            .sum::<f64>()
-            / runs as f64;
-        rows.push((
-            "copy segment (video)".into(),
-            Box::new(move |i| s(&[&exe, "segment", &file, &pick(i).to_string()])),
-            peer,
-            Some(secs),
-        ));
-    }
+    rows.push((
+        "copy segment (video)".into(),
+        haema_segment(Vec::new()),
+        ffmpeg_cut(strings(&["-map", "0:v:0", "-c", "copy"])),
+        media_secs,
+    ));
     let rung = match &opts.rendition {
         Some(r) => Some(pres.rendition(r)?.clone()),
         None => pres
@@ -204,116 +208,44 @@ pub fn run(opts: &Options, haema: &Path, progress: &dyn Fn(&str)) -> Result<Repo
             .find(|r| matches!(r.method, Method::Video(_)))
             .cloned(),
     };
-    if let Some(r) = rung {
-        if let Method::Video(t) = r.method {
-            let (exe, file, enc) = (exe.clone(), file.clone(), opts.encoder.clone());
-            let (f2, enc2) = (file.clone(), enc.clone());
-            let starts: Vec<String> = (0..=runs).map(|i| start(pick(i))).collect();
-            let scale = format!("scale={}:{}", t.width, t.height);
-            let rate = format!("{}k", t.max_bitrate / 1000);
-            let peer: Option<Cmd> = has_ffmpeg.then(|| {
-                Box::new(move |i: usize| {
-                    s(&[
-                        "ffmpeg",
-                        "-v",
-                        "error",
-                        "-ss",
-                        &starts[i],
-                        "-i",
-                        &f2,
-                        "-t",
-                        "4",
-                        "-map",
-                        "0:v:0",
-                        "-vf",
-                        &scale,
-                        "-c:v",
-                        &enc2,
-                        "-preset",
-                        "veryfast",
-                        "-crf",
-                        "23",
-                        "-maxrate",
-                        &rate,
-                        "-bufsize",
-                        &rate,
-                        "-bf",
-                        "0",
-                        "-f",
-                        "mp4",
-                        "-movflags",
-                        "frag_keyframe+empty_moov+default_base_moof",
-                        "-",
-                    ])
-                }) as Cmd
-            });
-            let id = r.id.clone();
-            let secs = (0..runs)
-                .map(|i| pres.timeline.duration_secs(pick(i)))
-                .sum::<f64>()
-                / runs as f64;
-            rows.push((
-                format!("transcode {} ({enc})", r.id),
-                Box::new(move |i| {
-                    s(&[
-                        &exe,
-                        "segment",
-                        &file,
-                        &pick(i).to_string(),
-                        "-r",
-                        &id,
-                        "-e",
-                        &enc,
-                    ])
-                }),
-                peer,
-                Some(secs),
-            ));
-        }
+    if let Some((r, Method::Video(t))) = rung.map(|r| (r.clone(), r.method)) {
+        let rate = format!("{}k", t.max_bitrate / 1000);
+        let enc = opts.encoder.clone();
+        rows.push((
+            format!("transcode {} ({enc})", r.id),
+            haema_segment(strings(&["-r", &r.id, "-e", &enc])),
+            ffmpeg_cut(strings(&[
+                "-map",
+                "0:v:0",
+                "-vf",
+                &format!("scale={}:{}", t.width, t.height),
+                "-c:v",
+                &enc,
+                "-preset",
+                "veryfast",
+                "-crf",
+                "23",
+                "-maxrate",
+                &rate,
+                "-bufsize",
+                &rate,
+                "-bf",
+                "0",
+            ])),
+            media_secs,
+        ));
     }
-    if let Some(a) = pres
-        .audio()
-        .find(|r| matches!(r.method, Method::Aac(_)))
-        .cloned()
-    {
-        let (exe, file) = (exe.clone(), file.clone());
-        let f2 = file.clone();
-        let stream = a.stream;
-        let starts: Vec<String> = (0..=runs).map(|i| start(pick(i))).collect();
-        let peer: Option<Cmd> = has_ffmpeg.then(|| {
-            Box::new(move |i: usize| {
-                s(&[
-                    "ffmpeg",
-                    "-v",
-                    "error",
-                    "-ss",
-                    &starts[i],
-                    "-i",
-                    &f2,
-                    "-t",
-                    "4",
-                    "-map",
-                    &format!("0:{stream}"),
-                    "-c:a",
-                    "aac",
-                    "-f",
-                    "mp4",
-                    "-movflags",
-                    "frag_keyframe+empty_moov+default_base_moof",
-                    "-",
-                ])
-            }) as Cmd
-        });
-        let id = a.id.clone();
-        let secs = (0..runs)
-            .map(|i| pres.timeline.duration_secs(pick(i)))
-            .sum::<f64>()
-            / runs as f64;
+    if let Some(a) = pres.audio().find(|r| matches!(r.method, Method::Aac(_))) {
         rows.push((
             format!("aac segment {}", a.id),
-            Box::new(move |i| s(&[&exe, "segment", &file, &pick(i).to_string(), "-r", &id])),
-            peer,
-            Some(secs),
+            haema_segment(strings(&["-r", &a.id])),
+            ffmpeg_cut(strings(&[
+                "-map",
+                &format!("0:{}", a.stream),
+                "-c:a",
+                "aac",
+            ])),
+            media_secs,
         ));
     }
 
