@@ -64,7 +64,11 @@ pub struct Segmenter<'a> {
     pres: &'a Presentation,
     src: Source,
     encoder: String,
+    progress: Option<Progress>,
 }
+
+/// Told (frames made, frames in the segment) while a transcoded segment is made.
+pub type Progress = std::sync::Arc<dyn Fn(u64, u64) + Send + Sync>;
 
 /// Audio packets of one stream with their positions on the output sample clock.
 struct AudioRun {
@@ -91,7 +95,14 @@ impl<'a> Segmenter<'a> {
             pres,
             src,
             encoder: crate::transcode::DEFAULT_VIDEO_ENCODER.into(),
+            progress: None,
         }
+    }
+
+    /// Reports transcoding progress (a server's live jobs).
+    pub fn with_progress(mut self, progress: Progress) -> Segmenter<'a> {
+        self.progress = Some(progress);
+        self
     }
 
     /// Gives the open source back, to make more segments of the same file later (a server
@@ -341,10 +352,17 @@ impl<'a> Segmenter<'a> {
             &src_params,
             &packets,
             start - tol,
-            &self.encoder,
-            &target,
-            s.time_base,
-            s.frame_rate,
+            &transcode::EncodeSpec {
+                encoder: &self.encoder,
+                target: &target,
+                time_base: s.time_base,
+                frame_rate: s.frame_rate,
+            },
+            &|done, total| {
+                if let Some(p) = &self.progress {
+                    p(done, total);
+                }
+            },
         )?;
         if out.is_empty() {
             return Err(Error::Corrupt {

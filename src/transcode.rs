@@ -228,7 +228,22 @@ pub fn video_parameters(
     Ok(ff::codec::Parameters::from(&*enc))
 }
 
+/// How a transcoded video segment is encoded: encoder, rung, time base and frame rate of the
+/// source.
+#[derive(Debug, Clone, Copy)]
+pub struct EncodeSpec<'a> {
+    /// FFmpeg encoder name.
+    pub encoder: &'a str,
+    /// The rung.
+    pub target: &'a VideoTarget,
+    /// Time base of the timestamps (the source stream's).
+    pub time_base: Rational,
+    /// The source's frame rate, for the stream's timing info.
+    pub frame_rate: Option<Rational>,
+}
+
 /// Decodes a segment's packets (decode order, starting with its keyframe) and encodes the
+/// frames; `progress(frames encoded, frames in the segment)` is called as it goes. Encodes the
 /// frames presented at or after `keep_from` (leading frames of an open GOP are dropped).
 /// Returns the encoder's parameters and its packets in order; packet PTS are the source PTS
 /// of their frames, in `time_base`.
@@ -236,11 +251,11 @@ pub fn transcode_video(
     src: &ff::codec::Parameters,
     packets: &[Packet],
     keep_from: i64,
-    name: &str,
-    target: &VideoTarget,
-    time_base: Rational,
-    frame_rate: Option<Rational>,
+    out_spec: &EncodeSpec<'_>,
+    progress: &dyn Fn(u64, u64),
 ) -> Result<(ff::codec::Parameters, Vec<ff::Packet>)> {
+    let total = packets.len() as u64;
+    let mut done = 0u64;
     let mut dctx =
         ff::codec::Context::from_parameters(src.clone()).map_err(ff_err("decoder set-up"))?;
     // Decoded pictures are the same whatever the threading: use the cores.
@@ -253,6 +268,12 @@ pub fn transcode_video(
         .decoder()
         .video()
         .map_err(ff_err("opening the video decoder"))?;
+    let EncodeSpec {
+        encoder: name,
+        target,
+        time_base,
+        frame_rate,
+    } = *out_spec;
     let mut enc = open_video_encoder(name, target, time_base, frame_rate)?;
     let params = ff::codec::Parameters::from(&*enc);
     let enc_format = enc.format();
@@ -292,6 +313,8 @@ pub fn transcode_video(
         scaled.set_kind(ff::picture::Type::None);
         enc.send_frame(&scaled)
             .map_err(ff_err("encoding a frame"))?;
+        done += 1;
+        progress(done, total);
         drain_encoder(enc, out)
     };
 

@@ -7,37 +7,14 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use common::*;
 
-fn browser_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
-}
-
 fn play(tree: &Path, extra: &[&str]) -> serde_json::Value {
-    let dir = browser_dir();
-    assert!(
-        dir.join("node_modules/hls.js").is_dir() && dir.join("node_modules/playwright-core").is_dir(),
-        "hls.js and playwright-core are missing: run scripts/test.sh (or `npm ci --prefix tests/browser`)"
-    );
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        Path::new(&chromium).exists(),
-        "no Chromium at {chromium}: run scripts/test.sh (it installs Debian's chromium)"
-    );
-    let out = run(Command::new("node")
-        .arg(dir.join("play.mjs"))
-        .arg(tree)
-        .args(extra));
-    let line = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(line.trim()).unwrap_or_else(|_| {
-        panic!(
-            "play.mjs printed no report: {line}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+    let mut args: Vec<&std::ffi::OsStr> = vec![tree.as_os_str()];
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
+    browser_report("play.mjs", &args)
 }
 
 #[test]

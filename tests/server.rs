@@ -290,14 +290,11 @@ fn ffmpeg_plays_the_served_master_playlist_without_a_warning() {
 fn hls_js_plays_a_served_video_from_another_origin() {
     let (_d, db) = temp_db();
     let s = Server::start(&db);
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
     let url = format!("http://{}/api/v1/video/3/master.m3u8", s.addr);
-    let out = run(Command::new("node")
-        .arg(dir.join("play.mjs"))
-        .args(["--url", &url, "--clock"]));
-    let line = String::from_utf8_lossy(&out.stdout);
-    let r: serde_json::Value = serde_json::from_str(line.trim())
-        .unwrap_or_else(|_| panic!("{line} {}", String::from_utf8_lossy(&out.stderr)));
+    let r = browser_report(
+        "play.mjs",
+        &["--url".as_ref(), url.as_ref(), "--clock".as_ref()],
+    );
     assert_eq!(r["ok"], true, "{r}");
 }
 
@@ -347,13 +344,8 @@ fn the_web_page_lists_the_library_resumes_plays_and_switches_audio_and_subtitles
         &[],
         br#"{"position": 12}"#,
     );
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
-    let out = run(Command::new("node")
-        .arg(dir.join("page.mjs"))
-        .args([format!("http://{}", s.addr), "Clock".into()]));
-    let line = String::from_utf8_lossy(&out.stdout);
-    let r: serde_json::Value = serde_json::from_str(line.trim())
-        .unwrap_or_else(|_| panic!("{line} {}", String::from_utf8_lossy(&out.stderr)));
+    let base = format!("http://{}", s.addr);
+    let r = browser_report("page.mjs", &[base.as_ref(), "Clock".as_ref()]);
     assert_eq!(r["ok"], true, "{r}");
     assert_eq!(
         r["titles"],
@@ -626,6 +618,7 @@ fn the_tui_shows_a_live_transcode_and_says_when_the_server_goes_and_comes_back()
             l.contains("h264-720p")
                 && l.contains("2.m4s")
                 && l.contains("libx264")
+                && l.contains('%')
                 && !l.contains("GET")
         });
         assert!(fetch.join().unwrap());

@@ -76,6 +76,9 @@ fn is_public(url: &str) -> bool {
     matches!(path, "/health" | "/" | "/index.html" | "/hls.min.js")
 }
 
+/// Live jobs' progress: cache key -> (frames done, frames, media seconds).
+type JobProgress = Arc<Mutex<HashMap<String, (u64, u64, f64)>>>;
+
 /// A video's row: path, cached probe JSON, probe error, size, mtime.
 type VideoRow = (String, Option<String>, Option<String>, i64, i64);
 /// A show's video: id, season, episode, title.
@@ -101,6 +104,8 @@ pub struct State {
     requests: AtomicU64,
     scanning: Mutex<Option<String>>,
     prefetch: Prefetch,
+    /// Progress of the segments being made: cache key -> (frames done, frames, media seconds).
+    progress: JobProgress,
     /// The last requests answered (method, path, status, ms, error), newest last.
     recent: Mutex<std::collections::VecDeque<Value>>,
 }
@@ -201,6 +206,7 @@ impl State {
             requests: AtomicU64::new(0),
             scanning: Mutex::new(None),
             recent: Mutex::new(std::collections::VecDeque::new()),
+            progress: Arc::new(Mutex::new(HashMap::new())),
             prefetch: Prefetch {
                 queue: Mutex::new(std::collections::VecDeque::new()),
                 ready: std::sync::Condvar::new(),
@@ -230,7 +236,7 @@ impl State {
         if let Some(bytes) = self.disk.as_ref().and_then(|d| d.get(key)) {
             return Ok(bytes);
         }
-        let bytes = self.make_fresh(video, loaded, rid, seg)?;
+        let bytes = self.make_fresh(key, video, loaded, rid, seg)?;
         if let Some(d) = &self.disk {
             d.put(key, &bytes);
         }
@@ -239,6 +245,7 @@ impl State {
 
     fn make_fresh(
         &self,
+        key: &str,
         video: i64,
         loaded: &Loaded,
         rid: &str,
@@ -257,7 +264,23 @@ impl State {
             None => Segmenter::new(&loaded.info, &loaded.pres).map_err(|e| e.to_string())?,
         }
         .with_encoder(&self.config.encoder);
+        // Live progress for /api/v1/status: frames done of frames, and the media length.
+        let media_secs = match seg {
+            SegmentId::Media(n) => loaded.pres.timeline.duration_secs(n),
+            SegmentId::Init => 0.0,
+        };
+        self.progress
+            .lock()
+            .expect("lock")
+            .insert(key.to_owned(), (0, 0, media_secs));
+        let (table, k) = (self.progress.clone(), key.to_owned());
+        s = s.with_progress(Arc::new(move |done, total| {
+            if let Some(e) = table.lock().expect("lock").get_mut(&k) {
+                (e.0, e.1) = (done, total);
+            }
+        }));
         let made = s.make(rid, seg).map_err(|e| e.to_string());
+        self.progress.lock().expect("lock").remove(key);
         let mut pool = self.sources.lock().expect("lock");
         let spare = pool.entry(video).or_default();
         if spare.len() < SOURCES_PER_VIDEO {
@@ -452,13 +475,21 @@ impl State {
     }
 
     fn status(&self) -> Reply {
+        let progress = self.progress.lock().expect("lock").clone();
         let jobs: Vec<Value> = self
             .cache
             .making()
             .into_iter()
             .map(|(k, secs)| {
                 let p: Vec<&str> = k.split(':').collect();
-                json!({ "video": p.get(1), "rendition": p.get(2), "segment": p.get(3), "encoder": p.get(4), "running_secs": secs })
+                let (done, total, media) = progress.get(&k).copied().unwrap_or((0, 0, 0.0));
+                let fraction = if total > 0 { done as f64 / total as f64 } else { 0.0 };
+                let secs = secs.max(1e-3);
+                json!({
+                    "video": p.get(1), "rendition": p.get(2), "segment": p.get(3), "encoder": p.get(4),
+                    "running_secs": secs, "progress": fraction, "fps": done as f64 / secs,
+                    "speed": media * fraction / secs,
+                })
             })
             .collect();
         Reply::json(

@@ -140,6 +140,12 @@ pub fn draw(f: &mut Frame, app: &App) {
                 Cell::from(j["rendition"].as_str().unwrap_or("?").to_owned()),
                 Cell::from(j["segment"].as_str().unwrap_or("?").to_owned()),
                 Cell::from(j["encoder"].as_str().unwrap_or("?").to_owned()),
+                Cell::from(format!(
+                    "{:>3.0}%",
+                    100.0 * j["progress"].as_f64().unwrap_or(0.0)
+                )),
+                Cell::from(format!("{:.0}", j["fps"].as_f64().unwrap_or(0.0))),
+                Cell::from(format!("{:.1}x", j["speed"].as_f64().unwrap_or(0.0))),
                 Cell::from(format!("{:.1}s", j["running_secs"].as_f64().unwrap_or(0.0))),
             ])
         })
@@ -147,16 +153,28 @@ pub fn draw(f: &mut Frame, app: &App) {
     let table = Table::new(
         jobs,
         [
-            Constraint::Length(6),
-            Constraint::Min(12),
-            Constraint::Length(9),
-            Constraint::Length(9),
+            Constraint::Length(5),
+            Constraint::Min(11),
             Constraint::Length(7),
+            Constraint::Length(8),
+            Constraint::Length(5),
+            Constraint::Length(5),
+            Constraint::Length(6),
+            Constraint::Length(6),
         ],
     )
     .header(
-        Row::new(vec!["video", "rendition", "segment", "encoder", "time"])
-            .style(Style::default().add_modifier(Modifier::BOLD)),
+        Row::new(vec![
+            "video",
+            "rendition",
+            "segment",
+            "encoder",
+            "done",
+            "fps",
+            "speed",
+            "time",
+        ])
+        .style(Style::default().add_modifier(Modifier::BOLD)),
     )
     .block(block(app, 0));
     f.render_widget(table, jobs_area);
@@ -398,7 +416,7 @@ mod tests {
         serde_json::json!({
             "uptime_secs": 3725.0, "requests": 42, "encoder": "libx264", "scanning": null,
             "cache": { "bytes": 268435456u64, "limit": 536870912u64, "entries": 7, "hits": 30, "misses": 10, "evictions": 2 },
-            "jobs": [{ "video": "3", "rendition": "h264-720p", "segment": "12.m4s", "encoder": "libx264", "running_secs": 0.8 }],
+            "jobs": [{ "video": "3", "rendition": "h264-720p", "segment": "12.m4s", "encoder": "libx264", "running_secs": 0.8, "progress": 0.5, "fps": 60.0, "speed": 2.5 }],
             "encoders": [{ "name": "libx264", "available": true, "detail": "opens" }, { "name": "h264_vaapi", "available": false, "detail": "does not open: Invalid argument" }],
             "recent": [{ "method": "GET", "path": "/api/v1/video/9/master.m3u8", "status": 404, "ms": 0.4, "error": "no video 9" }]
         })
@@ -414,6 +432,10 @@ mod tests {
         let s = screen(&app, 100, 30);
         assert!(s.contains("up 1h 02m  42 requests"), "{s}");
         assert!(s.contains("h264-720p") && s.contains("12.m4s"), "{s}");
+        assert!(
+            s.contains(" 50%") && s.contains("60") && s.contains("2.5x"),
+            "{s}"
+        );
         assert!(s.contains("256.0 MiB of 512.0 MiB"), "{s}");
         assert!(s.contains("hit rate 75%"), "{s}");
         assert!(s.contains("+ libx264") && s.contains("- h264_vaapi"), "{s}");

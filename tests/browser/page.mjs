@@ -1,18 +1,12 @@
 // Drives Haema's own web page in headless Chromium: library, series, player, resume, audio and
 // subtitle selection, progress saved. Prints one JSON line.
 // usage: node page.mjs BASE_URL RESUME_TITLE
-import { createRequire } from 'node:module';
+import { launch } from './chromium.mjs';
 
-const require = createRequire(import.meta.url);
-const { chromium } = require('playwright-core');
 const [base, resumeTitle] = process.argv.slice(2);
 const out = { ok: false };
 const watchdog = setTimeout(() => { out.error = 'no verdict in 120 s'; console.log(JSON.stringify(out)); process.exit(1); }, 120000);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
-});
+const browser = await launch();
 const page = await browser.newPage();
 const errors = [];
 page.on('pageerror', (e) => errors.push(String(e)));

@@ -6,11 +6,11 @@ import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { launch } from './chromium.mjs';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
-const { chromium } = require('playwright-core');
 const argv = process.argv.slice(2);
 const dir = argv[0] === '--url' ? null : path.resolve(argv[0]);
 const opt = (k, d) => (argv.includes(k) ? argv[argv.indexOf(k) + 1] : d);
@@ -37,11 +37,7 @@ const base = `http://127.0.0.1:${server.address().port}`;
 
 const out = { ok: false };
 const watchdog = setTimeout(() => { out.error = 'no verdict in 120 s'; console.log(JSON.stringify(out)); process.exit(1); }, 120000);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
-});
+const browser = await launch();
 const page = await browser.newPage();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const until = async (expr, ms) => { const t0 = Date.now(); while (Date.now() - t0 < ms) { if (await page.evaluate(expr)) return Date.now() - t0; await sleep(50); } return -1; };

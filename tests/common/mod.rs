@@ -226,3 +226,27 @@ pub fn http(
         body: raw[split + 4..].to_vec(),
     }
 }
+
+/// Runs one of tests/browser's scripts (hls.js or Haema's page in headless Chromium) and
+/// returns the JSON report it prints. Fails, saying what to run, when Chromium or the npm
+/// packages are missing: a browser test never passes without having played.
+pub fn browser_report(script: &str, args: &[&std::ffi::OsStr]) -> serde_json::Value {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    assert!(
+        dir.join("node_modules/hls.js").is_dir() && dir.join("node_modules/playwright-core").is_dir(),
+        "hls.js and playwright-core are missing: run scripts/test.sh (or `npm ci --prefix tests/browser`)"
+    );
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        Path::new(&chromium).exists(),
+        "no Chromium at {chromium}: run scripts/test.sh (it installs Debian's chromium)"
+    );
+    let out = run(Command::new("node").arg(dir.join(script)).args(args));
+    let line = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(line.trim()).unwrap_or_else(|_| {
+        panic!(
+            "{script} printed no report: {line}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
