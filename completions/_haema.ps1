@@ -95,6 +95,10 @@ Register-ArgumentCompleter -Native -CommandName 'haema' -ScriptBlock {
             break
         }
         'haema;bench' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Instead: play simulated viewers against a running server (host:port)')
+            [CompletionResult]::new('--clients', '--clients', [CompletionResultType]::ParameterName, 'Viewers, with --server')
+            [CompletionResult]::new('--seconds', '--seconds', [CompletionResultType]::ParameterName, 'How long they play, with --server')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'The server''s access token, with --server')
             [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Runs per row (segments are picked across the file, as seeks would ask)')
             [CompletionResult]::new('--segments', '--segments', [CompletionResultType]::ParameterName, 'Runs per row (segments are picked across the file, as seeks would ask)')
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'Video encoder for the transcode row')

@@ -91,12 +91,28 @@ _haema() {
             return 0
             ;;
         haema__subcmd__bench)
-            opts="-k -e -r -h --segments --encoder --rendition --json --markdown --help"
+            opts="-k -e -r -h --server --clients --seconds --token --segments --encoder --rendition --json --markdown --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --clients)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --seconds)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --segments)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

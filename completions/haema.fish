@@ -66,6 +66,10 @@ complete -c haema -n "__fish_haema_using_subcommand serve" -l token -d 'Access t
 complete -c haema -n "__fish_haema_using_subcommand serve" -l threads -d 'Worker threads answering requests [default: 16]' -r
 complete -c haema -n "__fish_haema_using_subcommand serve" -l config -d 'A YAML file with any of the options above' -r -F
 complete -c haema -n "__fish_haema_using_subcommand serve" -s h -l help -d 'Print help'
+complete -c haema -n "__fish_haema_using_subcommand bench" -l server -d 'Instead: play simulated viewers against a running server (host:port)' -r
+complete -c haema -n "__fish_haema_using_subcommand bench" -l clients -d 'Viewers, with --server' -r
+complete -c haema -n "__fish_haema_using_subcommand bench" -l seconds -d 'How long they play, with --server' -r
+complete -c haema -n "__fish_haema_using_subcommand bench" -l token -d 'The server\'s access token, with --server' -r
 complete -c haema -n "__fish_haema_using_subcommand bench" -s k -l segments -d 'Runs per row (segments are picked across the file, as seeks would ask)' -r
 complete -c haema -n "__fish_haema_using_subcommand bench" -s e -l encoder -d 'Video encoder for the transcode row' -r
 complete -c haema -n "__fish_haema_using_subcommand bench" -s r -l rendition -d 'Transcoded rendition to time (default: the largest H.264 rung)' -r

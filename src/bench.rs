@@ -337,3 +337,135 @@ pub fn text(r: &Report) -> String {
     ));
     s
 }
+
+/// What `haema bench --server` measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadReport {
+    /// The server.
+    pub server: String,
+    /// Simulated viewers.
+    pub clients: usize,
+    /// Seconds they played.
+    pub seconds: f64,
+    /// Requests answered.
+    pub requests: u64,
+    /// Requests that failed (non-200 or connection errors).
+    pub errors: u64,
+    /// Bytes received per second, MB/s.
+    pub throughput_mb_s: f64,
+    /// Latency percentiles over all requests, ms.
+    pub p50_ms: f64,
+    /// 90th percentile, ms.
+    pub p90_ms: f64,
+    /// 99th percentile, ms.
+    pub p99_ms: f64,
+}
+
+/// Plays `clients` simulated viewers against a server for `seconds`: each picks a video, reads
+/// its master and first variant playlist, then fetches segment after segment, seeking now and
+/// then. Bounded in time; only the named server is contacted.
+pub fn serve_load(
+    server: &str,
+    token: Option<&str>,
+    clients: usize,
+    seconds: f64,
+) -> Result<LoadReport> {
+    let shows_body = crate::client::get(server, "/api/v1/shows", token)
+        .map_err(Error::BadRequest)?
+        .1;
+    let shows: serde_json::Value = serde_json::from_slice(&shows_body)
+        .map_err(|e| Error::BadRequest(format!("{server}: /api/v1/shows: {e}")))?;
+    let mut videos: Vec<String> = Vec::new();
+    for s in shows.as_array().into_iter().flatten() {
+        videos.extend(s["video"].as_str().map(str::to_owned));
+        videos.extend(
+            s["episodes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e["id"].as_str().map(str::to_owned)),
+        );
+    }
+    if videos.is_empty() {
+        return Err(Error::BadRequest(format!("{server} lists no videos")));
+    }
+    let deadline = Instant::now() + std::time::Duration::from_secs_f64(seconds.max(0.1));
+    let results: std::sync::Mutex<(Vec<f64>, u64, u64)> = std::sync::Mutex::new((Vec::new(), 0, 0));
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for c in 0..clients.max(1) {
+            let (videos, results) = (&videos, &results);
+            scope.spawn(move || {
+                let video = &videos[c % videos.len()];
+                let base = format!("/api/v1/video/{video}");
+                let timed = |path: &str| {
+                    let t = Instant::now();
+                    let r = crate::client::get(server, path, token);
+                    let ms = t.elapsed().as_secs_f64() * 1000.0;
+                    let mut g = results.lock().expect("no panics while held");
+                    g.0.push(ms);
+                    match r {
+                        Ok((200, body)) => {
+                            g.1 += body.len() as u64;
+                            Some(body)
+                        }
+                        _ => {
+                            g.2 += 1;
+                            None
+                        }
+                    }
+                };
+                let Some(master) = timed(&format!("{base}/master.m3u8")) else {
+                    return;
+                };
+                let master = String::from_utf8_lossy(&master).into_owned();
+                let Some(variant) = master
+                    .lines()
+                    .find(|l| !l.starts_with('#') && !l.is_empty())
+                else {
+                    return;
+                };
+                let rendition = variant.split('/').next().unwrap_or("original").to_owned();
+                let Some(media) = timed(&format!("{base}/{variant}")) else {
+                    return;
+                };
+                let count = String::from_utf8_lossy(&media)
+                    .lines()
+                    .filter(|l| l.starts_with("#EXTINF"))
+                    .count()
+                    .max(1);
+                let mut n = c % count;
+                let mut k = 0usize;
+                while Instant::now() < deadline {
+                    timed(&format!("{base}/{rendition}/{n}.m4s"));
+                    k += 1;
+                    // Play on; every seventh segment, seek.
+                    n = if k.is_multiple_of(7) {
+                        (n + count / 2 + 1) % count
+                    } else {
+                        (n + 1) % count
+                    };
+                }
+            });
+        }
+    });
+    let elapsed = started.elapsed().as_secs_f64();
+    let (mut lat, bytes, errors) = results.into_inner().expect("no panics while held");
+    lat.sort_by(f64::total_cmp);
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    Ok(LoadReport {
+        server: server.to_owned(),
+        clients,
+        seconds: elapsed,
+        requests: lat.len() as u64,
+        errors,
+        throughput_mb_s: bytes as f64 / 1e6 / elapsed,
+        p50_ms: pct(0.5),
+        p90_ms: pct(0.9),
+        p99_ms: pct(0.99),
+    })
+}

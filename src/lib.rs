@@ -14,6 +14,7 @@
 //! [`codecs`] and [`mp4`] are pure and tested on plain data.
 
 pub mod bench;
+pub mod client;
 pub mod codecs;
 pub mod error;
 pub mod hls;

@@ -648,3 +648,63 @@ fn the_tui_shows_a_live_transcode_and_says_when_the_server_goes_and_comes_back()
         "the tui did not quit on q"
     );
 }
+
+#[test]
+fn a_file_that_vanished_after_the_scan_and_malformed_queries_get_json_errors() {
+    let (d, db) = temp_db();
+    let lib = d.path().join("lib/Movies/Gone (2024)");
+    std::fs::create_dir_all(&lib).unwrap();
+    std::fs::copy(mkv_no_cues(), lib.join("Gone (2024).mkv")).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let s = Server::launch(&db, &d.path().join("lib"), port, &[], None, 1);
+    std::fs::remove_file(lib.join("Gone (2024).mkv")).unwrap();
+    let r = s.get("/api/v1/video/1/master.m3u8");
+    assert_eq!(r.status, 404);
+    assert!(
+        r.json()["error"].as_str().unwrap().contains("gone"),
+        "{:?}",
+        r.json()
+    );
+    for q in [
+        "/api/v1/shows?search=%zz%",
+        "/api/v1/shows?&&=&search",
+        "/api/v1/shows?search=%E2%82",
+    ] {
+        let r = s.get(q);
+        assert_eq!(r.status, 200, "{q}");
+        assert!(r.json().is_array(), "{q}");
+    }
+    assert_eq!(s.get("/health").status, 200);
+}
+
+#[test]
+fn bench_plays_viewers_against_a_server_and_reports_latency() {
+    let (_d, db) = temp_db();
+    let s = Server::start(&db);
+    let out = haema_ok(&[
+        "bench".as_ref(),
+        "--server".as_ref(),
+        s.addr.as_ref(),
+        "--clients".as_ref(),
+        "4".as_ref(),
+        "--seconds".as_ref(),
+        "2".as_ref(),
+        "--json".as_ref(),
+    ]);
+    let r: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert!(r["requests"].as_u64().unwrap() > 8, "{r}");
+    assert_eq!(r["errors"], 0, "{r}");
+    assert!(r["throughput_mb_s"].as_f64().unwrap() > 0.0, "{r}");
+    assert!(
+        r["p50_ms"].as_f64().unwrap() <= r["p99_ms"].as_f64().unwrap(),
+        "{r}"
+    );
+    assert!(
+        r["seconds"].as_f64().unwrap() < 30.0,
+        "bounded in time: {r}"
+    );
+}

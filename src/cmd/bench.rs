@@ -14,12 +14,26 @@ use crate::cmd::write_stdout;
   haema bench movie.mkv                    # text table, 10 runs a row
   haema bench movie.mkv --segments 30 --markdown >> RESULTS.md
   haema bench movie.mkv --json | jq '.rows[] | {name, ratio}'
+  haema bench --server 127.0.0.1:8080 --clients 50 --seconds 20
 
 Every row runs whole processes, Haema's and the ffmpeg CLI's equivalent, interleaved, after a
 warm-up; it prints min, median and max wall time and the ratio of the medians.")]
 pub struct Args {
     /// The media file.
-    pub file: PathBuf,
+    #[arg(required_unless_present = "server")]
+    pub file: Option<PathBuf>,
+    /// Instead: play simulated viewers against a running server (host:port).
+    #[arg(long, value_name = "ADDR")]
+    pub server: Option<String>,
+    /// Viewers, with --server.
+    #[arg(long, default_value_t = 10)]
+    pub clients: usize,
+    /// How long they play, with --server.
+    #[arg(long, default_value_t = 10.0)]
+    pub seconds: f64,
+    /// The server's access token, with --server.
+    #[arg(long)]
+    pub token: Option<String>,
     /// Runs per row (segments are picked across the file, as seeks would ask).
     #[arg(long, short = 'k', default_value_t = 10)]
     pub segments: usize,
@@ -39,6 +53,23 @@ pub struct Args {
 
 /// Runs `haema bench`.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if let Some(server) = &args.server {
+        let r =
+            haema::bench::serve_load(server, args.token.as_deref(), args.clients, args.seconds)?;
+        let text = if args.json {
+            serde_json::to_string_pretty(&r)? + "\n"
+        } else {
+            format!(
+                "{} viewers on {} for {:.1} s: {} requests, {} errors, {:.0} MB/s; latency p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms\n",
+                r.clients, r.server, r.seconds, r.requests, r.errors, r.throughput_mb_s, r.p50_ms, r.p90_ms, r.p99_ms
+            )
+        };
+        return write_stdout(text.as_bytes());
+    }
+    let file = args
+        .file
+        .clone()
+        .expect("clap requires FILE without --server");
     haema::transcode::check_video_encoder(&args.encoder)?;
     let exe = std::env::current_exe().context("finding the haema binary")?;
     let bar = if std::io::stderr().is_terminal() {
@@ -47,7 +78,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         indicatif::ProgressBar::hidden()
     };
     let opts = haema::bench::Options {
-        file: args.file.clone(),
+        file,
         runs: args.segments,
         encoder: args.encoder,
         rendition: args.rendition,

@@ -4,7 +4,6 @@
 //! `TestBackend`; [`run`] owns the terminal, polls the server once a second on a thread, and
 //! restores the terminal on exit and on a panic (ratatui's init installs the hook).
 
-use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind};
@@ -311,32 +310,13 @@ pub fn draw(f: &mut Frame, app: &App) {
     }
 }
 
-/// GETs the status JSON (a small HTTP/1.1 client: one request, one connection).
+/// GETs the status JSON.
 pub fn fetch_status(server: &str, token: Option<&str>) -> Result<Value, String> {
-    let host = server.trim_start_matches("http://").trim_end_matches('/');
-    let mut s = std::net::TcpStream::connect(host).map_err(|e| e.to_string())?;
-    s.set_read_timeout(Some(Duration::from_secs(3)))
-        .map_err(|e| e.to_string())?;
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(
-        s,
-        "GET /api/v1/status HTTP/1.1\r\nHost: {host}\r\n{auth}Connection: close\r\n\r\n"
-    )
-    .map_err(|e| e.to_string())?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).map_err(|e| e.to_string())?;
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or("no HTTP response")?;
-    let head = String::from_utf8_lossy(&raw[..split]);
-    let code = head.split_whitespace().nth(1).unwrap_or("");
-    if code != "200" {
+    let (code, body) = crate::client::get(server, "/api/v1/status", token)?;
+    if code != 200 {
         return Err(format!("HTTP {code}"));
     }
-    serde_json::from_slice(&raw[split + 4..]).map_err(|e| e.to_string())
+    serde_json::from_slice(&body).map_err(|e| e.to_string())
 }
 
 /// Runs the dashboard until q or Esc.
