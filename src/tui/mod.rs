@@ -53,6 +53,11 @@ impl App {
     }
 }
 
+/// The array under `key` of the status, or nothing.
+fn list<'a>(status: &'a Value, key: &str) -> &'a [Value] {
+    status[key].as_array().map(Vec::as_slice).unwrap_or(&[])
+}
+
 fn duration(secs: f64) -> String {
     let s = secs as u64;
     match s {
@@ -127,10 +132,7 @@ pub fn draw(f: &mut Frame, app: &App) {
     // Jobs, and the cache beside them.
     let [jobs_area, cache_area] =
         Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(middle);
-    let jobs: Vec<Row> = st["jobs"]
-        .as_array()
-        .map(|a| a.as_slice())
-        .unwrap_or(&[])
+    let jobs: Vec<Row> = list(st, "jobs")
         .iter()
         .skip(app.scroll[0])
         .map(|j| {
@@ -232,10 +234,7 @@ pub fn draw(f: &mut Frame, app: &App) {
     // Encoders, and the last requests.
     let [enc_area, recent_area] =
         Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(bottom);
-    let encoders: Vec<Line> = st["encoders"]
-        .as_array()
-        .map(|a| a.as_slice())
-        .unwrap_or(&[])
+    let encoders: Vec<Line> = list(st, "encoders")
         .iter()
         .skip(app.scroll[1])
         .map(|e| {
@@ -256,10 +255,7 @@ pub fn draw(f: &mut Frame, app: &App) {
         })
         .collect();
     f.render_widget(Paragraph::new(encoders).block(block(app, 1)), enc_area);
-    let recent: Vec<Line> = st["recent"]
-        .as_array()
-        .map(|a| a.as_slice())
-        .unwrap_or(&[])
+    let recent: Vec<Line> = list(st, "recent")
         .iter()
         .rev()
         .skip(app.scroll[2])
