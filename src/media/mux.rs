@@ -204,7 +204,7 @@ impl FragmentMuxer {
         let mut init = std::mem::take(&mut self.init);
         if self.delayed_moov {
             // ftyp+moov came out in front of the moof: it is the init segment.
-            if let Some(at) = find_top_level_box(&bytes, b"moof") {
+            if let Some(at) = crate::mp4::child(&bytes, b"moof").map(|b| b.offset) {
                 let tail = bytes.split_off(at);
                 init.extend_from_slice(&bytes);
                 bytes = tail;
@@ -246,20 +246,4 @@ impl Drop for FragmentMuxer {
         unsafe { ffi::avformat_free_context(self.ctx) };
         self.ctx = ptr::null_mut();
     }
-}
-
-/// Offset of the first top-level box of this type (ISO/IEC 14496-12 4.2 box header).
-fn find_top_level_box(bytes: &[u8], kind: &[u8; 4]) -> Option<usize> {
-    let mut at = 0usize;
-    while at + 8 <= bytes.len() {
-        let size = u32::from_be_bytes(bytes[at..at + 4].try_into().ok()?) as usize;
-        if &bytes[at + 4..at + 8] == kind {
-            return Some(at);
-        }
-        if size < 8 {
-            return None;
-        }
-        at += size;
-    }
-    None
 }

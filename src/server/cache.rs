@@ -234,13 +234,18 @@ pub struct DiskCache {
     inner: Mutex<DiskInner>,
 }
 
-fn file_name(key: &str) -> String {
+/// FNV-1a 64 of a key: segment file names here, ETags in the server.
+pub(crate) fn fnv1a(key: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in key.bytes() {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    format!("{h:016x}.seg")
+    h
+}
+
+fn file_name(key: &str) -> String {
+    format!("{:016x}.seg", fnv1a(key))
 }
 
 impl DiskCache {

@@ -176,12 +176,7 @@ fn now() -> i64 {
 
 /// A stable ETag from a cache key (FNV-1a).
 fn etag_of(key: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in key.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("\"{h:016x}\"")
+    format!("\"{:016x}\"", cache::fnv1a(key))
 }
 
 impl State {
