@@ -290,10 +290,7 @@ impl<'a> Segmenter<'a> {
         let tl = &self.pres.timeline;
         let (start, end) = tl.span(n).expect("checked");
         let vs = &self.info.streams[stream];
-        // How far a packet's PTS may sit from the index's keyframe time: 1 ms, the coarsest
-        // rounding a container applies (Matroska). Not derived from the frame rate, which only
-        // a full probe knows: segment bytes must not depend on how the file was probed.
-        let tol = (0.001 / vs.time_base.as_f64()).round().max(1.0) as i64;
+        let tol = keyframe_tolerance(vs.time_base);
         self.src.seek(stream, start)?;
         let mut packets: Vec<Packet> = Vec::new();
         let is_last = n + 1 == tl.len();
@@ -347,7 +344,7 @@ impl<'a> Segmenter<'a> {
         let tl = &self.pres.timeline;
         let (start, _) = tl.span(n).expect("checked");
         let src_params = self.params(r.stream)?;
-        let tol = (0.001 / s.time_base.as_f64()).round().max(1.0) as i64;
+        let tol = keyframe_tolerance(s.time_base);
         let (params, mut out) = transcode::transcode_video(
             &src_params,
             &packets,
@@ -577,6 +574,13 @@ fn video_spec(params: &ff::codec::Parameters, time_base: Rational) -> TrackSpec<
         time_base,
         tag: None,
     }
+}
+
+/// How far a packet's PTS may sit from the index's keyframe time: 1 ms in the stream's ticks
+/// (at least one), the coarsest rounding a container applies (Matroska). Not derived from the
+/// frame rate, which only a full probe knows: segment bytes must not depend on the probe.
+fn keyframe_tolerance(time_base: Rational) -> i64 {
+    (0.001 / time_base.as_f64()).round().max(1.0) as i64
 }
 
 /// Samples per frame of a codec with a fixed frame size, from the codec itself (not from
