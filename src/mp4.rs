@@ -99,7 +99,10 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The sample table of one track, as libavformat's mov demuxer presents it.
+/// The sample table of one track, as libavformat's mov demuxer presents it: random access to
+/// every sample's times, size, position and sync flag, kept as compact as the boxes themselves
+/// (run-length time tables, one size per sample, one offset per chunk) so that a two-hour film
+/// costs a few megabytes, not tens.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Track {
     /// tkhd track_ID.
@@ -108,30 +111,190 @@ pub struct Track {
     pub handler: [u8; 4],
     /// mdhd timescale: ticks per second of every time below.
     pub timescale: u32,
-    /// Presentation time of each sample in decode order, with the edit list applied the way
-    /// libavformat applies it (first edit's media_time subtracted, leading empty edits added).
-    pub pts: Vec<i64>,
-    /// Decode time of each sample, shifted like `pts`.
-    pub dts: Vec<i64>,
-    /// Size of each sample in bytes (stsz).
-    pub sizes: Vec<u32>,
-    /// Whether each sample is a sync sample (stss; every sample when stss is absent).
-    pub sync: Vec<bool>,
+    /// Duration of the presentation in `timescale` ticks: the media's (mdhd), or the edit's
+    /// where that is shorter.
+    pub duration: i64,
+    /// Duration of the media (8.4.2 mdhd), in `timescale` ticks.
+    pub media_duration: i64,
+    /// Where the presentation starts, in `timescale` ticks: the length of leading empty
+    /// edits. Samples presented before it are outside the edit (priming, trimmed frames).
+    pub start: i64,
+    /// The edit list, if any, is one that the times here model exactly: empty edits followed
+    /// by at most one media edit at normal rate. Anything else (several media edits, dwells) is
+    /// left to libavformat's own edit list handling.
+    pub simple_edits: bool,
+    /// Added to every time for the edit list the way libavformat applies it (first edit's
+    /// media_time subtracted, leading empty edits added).
+    shift: i64,
+    /// Subtracted from every DTS so that no PTS comes before its DTS (libavformat's dts_shift
+    /// for negative composition offsets).
+    dts_shift: i64,
+    /// 8.6.1.2 stts runs: (first sample, its decode time before shifts, sample delta).
+    stts: Vec<(usize, i64, u32)>,
+    /// 8.6.1.3 ctts runs: (first sample, composition offset); empty when there is no ctts.
+    ctts: Vec<(usize, i64)>,
+    /// 8.7.3 stsz: each sample's size.
+    sizes: Vec<u32>,
+    /// 8.6.2 stss: 0-based sync samples, sorted; `None` when every sample is sync.
+    sync: Option<Vec<usize>>,
+    /// 8.7.4 stsc + 8.7.5 stco/co64: (first sample, file offset) of each chunk; empty when the
+    /// chunk tables are missing or don't cover every sample.
+    chunks: Vec<(usize, u64)>,
+}
+
+/// One sample of a [`Track`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sample {
+    /// Presentation time, with the edit list applied.
+    pub pts: i64,
+    /// Decode time, shifted like `pts` (and down by negative composition offsets).
+    pub dts: i64,
+    /// Decode duration (stts delta).
+    pub duration: u32,
+    /// Size in bytes.
+    pub size: u32,
+    /// A sync sample.
+    pub sync: bool,
+}
+
+/// The run of a run-length table that holds sample `k`.
+fn run_of<T>(runs: &[(usize, T)], k: usize) -> Option<&(usize, T)> {
+    let i = runs.partition_point(|r| r.0 <= k);
+    runs.get(i.checked_sub(1)?)
 }
 
 impl Track {
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.sizes.len()
+    }
+
+    /// Whether the track has no samples.
+    pub fn is_empty(&self) -> bool {
+        self.sizes.is_empty()
+    }
+
+    /// Whether every sample has a file offset (the chunk tables are complete).
+    pub fn has_offsets(&self) -> bool {
+        !self.chunks.is_empty() || self.sizes.is_empty()
+    }
+
+    /// Sample `k` (0-based, decode order).
+    pub fn sample(&self, k: usize) -> Sample {
+        let i = self.stts.partition_point(|r| r.0 <= k) - 1;
+        let (first, t0, delta) = self.stts[i];
+        let dts = t0 + (k - first) as i64 * i64::from(delta);
+        let cts = run_of(&self.ctts, k).map_or(0, |r| r.1);
+        Sample {
+            pts: dts + cts + self.shift,
+            dts: dts + self.shift - self.dts_shift,
+            duration: delta,
+            size: self.sizes[k],
+            sync: self.is_sync(k),
+        }
+    }
+
+    /// Whether sample `k` is a sync sample.
+    pub fn is_sync(&self, k: usize) -> bool {
+        self.sync
+            .as_ref()
+            .is_none_or(|s| s.binary_search(&k).is_ok())
+    }
+
+    /// File offset of sample `k` (0 when the chunk tables are incomplete).
+    pub fn offset(&self, k: usize) -> u64 {
+        let Some(&(first, at)) = run_of(&self.chunks, k) else {
+            return 0;
+        };
+        at + self.sizes[first..k].iter().map(|s| u64::from(*s)).sum::<u64>()
+    }
+
+    /// Every sample in decode order, with its file offset; walks the tables once.
+    pub fn samples(&self) -> impl Iterator<Item = (Sample, u64)> + '_ {
+        let (mut stts, mut ctts, mut chunk, mut sync) = (0usize, 0usize, 0usize, 0usize);
+        let mut at = 0u64;
+        (0..self.len()).map(move |k| {
+            while self.stts.get(stts + 1).is_some_and(|r| r.0 <= k) {
+                stts += 1;
+            }
+            while self.ctts.get(ctts + 1).is_some_and(|r| r.0 <= k) {
+                ctts += 1;
+            }
+            if self.chunks.get(chunk).is_some_and(|c| c.0 == k) {
+                at = self.chunks[chunk].1;
+                chunk += 1;
+            }
+            let (first, t0, delta) = self.stts[stts];
+            let dts = t0 + (k - first) as i64 * i64::from(delta);
+            let cts = self.ctts.get(ctts).filter(|r| r.0 <= k).map_or(0, |r| r.1);
+            let size = self.sizes[k];
+            let s = Sample {
+                pts: dts + cts + self.shift,
+                dts: dts + self.shift - self.dts_shift,
+                duration: delta,
+                size,
+                sync: match &self.sync {
+                    None => true,
+                    Some(list) => {
+                        while list.get(sync).is_some_and(|&i| i < k) {
+                            sync += 1;
+                        }
+                        list.get(sync) == Some(&k)
+                    }
+                },
+            };
+            let offset = at;
+            at += u64::from(size);
+            (s, offset)
+        })
+    }
+
+    /// The sync samples (0-based, sorted), or `None` when every sample is one.
+    pub fn sync_list(&self) -> Option<&[usize]> {
+        self.sync.as_deref()
+    }
+
+    /// The file offset of sample `k` if it starts a chunk (sequential readers add up sizes
+    /// within a chunk instead of asking [`Track::offset`]).
+    pub fn chunk_start(&self, k: usize) -> Option<u64> {
+        run_of(&self.chunks, k).filter(|c| c.0 == k).map(|c| c.1)
+    }
+
+    /// Indices of the sync samples, in decode order.
+    pub fn sync_samples(&self) -> Vec<usize> {
+        match &self.sync {
+            Some(s) => s.clone(),
+            None => (0..self.len()).collect(),
+        }
+    }
+
     /// Presentation times of the sync samples, sorted.
     pub fn keyframe_pts(&self) -> Vec<i64> {
-        let mut k: Vec<i64> = self
-            .pts
-            .iter()
-            .zip(&self.sync)
-            .filter(|(_, s)| **s)
-            .map(|(p, _)| *p)
-            .collect();
+        let mut k: Vec<i64> = match &self.sync {
+            Some(s) => s.iter().map(|&i| self.sample(i).pts).collect(),
+            None => (0..self.len()).map(|i| self.sample(i).pts).collect(),
+        };
         k.sort_unstable();
         k.dedup();
         k
+    }
+
+    /// The sum of every sample's decode duration.
+    pub fn total_duration(&self) -> i64 {
+        let n = self.len();
+        self.stts
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let end = self.stts.get(i + 1).map_or(n, |next| next.0);
+                (end - r.0) as i64 * i64::from(r.2)
+            })
+            .sum()
+    }
+
+    /// The total of the sample sizes.
+    pub fn total_bytes(&self) -> u64 {
+        self.sizes.iter().map(|s| u64::from(*s)).sum()
     }
 }
 
@@ -155,6 +318,7 @@ pub fn parse_moov(moov: &[u8]) -> Option<Vec<Track>> {
 
 fn parse_trak(trak: &[u8], movie_timescale: u32) -> Option<Track> {
     let tkhd = child(trak, b"tkhd")?.body;
+    let mut simple_edits = true;
     let mut r = Reader::new(tkhd);
     let (v, _) = r.full()?;
     r.versioned(v)?;
@@ -167,6 +331,7 @@ fn parse_trak(trak: &[u8], movie_timescale: u32) -> Option<Track> {
     r.versioned(v)?;
     r.versioned(v)?;
     let timescale = r.u32()?;
+    let media_duration = r.versioned(v)? as i64;
     let mut r = Reader::new(child(mdia, b"hdlr")?.body);
     r.full()?;
     r.u32()?; // pre_defined
@@ -174,32 +339,38 @@ fn parse_trak(trak: &[u8], movie_timescale: u32) -> Option<Track> {
 
     let stbl = path(mdia, &[b"minf", b"stbl"])?;
     // 8.6.1.2 stts: decoding time deltas, run-length coded.
-    let mut dts = Vec::new();
+    let mut stts = Vec::new();
     let mut r = Reader::new(child(stbl, b"stts")?.body);
     r.full()?;
-    let mut t = 0i64;
+    let (mut n, mut t) = (0usize, 0i64);
     for _ in 0..r.u32()? {
-        let (count, delta) = (r.u32()?, r.u32()?);
-        for _ in 0..count {
-            dts.push(t);
-            t += i64::from(delta);
+        let (count, delta) = (r.u32()? as usize, r.u32()?);
+        // A count past what the box could describe is a corrupt table, not a film.
+        if count > MAX_SAMPLES.saturating_sub(n) {
+            return None;
         }
+        if count > 0 {
+            stts.push((n, t, delta));
+        }
+        n += count;
+        t += count as i64 * i64::from(delta);
     }
-    let n = dts.len();
     // 8.6.2 stss: sync samples, 1-based; absent means every sample is sync.
     let sync = match child(stbl, b"stss") {
-        None => vec![true; n],
+        None => None,
         Some(b) => {
-            let mut s = vec![false; n];
             let mut r = Reader::new(b.body);
             r.full()?;
+            let mut s = Vec::new();
             for _ in 0..r.u32()? {
                 let i = r.u32()? as usize;
                 if (1..=n).contains(&i) {
-                    s[i - 1] = true;
+                    s.push(i - 1);
                 }
             }
-            s
+            s.sort_unstable();
+            s.dedup();
+            Some(s)
         }
     };
     // 8.7.3 stsz: one size for all, or a table.
@@ -210,71 +381,220 @@ fn parse_trak(trak: &[u8], movie_timescale: u32) -> Option<Track> {
     let sizes = if fixed != 0 {
         vec![fixed; n]
     } else {
-        (0..count.min(n))
-            .map(|_| r.u32())
-            .collect::<Option<Vec<_>>>()?
+        if count < n {
+            return None;
+        }
+        (0..n).map(|_| r.u32()).collect::<Option<Vec<_>>>()?
     };
+    let chunks = chunk_starts(stbl, n).unwrap_or_default();
     // 8.6.1.3 ctts: composition offsets (signed in version 1, and in practice in version 0 too).
-    let mut cts = vec![0i64; n];
+    let mut ctts = Vec::new();
     if let Some(b) = child(stbl, b"ctts") {
         let mut r = Reader::new(b.body);
         r.full()?;
-        let mut i = 0;
+        let mut i = 0usize;
         for _ in 0..r.u32()? {
-            let (count, off) = (r.u32()?, r.u32()? as i32);
-            for _ in 0..count {
-                if i < n {
-                    cts[i] = i64::from(off);
-                }
-                i += 1;
+            let (count, off) = (r.u32()? as usize, r.u32()? as i32);
+            if count > 0 && i < n {
+                ctts.push((i, i64::from(off)));
             }
+            i = i.saturating_add(count);
         }
     }
     // 8.6.6 elst: libavformat subtracts the first real edit's media_time and adds leading empty
     // edits (converted from the movie timescale).
     let mut shift = 0i64;
+    let mut start = 0i64;
+    let mut duration = media_duration;
     if let Some(elst) = path(trak, &[b"edts", b"elst"]) {
         let mut r = Reader::new(elst);
         let (v, _) = r.full()?;
         let mut empty = 0i64;
-        for _ in 0..r.u32()? {
+        let entries = r.u32()?;
+        for i in 0..entries {
             let dur = r.versioned(v)? as i64;
             let media_time = if v == 1 {
                 r.u64()? as i64
             } else {
                 r.u32()? as i32 as i64
             };
-            r.u32()?; // rate
+            let rate = r.u32()?;
             if media_time == -1 {
                 empty += dur;
             } else {
-                let empty_ticks = if movie_timescale > 0 {
-                    empty * i64::from(timescale) / i64::from(movie_timescale)
-                } else {
-                    0
+                let to_media = |ticks: i64| {
+                    if movie_timescale > 0 {
+                        ticks * i64::from(timescale) / i64::from(movie_timescale)
+                    } else {
+                        0
+                    }
                 };
-                shift = empty_ticks - media_time;
+                start = to_media(empty);
+                shift = start - media_time;
+                if dur > 0 {
+                    duration = duration.min(to_media(dur));
+                }
+                simple_edits = i + 1 == entries && rate == 0x10000;
                 break;
             }
         }
     }
-    let pts = dts.iter().zip(&cts).map(|(d, c)| d + c + shift).collect();
-    let dts = dts.iter().map(|d| d + shift).collect();
+    let dts_shift = -ctts.iter().map(|c| c.1).min().unwrap_or(0).min(0);
     Some(Track {
         track_id,
         handler,
         timescale,
-        pts,
-        dts,
+        duration,
+        media_duration,
+        start,
+        simple_edits,
+        shift,
+        dts_shift,
+        stts,
+        ctts,
         sizes,
         sync,
+        chunks,
     })
+}
+
+// More samples than any film has (a day at 240 frames/s): a table claiming more is corrupt.
+const MAX_SAMPLES: usize = 24 * 3600 * 240;
+
+/// The first sample and file offset of each chunk, from 8.7.4 stsc (samples per chunk,
+/// run-length coded by first chunk) and 8.7.5 stco or co64 (chunk offsets). `None` when the
+/// tables are missing or don't cover all `n` samples.
+fn chunk_starts(stbl: &[u8], n: usize) -> Option<Vec<(usize, u64)>> {
+    let mut r = Reader::new(child(stbl, b"stsc")?.body);
+    r.full()?;
+    let runs = (0..r.u32()?)
+        .map(|_| {
+            let first = r.u32()?;
+            let per_chunk = r.u32()?;
+            r.u32()?; // sample_description_index
+            Some((first, per_chunk))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let offsets: Vec<u64> = if let Some(b) = child(stbl, b"stco") {
+        let mut r = Reader::new(b.body);
+        r.full()?;
+        (0..r.u32()?)
+            .map(|_| r.u32().map(u64::from))
+            .collect::<Option<_>>()?
+    } else {
+        let mut r = Reader::new(child(stbl, b"co64")?.body);
+        r.full()?;
+        (0..r.u32()?).map(|_| r.u64()).collect::<Option<_>>()?
+    };
+    let mut chunks = Vec::with_capacity(offsets.len());
+    let mut sample = 0usize;
+    for (i, run) in runs.iter().enumerate() {
+        let first = run.0.max(1) as usize;
+        let last = runs
+            .get(i + 1)
+            .map_or(offsets.len(), |next| (next.0 as usize).saturating_sub(1))
+            .min(offsets.len());
+        for chunk in first..=last {
+            if sample >= n {
+                return Some(chunks);
+            }
+            if run.1 > 0 {
+                chunks.push((sample, offsets[chunk - 1]));
+            }
+            sample += run.1 as usize;
+        }
+    }
+    (sample >= n).then_some(chunks)
+}
+
+/// The codec's reorder depth as libavformat estimates it for H.264 (its
+/// `mov_estimate_video_delay`): the most places any frame moves when the presentation times,
+/// in decode order, are sorted through a 17-frame window.
+pub fn video_delay(pts: impl IntoIterator<Item = i64>) -> u32 {
+    const WINDOW: usize = 17;
+    let mut buf = std::collections::VecDeque::with_capacity(WINDOW);
+    let mut delay = 0;
+    for p in pts {
+        if buf.len() == WINDOW {
+            buf.pop_front();
+        }
+        buf.push_back(p);
+        let mut swaps = 0;
+        let mut j = buf.len() - 1;
+        while j > 0 && buf[j] < buf[j - 1] {
+            buf.swap(j, j - 1);
+            swaps += 1;
+            j -= 1;
+        }
+        delay = delay.max(swaps);
+    }
+    delay
+}
+
+/// A small file that libavformat's mov demuxer opens into the same streams and codec
+/// parameters as the real one, in a fraction of the time: the `moov` with every track's
+/// sample tables emptied (the sample description, stsd, kept byte for byte) and its edit list
+/// dropped. Haema reads the samples itself from the real tables; libavformat only parses the
+/// sample descriptions (avcC, hvcC, esds, dac3...).
+/// The file's `ftyp` is kept as it was: its brands change how libavformat reads some boxes
+/// (QuickTime `qt  ` language codes).
+pub fn stub_file(ftyp: Option<&[u8]>, moov: &[u8]) -> Vec<u8> {
+    fn bx(out: &mut Vec<u8>, kind: &[u8; 4], body: &[u8]) {
+        out.extend_from_slice(&((body.len() + 8) as u32).to_be_bytes());
+        out.extend_from_slice(kind);
+        out.extend_from_slice(body);
+    }
+    fn rewrite(data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for b in boxes(data) {
+            match &b.kind {
+                b"edts" => {}
+                b"trak" | b"mdia" | b"minf" => bx(&mut out, &b.kind, &rewrite(b.body)),
+                b"stbl" => {
+                    let mut stbl = Vec::new();
+                    if let Some(stsd) = child(b.body, b"stsd") {
+                        bx(&mut stbl, b"stsd", stsd.body);
+                    }
+                    // Empty 8.6.1.2 stts, 8.7.3 stsz, 8.7.4 stsc, 8.7.5 stco.
+                    bx(&mut stbl, b"stts", &[0; 8]);
+                    bx(&mut stbl, b"stsz", &[0; 12]);
+                    bx(&mut stbl, b"stsc", &[0; 8]);
+                    bx(&mut stbl, b"stco", &[0; 8]);
+                    bx(&mut out, b"stbl", &stbl);
+                }
+                _ => bx(&mut out, &b.kind, b.body),
+            }
+        }
+        out
+    }
+    let mut out = Vec::new();
+    if let Some(ftyp) = ftyp {
+        bx(&mut out, b"ftyp", ftyp);
+    }
+    bx(&mut out, b"moov", &rewrite(moov));
+    bx(&mut out, b"mdat", &[]);
+    out
 }
 
 /// Reads the `moov` box of a progressive MP4 file by walking the top-level box headers
 /// (a few small reads, wherever the moov sits). `None` when there is none.
 pub fn read_moov<R: Read + Seek>(f: &mut R) -> std::io::Result<Option<Vec<u8>>> {
+    Ok(read_top(f)?.map(|t| t.moov))
+}
+
+/// The top-level boxes of a progressive MP4 that describe it (payloads).
+pub struct Top {
+    /// 4.3 ftyp, when the file has one.
+    pub ftyp: Option<Vec<u8>>,
+    /// 8.2.1 moov.
+    pub moov: Vec<u8>,
+}
+
+/// Reads the `ftyp` and `moov` boxes of a file by walking the top-level box headers (a few
+/// small reads, wherever the moov sits). `None` when there is no moov.
+pub fn read_top<R: Read + Seek>(f: &mut R) -> std::io::Result<Option<Top>> {
     let len = f.seek(SeekFrom::End(0))?;
+    let mut ftyp = None;
     let mut at = 0u64;
     while at + 8 <= len {
         f.seek(SeekFrom::Start(at))?;
@@ -295,6 +615,11 @@ pub fn read_moov<R: Read + Seek>(f: &mut R) -> std::io::Result<Option<Vec<u8>>> 
         if size < header || at + size > len {
             return Ok(None);
         }
+        if &h[4..8] == b"ftyp" && size <= 4096 {
+            let mut body = vec![0u8; (size - header) as usize];
+            f.read_exact(&mut body)?;
+            ftyp = Some(body);
+        }
         if &h[4..8] == b"moov" {
             // 1 GiB of sample tables is far beyond any real film; refuse rather than allocate.
             if size > 1 << 30 {
@@ -302,7 +627,7 @@ pub fn read_moov<R: Read + Seek>(f: &mut R) -> std::io::Result<Option<Vec<u8>>> 
             }
             let mut body = vec![0u8; (size - header) as usize];
             f.read_exact(&mut body)?;
-            return Ok(Some(body));
+            return Ok(Some(Top { ftyp, moov: body }));
         }
         at += size;
     }
@@ -433,7 +758,7 @@ mod tests {
     fn sample_moov(with_elst: bool) -> Vec<u8> {
         let mvhd = full(b"mvhd", 0, &[0, 0, 1000, 0]);
         let tkhd = full(b"tkhd", 0, &[0, 0, 7]);
-        let mdhd = full(b"mdhd", 0, &[0, 0, 12288, 0]);
+        let mdhd = full(b"mdhd", 0, &[0, 0, 12288, 6 * 512]);
         let hdlr = {
             let mut b = 0u32.to_be_bytes().to_vec();
             b.extend_from_slice(&0u32.to_be_bytes());
@@ -444,7 +769,11 @@ mod tests {
         let ctts = full(b"ctts", 0, &[4, 1, 1024, 1, 2048, 2, 512, 2, 1024]);
         let stss = full(b"stss", 0, &[2, 1, 5]);
         let stsz = full(b"stsz", 0, &[0, 6, 100, 20, 30, 40, 90, 10]);
-        let stbl = bx(b"stbl", &[stts, ctts, stss, stsz].concat());
+        // Chunk 1 holds four samples, chunk 2 the other two.
+        let stsc = full(b"stsc", 0, &[2, 1, 4, 1, 2, 2, 1]);
+        let stco = full(b"stco", 0, &[2, 1000, 5000]);
+        let stsd = full(b"stsd", 0, &[0]);
+        let stbl = bx(b"stbl", &[stsd, stts, ctts, stss, stsz, stsc, stco].concat());
         let minf = bx(b"minf", &stbl);
         let mdia = bx(b"mdia", &[mdhd, hdlr, minf].concat());
         let mut trak_body = tkhd;
@@ -462,17 +791,62 @@ mod tests {
         assert_eq!(tracks.len(), 1);
         let t = &tracks[0];
         assert_eq!((t.track_id, &t.handler, t.timescale), (7, b"vide", 12288));
-        assert_eq!(t.dts, vec![0, 512, 1024, 1536, 2048, 2560]);
-        assert_eq!(t.pts, vec![1024, 2560, 1536, 2048, 3072, 3584]);
-        assert_eq!(t.sizes, vec![100, 20, 30, 40, 90, 10]);
+        let all: Vec<Sample> = (0..t.len()).map(|k| t.sample(k)).collect();
+        let dts: Vec<i64> = all.iter().map(|s| s.dts).collect();
+        let pts: Vec<i64> = all.iter().map(|s| s.pts).collect();
+        let sizes: Vec<u32> = all.iter().map(|s| s.size).collect();
+        assert_eq!(dts, vec![0, 512, 1024, 1536, 2048, 2560]);
+        assert_eq!(pts, vec![1024, 2560, 1536, 2048, 3072, 3584]);
+        assert_eq!(sizes, vec![100, 20, 30, 40, 90, 10]);
         assert_eq!(t.keyframe_pts(), vec![1024, 3072]);
+        assert_eq!(t.sync_samples(), vec![0, 4]);
+        assert_eq!(t.total_duration(), 6 * 512);
+    }
+
+    #[test]
+    fn chunk_tables_give_each_sample_its_file_offset() {
+        let t = &parse_moov(&sample_moov(false)).unwrap()[0];
+        let offsets: Vec<u64> = (0..t.len()).map(|k| t.offset(k)).collect();
+        assert_eq!(offsets, vec![1000, 1100, 1120, 1150, 5000, 5090]);
+        let walked: Vec<u64> = t.samples().map(|(_, o)| o).collect();
+        assert_eq!(walked, offsets);
+        assert!(t.samples().all(|(s, _)| s.duration == 512));
+        assert!(t.simple_edits && t.has_offsets());
+    }
+
+    #[test]
+    fn video_delay_counts_reorder_depth_like_libavformat() {
+        assert_eq!(video_delay([0, 1, 2, 3]), 0);
+        // I P B B: each B moves one place behind the P.
+        assert_eq!(video_delay([0, 3, 1, 2]), 1);
+        // A B-pyramid: I P B b b, the last b moves two places.
+        assert_eq!(video_delay([0, 4, 2, 1, 3]), 2);
+    }
+
+    #[test]
+    fn stub_keeps_sample_descriptions_and_empties_sample_tables() {
+        let moov = sample_moov(true);
+        let stub = stub_file(Some(b"isom"), &moov);
+        let kinds: Vec<_> = boxes(&stub).map(|b| b.kind).collect();
+        assert_eq!(kinds, vec![*b"ftyp", *b"moov", *b"mdat"]);
+        let moov = child(&stub, b"moov").unwrap().body;
+        let trak = child(moov, b"trak").unwrap().body;
+        assert!(child(trak, b"edts").is_none());
+        let stbl = path(trak, &[b"mdia", b"minf", b"stbl"]).unwrap();
+        let kinds: Vec<_> = boxes(stbl).map(|b| b.kind).collect();
+        assert_eq!(kinds, vec![*b"stsd", *b"stts", *b"stsz", *b"stsc", *b"stco"]);
+        assert_eq!(child(stbl, b"stsz").unwrap().body, &[0; 12]);
     }
 
     #[test]
     fn edit_list_media_time_shifts_times_like_libavformat() {
         let t = &parse_moov(&sample_moov(true)).unwrap()[0];
         assert_eq!(t.keyframe_pts(), vec![0, 2048]);
-        assert_eq!(t.dts[0], -1024);
+        assert_eq!(t.sample(0).dts, -1024);
+        // elst segment_duration 250 at movie timescale 1000, in media ticks (shorter than
+        // the media's 6 x 512).
+        assert_eq!(t.duration, 12288 / 4);
+        assert_eq!(t.media_duration, 6 * 512);
     }
 
     #[test]

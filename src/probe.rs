@@ -85,6 +85,43 @@ impl ByteSeries {
         }
     }
 
+    /// What `ByteSeries::new(stream, entries).per_interval(starts)` gives, summed in one pass
+    /// without holding every entry (a long MP4's half a million samples).
+    pub fn binned(
+        stream: Option<usize>,
+        entries: impl IntoIterator<Item = (f64, u64)>,
+        starts: &[f64],
+    ) -> ByteSeries {
+        if starts.is_empty() {
+            return ByteSeries::new(stream, entries.into_iter().collect());
+        }
+        let mut sums = vec![0u64; starts.len()];
+        // The interval of the last start at or before t (the first takes what comes before).
+        // Entries come nearly in time order, so the interval moves a step at a time.
+        let mut i = 0;
+        for (t, bytes) in entries {
+            while i + 1 < starts.len() && starts[i + 1] <= t {
+                i += 1;
+            }
+            while i > 0 && starts[i] > t {
+                i -= 1;
+            }
+            sums[i] += bytes;
+        }
+        let mut cumulative = Vec::with_capacity(sums.len() + 1);
+        cumulative.push(0);
+        let mut total = 0;
+        for s in sums {
+            total += s;
+            cumulative.push(total);
+        }
+        ByteSeries {
+            stream,
+            times: starts.to_vec(),
+            cumulative,
+        }
+    }
+
     /// The same bytes summed per interval between consecutive `starts` (sorted; the first
     /// interval also takes what comes before, the last what comes after). Segments start on
     /// keyframes, so per-GOP sums answer every segment's bytes exactly, in a few thousand
@@ -220,7 +257,7 @@ pub fn probe_source(path: &Path, depth: Depth) -> Result<(MediaInfo, Source)> {
 
     let mut found: Option<(IndexSource, Vec<i64>, Vec<ByteSeries>)> = None;
     if container.contains("mp4") {
-        found = mp4_index(path, &streams, full).map(|(k, b)| (IndexSource::Mp4SampleTable, k, b));
+        found = mp4_index(&src, &streams, full).map(|(k, b)| (IndexSource::Mp4SampleTable, k, b));
     }
     // Matroska without Cues: libavformat's index holds only the keyframes it happened to read.
     let mkv_without_cues = container.contains("matroska") && !matroska_has_cues(path);
@@ -412,8 +449,8 @@ fn read_head(src: &mut Source, video: usize) -> Result<Head> {
     let mut video_pts = Vec::new();
     let mut keyframes = 0;
     for _ in 0..HEAD_MAX_PACKETS {
-        let Some(p) = src.read()? else { break };
-        let Some(t) = p.time() else { continue };
+        let Some(p) = src.read_timing()? else { break };
+        let Some(t) = p.time else { continue };
         let f = &mut first_pts[p.stream];
         *f = Some(f.map_or(t, |x| x.min(t)));
         if p.stream == video {
@@ -459,23 +496,34 @@ fn matroska_has_cues(path: &Path) -> bool {
         .is_some_and(|(pos, meta)| pos < meta.len())
 }
 
-/// Keyframes and per-sample sizes from an MP4's own sample tables.
+/// Keyframes and per-sample sizes from an MP4's own sample tables: the ones the source reads
+/// its samples from, or parsed here when libavformat reads them.
 fn mp4_index(
-    path: &Path,
+    src: &Source,
     streams: &[StreamParams],
     with_bytes: bool,
 ) -> Option<(Vec<i64>, Vec<ByteSeries>)> {
-    let mut f = std::fs::File::open(path).ok()?;
-    let moov = crate::mp4::read_moov(&mut f).ok()??;
-    let tracks = crate::mp4::parse_moov(&moov)?;
-    // libavformat makes one stream per trak, in order.
-    if tracks.len() != streams.len() {
-        return None;
-    }
+    let parsed;
+    // (stream index, its track)
+    let tracks: Vec<(usize, &crate::mp4::Track)> = if src.reads_sample_tables() {
+        // A stream without a track (cover art) has no samples to count.
+        (0..streams.len())
+            .filter_map(|i| Some((i, src.mp4_track(i)?)))
+            .collect()
+    } else {
+        let mut f = std::fs::File::open(src.path()).ok()?;
+        let moov = crate::mp4::read_moov(&mut f).ok()??;
+        parsed = crate::mp4::parse_moov(&moov)?;
+        // libavformat makes one stream per trak, in order.
+        if parsed.len() != streams.len() {
+            return None;
+        }
+        parsed.iter().enumerate().collect()
+    };
     let video = streams
         .iter()
         .position(|s| s.kind == Kind::Video && !s.attached_pic)?;
-    let vt = &tracks[video];
+    let (_, vt) = tracks.iter().find(|(i, _)| *i == video)?;
     if i64::from(vt.timescale) != streams[video].time_base.den || streams[video].time_base.num != 1
     {
         return None;
@@ -487,18 +535,17 @@ fn mp4_index(
     if !with_bytes {
         return Some((keys, Vec::new()));
     }
+    // Summed per GOP here, as the caller would (the same starts, computed the same way).
+    let vtb = streams[video].time_base.as_f64();
+    let starts: Vec<f64> = keys.iter().map(|k| *k as f64 * vtb).collect();
     let bytes = tracks
         .iter()
-        .enumerate()
         .map(|(i, t)| {
             let scale = f64::from(t.timescale.max(1));
-            let entries = t.pts.iter().zip(&t.sizes);
-            ByteSeries::new(
-                Some(i),
-                entries
-                    .map(|(p, s)| (*p as f64 / scale, u64::from(*s)))
-                    .collect(),
-            )
+            let entries = t
+                .samples()
+                .map(|(s, _)| (s.pts as f64 / scale, u64::from(s.size)));
+            ByteSeries::binned(Some(*i), entries, &starts)
         })
         .collect();
     Some((keys, bytes))
@@ -598,6 +645,13 @@ mod tests {
             (0..100).map(|i| (f64::from(i) * 0.1 - 1.0, 1)).collect(),
         );
         let g = s.per_interval(&[0.0, 2.0, 5.0]);
+        let entries = [(0.5, 1), (-1.0, 2), (2.0, 4), (4.9, 8), (5.0, 16), (9.0, 32)];
+        let direct = ByteSeries::binned(Some(0), entries, &[0.0, 2.0, 5.0]);
+        let via = ByteSeries::new(Some(0), entries.to_vec()).per_interval(&[0.0, 2.0, 5.0]);
+        assert_eq!(direct.bytes_between(f64::MIN, f64::MAX), 63);
+        for (a, b) in [(0.0, 2.0), (2.0, 5.0), (5.0, 9.0), (-5.0, 0.1)] {
+            assert_eq!(direct.bytes_between(a, b), via.bytes_between(a, b));
+        }
         assert_eq!(
             g.bytes_between(f64::MIN, 2.0),
             s.bytes_between(f64::MIN, 2.0)

@@ -5,6 +5,7 @@
 //! so timelines, playlists and codec strings stay pure and testable without FFmpeg.
 
 pub mod mux;
+mod native;
 
 use std::ffi::{CStr, CString};
 use std::path::{Path, PathBuf};
@@ -189,7 +190,22 @@ pub enum OpenMode {
 /// An open media file to read from.
 pub struct Source {
     path: PathBuf,
+    // Declared before `_io`: the format context is closed before the I/O it reads from.
     input: ff::format::context::Input,
+    /// A progressive MP4 read from its own sample tables (see [`native`]).
+    mp4: Option<native::Mp4Reader>,
+    _io: Option<native::MemIo>,
+}
+
+/// A packet's timing and stream, without its payload.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// Container stream index.
+    pub stream: usize,
+    /// Presentation time stamp, or the decode time stamp where there is none.
+    pub time: Option<i64>,
+    /// A keyframe.
+    pub keyframe: bool,
 }
 
 // Consecutive read errors after which a file is treated as ending (garbage past a truncation).
@@ -214,6 +230,16 @@ impl Source {
                 path: path.to_owned(),
                 reason: "the file is empty".into(),
             });
+        }
+        if mode == OpenMode::Header {
+            if let Some((input, io, mp4)) = native::open(path) {
+                return Ok(Source {
+                    path: path.to_owned(),
+                    input,
+                    mp4: Some(mp4),
+                    _io: Some(io),
+                });
+            }
         }
         let corrupt = |ret: i32| Error::Corrupt {
             path: path.to_owned(),
@@ -260,6 +286,8 @@ impl Source {
             Ok(Source {
                 path: path.to_owned(),
                 input: ff::format::context::Input::wrap(ctx),
+                mp4: None,
+                _io: None,
             })
         }
     }
@@ -293,6 +321,9 @@ impl Source {
 
     /// The file's size in bytes as the I/O layer sees it.
     pub fn file_size(&self) -> u64 {
+        if let Some(m) = &self.mp4 {
+            return m.file_size();
+        }
         // SAFETY: pb is valid for an open input context that reads a file.
         unsafe {
             let pb = (*self.input.as_ptr()).pb;
@@ -312,6 +343,20 @@ impl Source {
     /// The container's own index for one stream: MP4 sample tables, Matroska Cues
     /// (after [`Source::load_index`]).
     pub fn index_entries(&self, stream: usize) -> Vec<IndexEntry> {
+        if let Some(m) = &self.mp4 {
+            let Some(t) = m.track(stream) else {
+                return Vec::new();
+            };
+            return t
+                .samples()
+                .map(|(s, offset)| IndexEntry {
+                    timestamp: s.dts,
+                    pos: offset as i64,
+                    size: s.size,
+                    keyframe: s.sync,
+                })
+                .collect();
+        }
         let Some(st) = self.input.stream(stream) else {
             return Vec::new();
         };
@@ -342,6 +387,9 @@ impl Source {
     /// not at open. The seek goes to the start: a seek further in would make libavformat read
     /// a file without Cues up to that point, building index entries from the data.
     pub fn load_index(&mut self, stream: usize) {
+        if self.mp4.is_some() {
+            return;
+        }
         // Failure just means there is no index; the caller falls back to a packet scan.
         let _ = self.seek(stream, i64::MIN / 2);
     }
@@ -364,6 +412,20 @@ impl Source {
     }
 
     fn seek_with(&mut self, stream: usize, ts: i64, flags: i32) -> Result<()> {
+        if let Some(m) = &mut self.mp4 {
+            if flags & ffi::AVSEEK_FLAG_ANY != 0 {
+                m.rewind();
+                return Ok(());
+            }
+            return if m.seek(stream, ts) {
+                Ok(())
+            } else {
+                Err(Error::ffmpeg(
+                    format!("{}: seeking to {ts}", self.path.display()),
+                    ff::Error::StreamNotFound,
+                ))
+            };
+        }
         // SAFETY: the context is valid; av_seek_frame only reads and repositions it.
         let ret = unsafe { ffi::av_seek_frame(self.input.as_mut_ptr(), stream as i32, ts, flags) };
         if ret < 0 {
@@ -378,6 +440,20 @@ impl Source {
     /// Reads the next packet of any stream; `None` at the end of the file. Read errors past a
     /// truncation end the file instead of looping forever.
     pub fn read(&mut self) -> Result<Option<Packet>> {
+        if let Some(m) = &mut self.mp4 {
+            let Some(s) = m.next() else {
+                return Ok(None);
+            };
+            return Ok(m.packet(&s).map(|inner| Packet {
+                stream: s.stream,
+                pts: Some(s.pts),
+                dts: Some(s.dts),
+                duration: s.duration,
+                keyframe: s.keyframe,
+                pos: s.offset as i64,
+                inner,
+            }));
+        }
         let mut errors = 0;
         loop {
             let mut p = ff::Packet::empty();
@@ -404,6 +480,33 @@ impl Source {
                 }
             }
         }
+    }
+
+    /// The next packet's timing, skipping its payload where the container allows (an MP4 read
+    /// from its sample tables reads nothing at all).
+    pub fn read_timing(&mut self) -> Result<Option<Timing>> {
+        if let Some(m) = &mut self.mp4 {
+            return Ok(m.next().map(|s| Timing {
+                stream: s.stream,
+                time: Some(s.pts),
+                keyframe: s.keyframe,
+            }));
+        }
+        Ok(self.read()?.map(|p| Timing {
+            stream: p.stream,
+            time: p.time(),
+            keyframe: p.keyframe,
+        }))
+    }
+
+    /// The sample table behind a stream, when this MP4 is read from its own tables.
+    pub fn mp4_track(&self, stream: usize) -> Option<&crate::mp4::Track> {
+        self.mp4.as_ref()?.track(stream)
+    }
+
+    /// Whether packets come from the file's own MP4 sample tables rather than libavformat.
+    pub fn reads_sample_tables(&self) -> bool {
+        self.mp4.is_some()
     }
 
     /// The codec parameters of a stream, to copy into a muxer.
