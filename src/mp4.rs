@@ -206,7 +206,10 @@ impl Track {
         let Some(&(first, at)) = run_of(&self.chunks, k) else {
             return 0;
         };
-        at + self.sizes[first..k].iter().map(|s| u64::from(*s)).sum::<u64>()
+        at + self.sizes[first..k]
+            .iter()
+            .map(|s| u64::from(*s))
+            .sum::<u64>()
     }
 
     /// Every sample in decode order, with its file offset; walks the tables once.
@@ -773,7 +776,10 @@ mod tests {
         let stsc = full(b"stsc", 0, &[2, 1, 4, 1, 2, 2, 1]);
         let stco = full(b"stco", 0, &[2, 1000, 5000]);
         let stsd = full(b"stsd", 0, &[0]);
-        let stbl = bx(b"stbl", &[stsd, stts, ctts, stss, stsz, stsc, stco].concat());
+        let stbl = bx(
+            b"stbl",
+            &[stsd, stts, ctts, stss, stsz, stsc, stco].concat(),
+        );
         let minf = bx(b"minf", &stbl);
         let mdia = bx(b"mdia", &[mdhd, hdlr, minf].concat());
         let mut trak_body = tkhd;
@@ -834,7 +840,10 @@ mod tests {
         assert!(child(trak, b"edts").is_none());
         let stbl = path(trak, &[b"mdia", b"minf", b"stbl"]).unwrap();
         let kinds: Vec<_> = boxes(stbl).map(|b| b.kind).collect();
-        assert_eq!(kinds, vec![*b"stsd", *b"stts", *b"stsz", *b"stsc", *b"stco"]);
+        assert_eq!(
+            kinds,
+            vec![*b"stsd", *b"stts", *b"stsz", *b"stsc", *b"stco"]
+        );
         assert_eq!(child(stbl, b"stsz").unwrap().body, &[0; 12]);
     }
 

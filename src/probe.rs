@@ -645,7 +645,14 @@ mod tests {
             (0..100).map(|i| (f64::from(i) * 0.1 - 1.0, 1)).collect(),
         );
         let g = s.per_interval(&[0.0, 2.0, 5.0]);
-        let entries = [(0.5, 1), (-1.0, 2), (2.0, 4), (4.9, 8), (5.0, 16), (9.0, 32)];
+        let entries = [
+            (0.5, 1),
+            (-1.0, 2),
+            (2.0, 4),
+            (4.9, 8),
+            (5.0, 16),
+            (9.0, 32),
+        ];
         let direct = ByteSeries::binned(Some(0), entries, &[0.0, 2.0, 5.0]);
         let via = ByteSeries::new(Some(0), entries.to_vec()).per_interval(&[0.0, 2.0, 5.0]);
         assert_eq!(direct.bytes_between(f64::MIN, f64::MAX), 63);

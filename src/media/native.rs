@@ -85,11 +85,18 @@ impl TrackReader {
         Some((s, at))
     }
 
-    /// The last sync sample (in decode order) presented at or before `ts`; the first sample
-    /// when there is none.
-    fn sync_at_or_before(&self, ts: i64) -> usize {
+    /// The last sync sample (in decode order) presented (or, with `by_dts`, decoded) at or
+    /// before `ts`; the first sample when there is none.
+    fn sync_at_or_before(&self, ts: i64, by_dts: bool) -> usize {
         let t = &self.track;
-        let pts = |k: usize| t.sample(k).pts;
+        let pts = |k: usize| {
+            let s = t.sample(k);
+            if by_dts {
+                s.dts
+            } else {
+                s.pts
+            }
+        };
         let found = match t.sync_list() {
             Some(sync) if self.sync_sorted => {
                 let n = sync.partition_point(|&i| pts(i) <= ts);
@@ -288,15 +295,17 @@ impl Mp4Reader {
         if t.len() == 0 {
             return true;
         }
-        let k = t.sync_at_or_before(ts);
-        let at = t.track.sample(k).pts;
+        let k = t.sync_at_or_before(ts, false);
+        // The other streams go to the same moment as libavformat takes it: the chosen
+        // sample's decode time.
+        let at = t.track.sample(k).dts;
         let scale = i64::from(t.track.timescale);
         for (i, o) in self.tracks.iter_mut().enumerate() {
             let Some(o) = o else { continue };
             let c = if i == stream {
                 k
             } else {
-                o.sync_at_or_before(rescale(at, i64::from(o.track.timescale), scale))
+                o.sync_at_or_before(rescale(at, i64::from(o.track.timescale), scale), true)
             };
             o.go_to(c);
             self.pending_skip[i] = o.skip_from(c);
@@ -330,7 +339,11 @@ struct MemFile {
 // used by one thread at a time, like the format context they serve.
 unsafe impl Send for MemIo {}
 
-unsafe extern "C" fn mem_read(opaque: *mut libc::c_void, buf: *mut u8, size: libc::c_int) -> libc::c_int {
+unsafe extern "C" fn mem_read(
+    opaque: *mut libc::c_void,
+    buf: *mut u8,
+    size: libc::c_int,
+) -> libc::c_int {
     // SAFETY: opaque is the MemFile this context was made with; buf has room for size bytes.
     let f = unsafe { &mut *(opaque as *mut MemFile) };
     let rest = &f.bytes[f.at.min(f.bytes.len())..];
@@ -388,9 +401,7 @@ pub(crate) fn open(path: &Path) -> Option<(ff::format::context::Input, MemIo, Mp
     let len = file.metadata().ok()?.len();
     let top = mp4::read_top(&mut file).ok()??;
     let tracks = mp4::parse_moov(&top.moov)?;
-    if tracks.is_empty()
-        || tracks.iter().any(|t| !t.simple_edits || !t.has_offsets())
-    {
+    if tracks.is_empty() || tracks.iter().any(|t| !t.simple_edits || !t.has_offsets()) {
         return None;
     }
     let stub = mp4::stub_file(top.ftyp.as_deref(), &top.moov);
@@ -406,7 +417,10 @@ pub(crate) fn open(path: &Path) -> Option<(ff::format::context::Input, MemIo, Mp
         let id = st.id();
         let track = tracks
             .iter_mut()
-            .find(|t| t.as_ref().is_some_and(|t| i64::from(t.track_id) == i64::from(id)))
+            .find(|t| {
+                t.as_ref()
+                    .is_some_and(|t| i64::from(t.track_id) == i64::from(id))
+            })
             .and_then(Option::take);
         if let Some(t) = &track {
             if st.time_base() != ff::Rational::new(1, t.timescale as i32) {
