@@ -31,6 +31,11 @@ film() { # $1 clip, $2 out
   fi
 }
 clip "$dir/clip.mkv" 23
+# The same picture with film-like stereo AC-3 (tones over pink noise), for the AAC rendition.
+[[ -f $dir/clip-ac3.mkv ]] || ff -i "$dir/clip.mkv" -f lavfi -i "anoisesrc=d=60:r=48000:a=0.05:c=pink" \
+  -f lavfi -i "aevalsrc='0.2*sin(2*PI*220*t)*(1+0.5*sin(2*PI*0.5*t))+0.1*sin(2*PI*330*t)|0.2*sin(2*PI*277*t)+0.1*sin(2*PI*440*t)':d=60:s=48000" \
+  -filter_complex "[1]aformat=channel_layouts=stereo[n];[n][2]amix=inputs=2:normalize=0[a]" \
+  -map 0:v -map "[a]" -c:v copy -c:a ac3 -b:a 384k "$dir/clip-ac3.mkv"
 clip "$dir/clip-fat.mkv" 8
 film "$dir/clip.mkv" "$dir/film.mkv"
 film "$dir/clip-fat.mkv" "$dir/film-fat.mkv"
@@ -63,6 +68,6 @@ hyperfine -N --warmup 1 --runs 10 --export-markdown "$dir/transcode.md" \
   "ffmpeg -v error -ss $t -i $f -t 4 -map 0:v:0 -vf scale=1280:720 -c:v libx264 -preset veryfast -crf 23 -maxrate 3500k -bufsize 3500k -bf 0 -f mp4 -movflags frag_keyframe+empty_moov+default_base_moof -"
 
 echo "== in-process"
-for f in "$dir/film.mkv" "$dir/film.mp4"; do
+for f in "$dir/film.mkv" "$dir/film.mp4" "$dir/clip-ac3.mkv"; do
   HAEMA_BENCH_FILE=$f cargo bench --quiet --bench pipeline
 done

@@ -500,6 +500,12 @@ fn an_encoder_that_does_not_work_is_a_clear_error_naming_those_that_do() {
             err.contains(enc) && err.contains("working encoders: libx264"),
             "{err}"
         );
+        // Only encoders that would be accepted (H.264) are offered.
+        assert!(!err.contains("libx265"), "{err}");
+        if enc == "h264_vaapi" {
+            // No GPU here: the reason names the device it tried.
+            assert!(err.contains("VAAPI device"), "{err}");
+        }
         assert!(!err.contains("panicked"), "{err}");
     }
 }

@@ -4,6 +4,7 @@
 //! ([`StreamParams`], [`IndexEntry`], [`Packet`]) and safe handles ([`Source`], [`mux::FragmentMuxer`]),
 //! so timelines, playlists and codec strings stay pure and testable without FFmpeg.
 
+pub mod hw;
 pub mod mux;
 mod native;
 
