@@ -45,11 +45,11 @@ complete -c haema -n "__fish_haema_using_subcommand probe" -s h -l help -d 'Prin
 complete -c haema -n "__fish_haema_using_subcommand playlist" -l media -d 'Print this rendition\'s media playlist instead of the master' -r
 complete -c haema -n "__fish_haema_using_subcommand playlist" -l out -d 'Write the complete tree (playlists, init and media segments) into this folder' -r -F
 complete -c haema -n "__fish_haema_using_subcommand playlist" -l segment-duration -d 'Target segment duration in seconds (cut at the first keyframe at or after it)' -r
-complete -c haema -n "__fish_haema_using_subcommand playlist" -s e -l encoder -d 'Video encoder for the transcoded renditions of `--out` (default libx264)' -r
+complete -c haema -n "__fish_haema_using_subcommand playlist" -s e -l encoder -d 'Video encoder for the transcoded renditions (default libx264; an HEVC encoder such as libx265 or hevc_vaapi makes `hevc-<height>p` rungs instead of `h264-<height>p`)' -r
 complete -c haema -n "__fish_haema_using_subcommand playlist" -s j -l jobs -d 'Worker threads for `--out` (default: every core)' -r
 complete -c haema -n "__fish_haema_using_subcommand playlist" -s h -l help -d 'Print help'
 complete -c haema -n "__fish_haema_using_subcommand segment" -s r -l rendition -d 'Rendition: a folder name of the `--out` tree (`original`, `h264-720p`, `audio-1-eng`, `audio-1-eng-aac`...). Default: the first video rendition' -r
-complete -c haema -n "__fish_haema_using_subcommand segment" -s e -l encoder -d 'Video encoder for transcoded renditions: libx264 (default), h264_nvenc, h264_qsv... (`haema probe --encoders` lists what works here)' -r
+complete -c haema -n "__fish_haema_using_subcommand segment" -s e -l encoder -d 'Video encoder for transcoded renditions: libx264 (default), h264_nvenc, h264_qsv, h264_vaapi...; HEVC encoders (libx265, hevc_*) make `hevc-<height>p` rungs (`haema probe --encoders` lists what works here)' -r
 complete -c haema -n "__fish_haema_using_subcommand segment" -l segment-duration -d 'Target segment duration in seconds; must match the playlist\'s' -r
 complete -c haema -n "__fish_haema_using_subcommand segment" -s h -l help -d 'Print help'
 complete -c haema -n "__fish_haema_using_subcommand serve" -s p -l port -d 'Port to listen on [default: 8080]' -r
@@ -61,7 +61,7 @@ false\t''"
 complete -c haema -n "__fish_haema_using_subcommand serve" -l cache-limit -d 'Memory cache limit: bytes, or with K, M, G [default: 512M]' -r
 complete -c haema -n "__fish_haema_using_subcommand serve" -l cache-path -d 'Also keep made segments as files in this folder (survives restarts, shared by servers)' -r -F
 complete -c haema -n "__fish_haema_using_subcommand serve" -l disk-cache-limit -d 'Disk cache limit: bytes, or with K, M, G [default: 10G]' -r
-complete -c haema -n "__fish_haema_using_subcommand serve" -s e -l encoder -d 'Video encoder for transcoded renditions [default: libx264]' -r
+complete -c haema -n "__fish_haema_using_subcommand serve" -s e -l encoder -d 'Video encoder for transcoded renditions [default: libx264] (an HEVC encoder makes `hevc-<height>p` rungs)' -r
 complete -c haema -n "__fish_haema_using_subcommand serve" -l token -d 'Access token required on everything but /health' -r
 complete -c haema -n "__fish_haema_using_subcommand serve" -l threads -d 'Worker threads answering requests [default: 16]' -r
 complete -c haema -n "__fish_haema_using_subcommand serve" -l config -d 'A YAML file with any of the options above' -r -F

@@ -17,7 +17,7 @@ use crate::probe::MediaInfo;
 use crate::subtitle::{self, Format as SubFormat};
 use crate::timeline::{convert, AudioGrid};
 use crate::transcode::{
-    self, AudioTarget, VideoTarget, AAC_FRAME, AAC_LOOKAHEAD_FRAMES, AAC_PREROLL_FRAMES,
+    self, AudioTarget, RungCodec, VideoTarget, AAC_FRAME, AAC_LOOKAHEAD_FRAMES, AAC_PREROLL_FRAMES,
 };
 
 /// Which segment of a rendition.
@@ -140,7 +140,7 @@ impl<'a> Segmenter<'a> {
             Method::Video(t) => {
                 let params =
                     transcode::video_parameters(&self.encoder, t, s.time_base, s.frame_rate)?;
-                FragmentMuxer::new(&video_spec(&params, s.time_base), 1)?
+                FragmentMuxer::new(&video_spec(&params, s.time_base, t.codec), 1)?
             }
             Method::Aac(t) => {
                 let params = transcode::aac_parameters(t)?;
@@ -371,7 +371,10 @@ impl<'a> Segmenter<'a> {
         // same reorder delay as the copied original) gives every variant the same tfdt.
         let pts: Vec<i64> = out.iter().map(|p| p.pts().unwrap_or(start)).collect();
         let timing = tl.video_timing(n, &pts);
-        let mut mux = FragmentMuxer::new(&video_spec(&params, s.time_base), n as u32 + 1)?;
+        let mut mux = FragmentMuxer::new(
+            &video_spec(&params, s.time_base, target.codec),
+            n as u32 + 1,
+        )?;
         for (p, t) in out.iter_mut().zip(&timing) {
             mux.write_raw(p, t.pts, t.dts, t.duration)?;
         }
@@ -568,11 +571,16 @@ fn audio_spec(params: &ff::codec::Parameters, sample_rate: u32) -> TrackSpec<'_>
     }
 }
 
-fn video_spec(params: &ff::codec::Parameters, time_base: Rational) -> TrackSpec<'_> {
+fn video_spec(
+    params: &ff::codec::Parameters,
+    time_base: Rational,
+    codec: RungCodec,
+) -> TrackSpec<'_> {
     TrackSpec {
         params,
         time_base,
-        tag: None,
+        // RFC 6381 / Apple: HEVC in fMP4 as hvc1 (parameter sets in the sample entry).
+        tag: (codec == RungCodec::Hevc).then_some(*b"hvc1"),
     }
 }
 
@@ -603,8 +611,12 @@ pub fn make_one(
     encoder: Option<&str>,
     id: SegmentId,
 ) -> Result<Vec<u8>> {
+    let rungs = match encoder {
+        Some(e) => transcode::encoder_codec(e)?,
+        None => RungCodec::H264,
+    };
     let (info, src) = crate::probe::probe_source(path, crate::probe::Depth::Segments)?;
-    let pres = crate::plan::plan(&info, segment_secs)?;
+    let pres = crate::plan::plan_for(&info, segment_secs, rungs)?;
     let r = rendition.unwrap_or(&pres.video().id).to_owned();
     let mut seg = Segmenter::with_source(&info, &pres, src);
     if let Some(e) = encoder {

@@ -1,4 +1,5 @@
-//! Decoding and encoding one segment's worth of media: H.264 video at a ladder rung, AAC audio.
+//! Decoding and encoding one segment's worth of media: H.264 or HEVC video at a ladder rung,
+//! AAC audio.
 //!
 //! Everything here works on one segment alone, with a fresh decoder and a fresh encoder, so a
 //! transcoded segment has the same guarantees as a copied one: it starts with an IDR frame at
@@ -37,6 +38,58 @@ pub const VIDEO_ENCODER_CANDIDATES: [&str; 11] = [
 // segments must come out the same on every machine that serves them.
 const X264_THREADS: u32 = 2;
 
+/// The codec transcoded video rungs are made in, decided by the encoder: H.264 (every client
+/// decodes it; the default) or HEVC (about half the bits for the same picture, for clients
+/// that decode it: Safari, TVs, hardware-accelerated Chromium).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RungCodec {
+    /// H.264 High profile.
+    #[default]
+    H264,
+    /// HEVC Main profile, tagged hvc1 (parameter sets in the sample entry, as Apple requires).
+    Hevc,
+}
+
+impl RungCodec {
+    /// The start of the rung renditions' names: `h264-720p`, `hevc-720p`.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            RungCodec::H264 => "h264",
+            RungCodec::Hevc => "hevc",
+        }
+    }
+}
+
+/// The rung codec an encoder makes, if it is in this FFmpeg and makes one.
+fn codec_of(name: &str) -> Option<RungCodec> {
+    match ff::encoder::find_by_name(name)?.id() {
+        Id::H264 => Some(RungCodec::H264),
+        Id::HEVC => Some(RungCodec::Hevc),
+        _ => None,
+    }
+}
+
+/// The rung codec an encoder makes (without opening it). An encoder of anything else, or one
+/// this FFmpeg doesn't have, is a clear error.
+pub fn encoder_codec(name: &str) -> Result<RungCodec> {
+    crate::media::init();
+    let Some(codec) = ff::encoder::find_by_name(name) else {
+        return Err(Error::BadRequest(format!(
+            "encoder {name} is not in this FFmpeg build; working encoders: {}",
+            working_encoders()
+        )));
+    };
+    match codec.id() {
+        Id::H264 => Ok(RungCodec::H264),
+        Id::HEVC => Ok(RungCodec::Hevc),
+        other => Err(Error::BadRequest(format!(
+            "encoder {name} makes {}, but transcoded renditions are H.264 or HEVC: use libx264, libx265 or an h264_*/hevc_* encoder",
+            other.name()
+        ))),
+    }
+}
+
 /// What a transcoded video rendition is made of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct VideoTarget {
@@ -46,7 +99,10 @@ pub struct VideoTarget {
     pub height: u32,
     /// Peak bit rate (VBV maximum), bits/s.
     pub max_bitrate: u64,
-    /// H.264 level_idc (31 for 3.1, 40 for 4.0...).
+    /// The codec.
+    pub codec: RungCodec,
+    /// level_idc: H.264's (31 for 3.1, 40 for 4.0...), or HEVC's (30 times the level: 93 for
+    /// 3.1, 120 for 4.0).
     pub level: u8,
 }
 
@@ -86,16 +142,11 @@ pub struct EncoderStatus {
 /// Tries every candidate video encoder with a small configuration.
 pub fn probe_encoders() -> Vec<EncoderStatus> {
     crate::media::init();
-    let target = VideoTarget {
-        width: 320,
-        height: 240,
-        max_bitrate: 500_000,
-        level: 30,
-    };
     VIDEO_ENCODER_CANDIDATES
         .iter()
-        .map(
-            |name| match open_video_encoder(name, &target, Rational::new(1, 1000), None) {
+        .map(|name| {
+            let target = probe_target(codec_of(name).unwrap_or_default());
+            match open_video_encoder(name, &target, Rational::new(1, 1000), None) {
                 Ok(_) => EncoderStatus {
                     name: (*name).into(),
                     available: true,
@@ -109,46 +160,47 @@ pub fn probe_encoders() -> Vec<EncoderStatus> {
                         other => other.to_string(),
                     },
                 },
-            },
-        )
+            }
+        })
         .collect()
 }
 
-/// Checks an encoder name before any work: a clear error naming the ones that work.
-/// Transcoded renditions are H.264 (their CODECS and names say so), so only H.264 encoders fit.
-pub fn check_video_encoder(name: &str) -> Result<()> {
-    crate::media::init();
-    if let Some(codec) = ff::encoder::find_by_name(name) {
-        if codec.id() != Id::H264 {
-            return Err(Error::BadRequest(format!(
-                "encoder {name} makes {}, but transcoded renditions are H.264: use libx264 or an h264_* encoder",
-                codec.id().name()
-            )));
-        }
+/// The encoders that open here, for error messages.
+fn working_encoders() -> String {
+    let working: Vec<String> = probe_encoders()
+        .into_iter()
+        .filter(|s| s.available)
+        .map(|s| s.name)
+        .collect();
+    if working.is_empty() {
+        "none".into()
+    } else {
+        working.join(", ")
     }
-    let target = VideoTarget {
+}
+
+/// A small rung to try an encoder with.
+fn probe_target(codec: RungCodec) -> VideoTarget {
+    VideoTarget {
         width: 320,
         height: 240,
         max_bitrate: 500_000,
-        level: 30,
-    };
+        codec,
+        level: if codec == RungCodec::Hevc { 60 } else { 30 },
+    }
+}
+
+/// Checks an encoder name before any work: a clear error naming the ones that work. It must
+/// make H.264 or HEVC (the rungs' names and CODECS follow it).
+pub fn check_video_encoder(name: &str) -> Result<()> {
+    crate::media::init();
+    let target = probe_target(encoder_codec(name)?);
     open_video_encoder(name, &target, Rational::new(1, 1000), None)
         .map(|_| ())
         .map_err(|e| {
-            // The ones that would be accepted: they open and make H.264.
-            let working: Vec<String> = probe_encoders()
-                .into_iter()
-                .filter(|s| s.available)
-                .filter(|s| ff::encoder::find_by_name(&s.name).is_some_and(|c| c.id() == Id::H264))
-                .map(|s| s.name)
-                .collect();
             Error::BadRequest(format!(
                 "encoder {name} does not work here ({e}); working encoders: {}",
-                if working.is_empty() {
-                    "none".into()
-                } else {
-                    working.join(", ")
-                }
+                working_encoders()
             ))
         })
 }
@@ -168,6 +220,13 @@ fn open_video_encoder(
     };
     let codec = ff::encoder::find_by_name(name)
         .ok_or_else(|| unsupported("not in this FFmpeg build".into()))?;
+    if codec_of(name) != Some(target.codec) {
+        return Err(unsupported(format!(
+            "makes {}, not the rendition's {}",
+            codec.id().name(),
+            target.codec.prefix()
+        )));
+    }
     let video = codec
         .video()
         .map_err(|_| unsupported("not a video encoder".into()))?;
@@ -197,6 +256,12 @@ fn open_video_encoder(
     ctx.set_height(target.height);
     ctx.set_format(format);
     ctx.set_time_base(ff_rational(time_base));
+    // x265 checks the level against the frame rate, and takes 1/time base (1000 fps for
+    // Matroska) when it is not told: 30 when the source doesn't say, as the plan assumed.
+    let frame_rate = match (name, frame_rate) {
+        ("libx265", None) => Some(Rational::new(30, 1)),
+        (_, fr) => fr,
+    };
     ctx.set_frame_rate(frame_rate.map(ff_rational));
     ctx.set_max_b_frames(0);
     ctx.set_gop(u32::MAX / 2);
@@ -223,11 +288,22 @@ fn open_video_encoder(
                 "crf=23:vbv-maxrate={kbps}:vbv-bufsize={kbps}:keyint=infinite:scenecut=0:bframes=0:threads={X264_THREADS}"
             ),
         );
+    } else if name == "libx265" {
+        let kbps = target.max_bitrate / 1000;
+        let level = format!("{}.{}", target.level / 30, target.level % 30 / 3);
+        opts.set("preset", "veryfast");
+        opts.set("profile", "main");
+        // As for x264: capped CRF, one IDR per segment and no other keyframe, no B-frames, a
+        // fixed thread pool (x265's wavefronts keep the output the same whatever the count);
+        // info=0 leaves out the SEI naming the encoder build.
+        opts.set(
+            "x265-params",
+            &format!(
+                "log-level=error:crf=26:vbv-maxrate={kbps}:vbv-bufsize={kbps}:level-idc={level}:keyint=-1:scenecut=0:bframes=0:open-gop=0:frame-threads=1:pools={X264_THREADS}:info=0"
+            ),
+        );
     } else {
         opts.set("bf", "0");
-        if name == "libx265" {
-            opts.set("x265-params", "log-level=error");
-        }
     }
     let enc = ctx
         .open_as_with(codec, opts)

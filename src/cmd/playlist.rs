@@ -8,7 +8,7 @@ use clap::Args as ClapArgs;
 
 use crate::cmd::write_stdout;
 use haema::hls;
-use haema::plan::{plan, DEFAULT_SEGMENT_SECS};
+use haema::plan::{plan_for, DEFAULT_SEGMENT_SECS};
 use haema::probe::{probe_with, Depth};
 use haema::tree::{jobs, write_tree};
 
@@ -31,7 +31,8 @@ pub struct Args {
     /// Target segment duration in seconds (cut at the first keyframe at or after it).
     #[arg(long, default_value_t = DEFAULT_SEGMENT_SECS, value_name = "SECONDS")]
     pub segment_duration: f64,
-    /// Video encoder for the transcoded renditions of `--out` (default libx264).
+    /// Video encoder for the transcoded renditions (default libx264; an HEVC encoder such as
+    /// libx265 or hevc_vaapi makes `hevc-<height>p` rungs instead of `h264-<height>p`).
     #[arg(long, short)]
     pub encoder: Option<String>,
     /// Worker threads for `--out` (default: every core).
@@ -41,8 +42,14 @@ pub struct Args {
 
 /// Runs `haema playlist`.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let encoder = args
+        .encoder
+        .as_deref()
+        .unwrap_or(haema::transcode::DEFAULT_VIDEO_ENCODER);
+    // The rungs are named and labelled for the codec the encoder makes.
+    let rungs = haema::transcode::encoder_codec(encoder)?;
     let info = probe_with(&args.file, Depth::Playlists)?;
-    let pres = plan(&info, args.segment_duration)?;
+    let pres = plan_for(&info, args.segment_duration, rungs)?;
     if let Some(dir) = &args.out {
         let threads = args.jobs.unwrap_or_else(|| {
             std::thread::available_parallelism()
@@ -63,10 +70,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             indicatif::ProgressBar::hidden()
         };
         let started = std::time::Instant::now();
-        let encoder = args
-            .encoder
-            .as_deref()
-            .unwrap_or(haema::transcode::DEFAULT_VIDEO_ENCODER);
         haema::transcode::check_video_encoder(encoder)?;
         let stats =
             write_tree(&info, &pres, dir, threads, encoder, &|| bar.inc(1)).with_context(|| {

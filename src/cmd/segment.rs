@@ -32,8 +32,9 @@ pub struct Args {
     /// `audio-1-eng-aac`...). Default: the first video rendition.
     #[arg(long, short)]
     pub rendition: Option<String>,
-    /// Video encoder for transcoded renditions: libx264 (default), h264_nvenc, h264_qsv...
-    /// (`haema probe --encoders` lists what works here).
+    /// Video encoder for transcoded renditions: libx264 (default), h264_nvenc, h264_qsv,
+    /// h264_vaapi...; HEVC encoders (libx265, hevc_*) make `hevc-<height>p` rungs (`haema probe
+    /// --encoders` lists what works here).
     #[arg(long, short)]
     pub encoder: Option<String>,
     /// Target segment duration in seconds; must match the playlist's.

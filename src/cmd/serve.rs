@@ -52,7 +52,8 @@ pub struct Args {
     /// Disk cache limit: bytes, or with K, M, G [default: 10G].
     #[arg(long, value_parser = parse_size)]
     pub disk_cache_limit: Option<u64>,
-    /// Video encoder for transcoded renditions [default: libx264].
+    /// Video encoder for transcoded renditions [default: libx264] (an HEVC encoder makes
+    /// `hevc-<height>p` rungs).
     #[arg(short, long)]
     pub encoder: Option<String>,
     /// Access token required on everything but /health.

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use crate::hls;
 use crate::library::store::Store;
 use crate::media::Kind;
-use crate::plan::{plan, Presentation, DEFAULT_SEGMENT_SECS};
+use crate::plan::{plan_for, Presentation, DEFAULT_SEGMENT_SECS};
 use crate::probe::MediaInfo;
 use crate::segment::{SegmentId, Segmenter};
 use cache::Cache;
@@ -409,7 +409,10 @@ impl State {
                 format!("video {id}: its file is gone; rescan the library"),
             ));
         }
-        let pres = plan(&info, DEFAULT_SEGMENT_SECS).map_err(|e| Reply::error(422, e))?;
+        // The rungs are in the codec of the server's encoder (checked when it started).
+        let rungs = crate::transcode::encoder_codec(&self.config.encoder).unwrap_or_default();
+        let pres =
+            plan_for(&info, DEFAULT_SEGMENT_SECS, rungs).map_err(|e| Reply::error(422, e))?;
         let loaded = Arc::new(Loaded { info, pres, stamp });
         self.videos.lock().expect("lock").insert(id, loaded.clone());
         Ok(loaded)
