@@ -673,6 +673,159 @@ pub struct FragmentInfo {
     pub sizes: Vec<u32>,
 }
 
+/// One sample of a media fragment to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FragmentSample {
+    /// Decode duration, in the track's timescale.
+    pub duration: u32,
+    /// Size in bytes.
+    pub size: u32,
+    /// A sync sample (keyframe).
+    pub sync: bool,
+    /// Composition offset (PTS - DTS), in the track's timescale.
+    pub cts: u32,
+}
+
+// 8.8.8.1 sample_flags (ISO/IEC 14496-12 8.6.4.3 layout): sample_depends_on = 2 (does not
+// depend on others) for a sync sample; depends_on = 1 plus sample_is_non_sync_sample otherwise.
+const SAMPLE_FLAGS_SYNC: u32 = 0x0200_0000;
+const SAMPLE_FLAGS_NON_SYNC: u32 = 0x0101_0000;
+
+fn sample_flags(s: &FragmentSample) -> u32 {
+    if s.sync {
+        SAMPLE_FLAGS_SYNC
+    } else {
+        SAMPLE_FLAGS_NON_SYNC
+    }
+}
+
+/// Writes one media segment (moof + mdat) of one video track exactly as FFmpeg 5.1's mov
+/// muxer writes it with `frag_custom+default_base_moof+frag_discont` (`mov_write_moof_tag`):
+/// mfhd (8.8.5) with the sequence number; tfhd (8.8.7) with default-base-is-moof and the
+/// defaults it takes from the first samples; tfdt (8.8.12) version 1; one trun (8.8.8) with
+/// the data offset and whichever per-sample fields differ from the defaults; then the mdat
+/// with the samples' bytes laid end to end. The bytes are what the muxer would make from the
+/// same samples, without its two intermediate copies of the media data.
+pub fn write_fragment(
+    sequence: u32,
+    track_id: u32,
+    base_decode_time: u64,
+    samples: &[FragmentSample],
+    data: &[&[u8]],
+) -> Vec<u8> {
+    const DATA_OFFSET: u32 = 0x1;
+    const FIRST_SAMPLE_FLAGS: u32 = 0x4;
+    const SAMPLE_DURATION: u32 = 0x100;
+    const SAMPLE_SIZE: u32 = 0x200;
+    const SAMPLE_FLAGS: u32 = 0x400;
+    const SAMPLE_CTS: u32 = 0x800;
+    // tfhd: default sample duration, size and flags; default-base-is-moof.
+    const TFHD_FLAGS: u32 = 0x08 | 0x10 | 0x20 | 0x02_0000;
+
+    let first = samples.first().copied().unwrap_or(FragmentSample {
+        duration: 0,
+        size: 1,
+        sync: false,
+        cts: 0,
+    });
+    let default_duration = first.duration;
+    let default_size = first.size;
+    // The muxer takes the default flags from the second sample (the first is a keyframe and
+    // gets its own field).
+    let default_flags = samples.get(1).map_or(SAMPLE_FLAGS_NON_SYNC, sample_flags);
+    let mut trun_flags = DATA_OFFSET;
+    for (i, s) in samples.iter().enumerate() {
+        if s.duration != default_duration {
+            trun_flags |= SAMPLE_DURATION;
+        }
+        if s.size != default_size {
+            trun_flags |= SAMPLE_SIZE;
+        }
+        if i > 0 && sample_flags(s) != default_flags {
+            trun_flags |= SAMPLE_FLAGS;
+        }
+    }
+    if trun_flags & SAMPLE_FLAGS == 0
+        && !samples.is_empty()
+        && sample_flags(&first) != default_flags
+    {
+        trun_flags |= FIRST_SAMPLE_FLAGS;
+    }
+    if samples.iter().any(|s| s.cts != 0) {
+        trun_flags |= SAMPLE_CTS;
+    }
+    let per_sample = [SAMPLE_DURATION, SAMPLE_SIZE, SAMPLE_FLAGS, SAMPLE_CTS]
+        .iter()
+        .filter(|f| trun_flags & **f != 0)
+        .count();
+    let trun_size = 8
+        + 4
+        + 4
+        + 4
+        + if trun_flags & FIRST_SAMPLE_FLAGS != 0 {
+            4
+        } else {
+            0
+        }
+        + 4 * per_sample * samples.len();
+    let tfhd_size = 8 + 4 + 4 * 4;
+    let tfdt_size = 8 + 4 + 8;
+    let traf_size = 8 + tfhd_size + tfdt_size + trun_size;
+    let moof_size = 8 + 16 + traf_size;
+    let mdat_len: usize = data.iter().map(|d| d.len()).sum();
+
+    let mut out = Vec::with_capacity(moof_size + 8 + mdat_len);
+    let u32be = |out: &mut Vec<u8>, v: u32| out.extend_from_slice(&v.to_be_bytes());
+    u32be(&mut out, moof_size as u32);
+    out.extend_from_slice(b"moof");
+    u32be(&mut out, 16);
+    out.extend_from_slice(b"mfhd");
+    u32be(&mut out, 0);
+    u32be(&mut out, sequence);
+    u32be(&mut out, traf_size as u32);
+    out.extend_from_slice(b"traf");
+    u32be(&mut out, tfhd_size as u32);
+    out.extend_from_slice(b"tfhd");
+    u32be(&mut out, TFHD_FLAGS);
+    u32be(&mut out, track_id);
+    u32be(&mut out, default_duration);
+    u32be(&mut out, default_size);
+    u32be(&mut out, default_flags);
+    u32be(&mut out, tfdt_size as u32);
+    out.extend_from_slice(b"tfdt");
+    u32be(&mut out, 0x0100_0000); // version 1
+    out.extend_from_slice(&base_decode_time.to_be_bytes());
+    u32be(&mut out, trun_size as u32);
+    out.extend_from_slice(b"trun");
+    u32be(&mut out, trun_flags);
+    u32be(&mut out, samples.len() as u32);
+    u32be(&mut out, (moof_size + 8) as u32); // data offset: past the mdat header
+    if trun_flags & FIRST_SAMPLE_FLAGS != 0 {
+        u32be(&mut out, sample_flags(&first));
+    }
+    for s in samples {
+        if trun_flags & SAMPLE_DURATION != 0 {
+            u32be(&mut out, s.duration);
+        }
+        if trun_flags & SAMPLE_SIZE != 0 {
+            u32be(&mut out, s.size);
+        }
+        if trun_flags & SAMPLE_FLAGS != 0 {
+            u32be(&mut out, sample_flags(s));
+        }
+        if trun_flags & SAMPLE_CTS != 0 {
+            u32be(&mut out, s.cts);
+        }
+    }
+    debug_assert_eq!(out.len(), moof_size);
+    u32be(&mut out, (mdat_len + 8) as u32);
+    out.extend_from_slice(b"mdat");
+    for d in data {
+        out.extend_from_slice(d);
+    }
+    out
+}
+
 /// Reads the mfhd, tfdt and trun of the first moof/traf in a media segment.
 pub fn parse_fragment(seg: &[u8]) -> Option<FragmentInfo> {
     let moof = child(seg, b"moof")?.body;
@@ -845,6 +998,45 @@ mod tests {
             vec![*b"stsd", *b"stts", *b"stsz", *b"stsc", *b"stco"]
         );
         assert_eq!(child(stbl, b"stsz").unwrap().body, &[0; 12]);
+    }
+
+    #[test]
+    fn written_fragment_reads_back_and_matches_the_muxers_layout() {
+        let sample = |duration, size, sync, cts| FragmentSample {
+            duration,
+            size,
+            sync,
+            cts,
+        };
+        // I P B: the keyframe first, composition offsets present.
+        let samples = [
+            sample(512, 3, true, 1024),
+            sample(512, 2, false, 1536),
+            sample(512, 1, false, 0),
+        ];
+        let data: [&[u8]; 3] = [b"IIi", b"PP", b"B"];
+        let frag = write_fragment(7, 1, 90_000, &samples, &data);
+        let info = parse_fragment(&frag).unwrap();
+        assert_eq!((info.sequence, info.base_decode_time), (7, 90_000));
+        assert_eq!(info.durations, vec![512; 3]);
+        assert_eq!(info.sizes, vec![3, 2, 1]);
+        assert_eq!(info.cts_offsets, vec![1024, 1536, 0]);
+        // Golden: tfhd with default-base-is-moof and defaults from the first samples (duration
+        // 512, size 3, flags of the second: non-sync), then a trun with data offset, the first
+        // sample's own flags (a keyframe), sizes and composition offsets (durations all equal
+        // the default), as FFmpeg 5.1's mov muxer writes them.
+        let tfhd = frag.windows(4).position(|w| w == b"tfhd").unwrap();
+        assert_eq!(
+            frag[tfhd + 4..tfhd + 24],
+            [0, 2, 0, 0x38, 0, 0, 0, 1, 0, 0, 2, 0, 0, 0, 0, 3, 1, 1, 0, 0]
+        );
+        let trun = frag.windows(4).position(|w| w == b"trun").unwrap();
+        assert_eq!(frag[trun + 4..trun + 12], [0, 0, 0x0a, 0x05, 0, 0, 0, 3]);
+        let moof_size = u32::from_be_bytes(frag[0..4].try_into().unwrap()) as usize;
+        let data_offset = u32::from_be_bytes(frag[trun + 12..trun + 16].try_into().unwrap());
+        assert_eq!(data_offset as usize, moof_size + 8);
+        assert_eq!(&frag[moof_size + 4..moof_size + 8], b"mdat");
+        assert_eq!(&frag[moof_size + 8..], b"IIiPPB");
     }
 
     #[test]
