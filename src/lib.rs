@@ -33,3 +33,19 @@ pub mod tree;
 pub mod tui;
 
 pub use error::{Error, Result};
+
+/// The bundled fixture media with these extensions (`fixtures/make-fixtures.sh` makes them),
+/// for the unit tests that need real files.
+#[cfg(test)]
+pub(crate) fn fixture_files(extensions: &[&str]) -> Vec<std::path::PathBuf> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/library");
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .map(|e| e.into_path())
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|e| extensions.iter().any(|x| e == *x))
+        })
+        .collect()
+}

@@ -182,15 +182,21 @@ impl Track {
     /// Sample `k` (0-based, decode order).
     pub fn sample(&self, k: usize) -> Sample {
         let i = self.stts.partition_point(|r| r.0 <= k) - 1;
-        let (first, t0, delta) = self.stts[i];
-        let dts = t0 + (k - first) as i64 * i64::from(delta);
         let cts = run_of(&self.ctts, k).map_or(0, |r| r.1);
+        self.timed(k, self.stts[i], cts, self.is_sync(k))
+    }
+
+    /// Sample `k` from its stts run and composition offset: the edit list shift on both times,
+    /// the DTS lowered by dts_shift.
+    fn timed(&self, k: usize, run: (usize, i64, u32), cts: i64, sync: bool) -> Sample {
+        let (first, t0, delta) = run;
+        let dts = t0 + (k - first) as i64 * i64::from(delta);
         Sample {
             pts: dts + cts + self.shift,
             dts: dts + self.shift - self.dts_shift,
             duration: delta,
             size: self.sizes[k],
-            sync: self.is_sync(k),
+            sync,
         }
     }
 
@@ -227,27 +233,19 @@ impl Track {
                 at = self.chunks[chunk].1;
                 chunk += 1;
             }
-            let (first, t0, delta) = self.stts[stts];
-            let dts = t0 + (k - first) as i64 * i64::from(delta);
             let cts = self.ctts.get(ctts).filter(|r| r.0 <= k).map_or(0, |r| r.1);
-            let size = self.sizes[k];
-            let s = Sample {
-                pts: dts + cts + self.shift,
-                dts: dts + self.shift - self.dts_shift,
-                duration: delta,
-                size,
-                sync: match &self.sync {
-                    None => true,
-                    Some(list) => {
-                        while list.get(sync).is_some_and(|&i| i < k) {
-                            sync += 1;
-                        }
-                        list.get(sync) == Some(&k)
+            let is_sync = match &self.sync {
+                None => true,
+                Some(list) => {
+                    while list.get(sync).is_some_and(|&i| i < k) {
+                        sync += 1;
                     }
-                },
+                    list.get(sync) == Some(&k)
+                }
             };
+            let s = self.timed(k, self.stts[stts], cts, is_sync);
             let offset = at;
-            at += u64::from(size);
+            at += u64::from(s.size);
             (s, offset)
         })
     }
@@ -261,14 +259,6 @@ impl Track {
     /// within a chunk instead of asking [`Track::offset`]).
     pub fn chunk_start(&self, k: usize) -> Option<u64> {
         run_of(&self.chunks, k).filter(|c| c.0 == k).map(|c| c.1)
-    }
-
-    /// Indices of the sync samples, in decode order.
-    pub fn sync_samples(&self) -> Vec<usize> {
-        match &self.sync {
-            Some(s) => s.clone(),
-            None => (0..self.len()).collect(),
-        }
     }
 
     /// Presentation times of the sync samples, sorted.
@@ -958,7 +948,7 @@ mod tests {
         assert_eq!(pts, vec![1024, 2560, 1536, 2048, 3072, 3584]);
         assert_eq!(sizes, vec![100, 20, 30, 40, 90, 10]);
         assert_eq!(t.keyframe_pts(), vec![1024, 3072]);
-        assert_eq!(t.sync_samples(), vec![0, 4]);
+        assert_eq!(t.sync_list(), Some(&[0, 4][..]));
         assert_eq!(t.total_duration(), 6 * 512);
     }
 

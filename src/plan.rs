@@ -11,7 +11,7 @@ use crate::media::{Kind, StreamParams};
 use crate::probe::{lead_ticks, MediaInfo};
 use crate::subtitle::Format as SubFormat;
 use crate::timeline::Timeline;
-use crate::transcode::{AudioTarget, RungCodec, VideoTarget};
+use crate::transcode::{AudioTarget, RungCodec, VideoTarget, ASSUMED_FRAME_RATE};
 
 /// Default target segment duration, seconds.
 pub const DEFAULT_SEGMENT_SECS: f64 = 4.0;
@@ -108,11 +108,11 @@ fn hevc_level(width: u32, height: u32, fps: f64) -> u8 {
 }
 
 /// The level_idc of a rung in a codec. HEVC rungs state the frame rate they are encoded at
-/// (the source's, 30 when unknown): x265 refuses a level too low for it.
+/// (the source's, [`ASSUMED_FRAME_RATE`] when unknown): x265 refuses a level too low for it.
 fn level(codec: RungCodec, width: u32, height: u32, fps: Option<f64>) -> u8 {
     match codec {
         RungCodec::H264 => h264_level(width, height),
-        RungCodec::Hevc => hevc_level(width, height, fps.unwrap_or(30.0)),
+        RungCodec::Hevc => hevc_level(width, height, fps.unwrap_or(f64::from(ASSUMED_FRAME_RATE))),
     }
 }
 

@@ -67,21 +67,25 @@ pub struct ByteSeries {
     cumulative: Vec<u64>,
 }
 
+/// 0, then the running totals of `sizes`: one longer than the input.
+fn running_totals(sizes: impl IntoIterator<Item = u64>) -> Vec<u64> {
+    let mut total = 0;
+    std::iter::once(0)
+        .chain(sizes.into_iter().map(|s| {
+            total += s;
+            total
+        }))
+        .collect()
+}
+
 impl ByteSeries {
     /// A series from (presentation time in seconds, bytes) entries in any order.
     pub fn new(stream: Option<usize>, mut entries: Vec<(f64, u64)>) -> ByteSeries {
         entries.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let mut cumulative = Vec::with_capacity(entries.len() + 1);
-        let mut total = 0u64;
-        cumulative.push(0);
-        for (_, size) in &entries {
-            total += size;
-            cumulative.push(total);
-        }
         ByteSeries {
             stream,
+            cumulative: running_totals(entries.iter().map(|e| e.1)),
             times: entries.into_iter().map(|(t, _)| t).collect(),
-            cumulative,
         }
     }
 
@@ -108,17 +112,10 @@ impl ByteSeries {
             }
             sums[i] += bytes;
         }
-        let mut cumulative = Vec::with_capacity(sums.len() + 1);
-        cumulative.push(0);
-        let mut total = 0;
-        for s in sums {
-            total += s;
-            cumulative.push(total);
-        }
         ByteSeries {
             stream,
             times: starts.to_vec(),
-            cumulative,
+            cumulative: running_totals(sums),
         }
     }
 
@@ -130,19 +127,15 @@ impl ByteSeries {
         if starts.is_empty() {
             return self.clone();
         }
-        let mut times = Vec::with_capacity(starts.len());
-        let mut cumulative = vec![0u64];
-        for (i, &t) in starts.iter().enumerate() {
+        let sums = starts.iter().enumerate().map(|(i, &t)| {
             let to = starts.get(i + 1).copied().unwrap_or(f64::MAX);
             let from = if i == 0 { f64::MIN } else { t };
-            times.push(t);
-            let last = *cumulative.last().expect("non-empty");
-            cumulative.push(last + self.bytes_between(from, to));
-        }
+            self.bytes_between(from, to)
+        });
         ByteSeries {
             stream: self.stream,
-            times,
-            cumulative,
+            times: starts.to_vec(),
+            cumulative: running_totals(sums),
         }
     }
 

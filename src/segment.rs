@@ -689,13 +689,7 @@ mod tests {
     /// bytes exactly, for every segment of every fixture (H.264 and HEVC, MKV and MP4).
     #[test]
     fn own_video_fragments_equal_the_muxers_byte_for_byte() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/library");
-        let files: Vec<_> = walkdir::WalkDir::new(root)
-            .into_iter()
-            .filter_map(|e| e.ok())
-            .map(|e| e.into_path())
-            .filter(|p| p.extension().is_some_and(|e| e == "mkv" || e == "mp4"))
-            .collect();
+        let files = crate::fixture_files(&["mkv", "mp4"]);
         assert!(
             files.len() >= 4,
             "fixtures missing: run fixtures/make-fixtures.sh"

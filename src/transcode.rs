@@ -61,14 +61,18 @@ impl RungCodec {
     }
 }
 
-/// The rung codec an encoder makes, if it is in this FFmpeg and makes one.
-fn codec_of(name: &str) -> Option<RungCodec> {
-    match ff::encoder::find_by_name(name)?.id() {
+/// The rung codec of an encoder's codec id, if it makes one.
+fn rung_codec(id: Id) -> Option<RungCodec> {
+    match id {
         Id::H264 => Some(RungCodec::H264),
         Id::HEVC => Some(RungCodec::Hevc),
         _ => None,
     }
 }
+
+/// The frame rate a rung is planned and encoded at when the source doesn't say: the plan
+/// picks the HEVC level for it, and x265 checks that level against it.
+pub const ASSUMED_FRAME_RATE: u32 = 30;
 
 /// The rung codec an encoder makes (without opening it). An encoder of anything else, or one
 /// this FFmpeg doesn't have, is a clear error.
@@ -80,14 +84,12 @@ pub fn encoder_codec(name: &str) -> Result<RungCodec> {
             working_encoders()
         )));
     };
-    match codec.id() {
-        Id::H264 => Ok(RungCodec::H264),
-        Id::HEVC => Ok(RungCodec::Hevc),
-        other => Err(Error::BadRequest(format!(
+    rung_codec(codec.id()).ok_or_else(|| {
+        Error::BadRequest(format!(
             "encoder {name} makes {}, but transcoded renditions are H.264 or HEVC: use libx264, libx265 or an h264_*/hevc_* encoder",
-            other.name()
-        ))),
-    }
+            codec.id().name()
+        ))
+    })
 }
 
 /// What a transcoded video rendition is made of.
@@ -145,7 +147,8 @@ pub fn probe_encoders() -> Vec<EncoderStatus> {
     VIDEO_ENCODER_CANDIDATES
         .iter()
         .map(|name| {
-            let target = probe_target(codec_of(name).unwrap_or_default());
+            let codec = ff::encoder::find_by_name(name).and_then(|c| rung_codec(c.id()));
+            let target = probe_target(codec.unwrap_or_default());
             match open_video_encoder(name, &target, Rational::new(1, 1000), None) {
                 Ok(_) => EncoderStatus {
                     name: (*name).into(),
@@ -220,7 +223,7 @@ fn open_video_encoder(
     };
     let codec = ff::encoder::find_by_name(name)
         .ok_or_else(|| unsupported("not in this FFmpeg build".into()))?;
-    if codec_of(name) != Some(target.codec) {
+    if rung_codec(codec.id()) != Some(target.codec) {
         return Err(unsupported(format!(
             "makes {}, not the rendition's {}",
             codec.id().name(),
@@ -257,9 +260,9 @@ fn open_video_encoder(
     ctx.set_format(format);
     ctx.set_time_base(ff_rational(time_base));
     // x265 checks the level against the frame rate, and takes 1/time base (1000 fps for
-    // Matroska) when it is not told: 30 when the source doesn't say, as the plan assumed.
+    // Matroska) when it is not told: the rate the plan assumed when the source doesn't say.
     let frame_rate = match (name, frame_rate) {
-        ("libx265", None) => Some(Rational::new(30, 1)),
+        ("libx265", None) => Some(Rational::new(i64::from(ASSUMED_FRAME_RATE), 1)),
         (_, fr) => fr,
     };
     ctx.set_frame_rate(frame_rate.map(ff_rational));

@@ -689,19 +689,9 @@ mod tests {
         }
     }
 
-    fn fixture_mp4s() -> Vec<PathBuf> {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/library");
-        walkdir::WalkDir::new(root)
-            .into_iter()
-            .filter_map(|e| e.ok())
-            .map(|e| e.into_path())
-            .filter(|p| p.extension().is_some_and(|e| e == "mp4"))
-            .collect()
-    }
-
     #[test]
     fn mp4_samples_read_from_the_tables_equal_libavformats_packets() {
-        let files = fixture_mp4s();
+        let files = crate::fixture_files(&["mp4"]);
         assert!(
             files.len() >= 2,
             "fixtures missing: run fixtures/make-fixtures.sh"

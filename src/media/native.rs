@@ -23,7 +23,9 @@ use ff::ffi;
 use ff::packet::Mut as _;
 use ffmpeg_next as ff;
 
+use crate::media::Rational;
 use crate::mp4::{self, Sample, Track};
+use crate::timeline::convert;
 
 /// Samples of one track and where reading it stands.
 struct TrackReader {
@@ -72,17 +74,19 @@ impl TrackReader {
         };
     }
 
-    /// The next sample and its offset; moves on.
-    fn advance(&mut self) -> Option<(Sample, u64)> {
+    /// The next sample and its file offset, without moving on.
+    fn peek(&self) -> Option<(Sample, u64)> {
         let k = self.next;
-        if k >= self.len() {
-            return None;
-        }
-        let s = self.track.sample(k);
-        let at = self.track.chunk_start(k).unwrap_or(self.next_offset);
-        self.next = k + 1;
+        (k < self.len()).then(|| {
+            let at = self.track.chunk_start(k).unwrap_or(self.next_offset);
+            (self.track.sample(k), at)
+        })
+    }
+
+    /// Moves past the sample [`TrackReader::peek`] gave.
+    fn step(&mut self, s: &Sample, at: u64) {
+        self.next += 1;
         self.next_offset = at + u64::from(s.size);
-        Some((s, at))
     }
 
     /// The last sync sample (in decode order) presented (or, with `by_dts`, decoded) at or
@@ -174,19 +178,10 @@ pub(crate) struct Mp4Reader {
     pending_skip: Vec<i64>,
 }
 
-/// `a * b / c` rounded to nearest, as `av_rescale` does.
+/// `a * b / c` rounded to nearest, as `av_rescale` does: ticks of 1/c converted to ticks of
+/// 1/b.
 fn rescale(a: i64, b: i64, c: i64) -> i64 {
-    if c == 0 {
-        return 0;
-    }
-    let n = i128::from(a) * i128::from(b);
-    let c = i128::from(c);
-    let r = if n >= 0 {
-        (n + c / 2) / c
-    } else {
-        (n - c / 2) / c
-    };
-    r.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+    convert(a, Rational::new(1, c), Rational::new(1, b))
 }
 
 impl Mp4Reader {
@@ -203,29 +198,25 @@ impl Mp4Reader {
     /// The next sample in libavformat's order (`mov_find_next_sample`, for a seekable file):
     /// the earliest decode time, except that within a second of it the one stored first wins.
     pub fn next(&mut self) -> Option<SampleRef> {
-        let mut best: Option<(usize, i64, u64)> = None;
+        let mut best: Option<(usize, i64, Sample, u64)> = None;
         for (i, t) in self.tracks.iter().enumerate() {
             let Some(t) = t else { continue };
-            if t.next >= t.len() {
-                continue;
-            }
-            let s = t.track.sample(t.next);
+            let Some((s, pos)) = t.peek() else { continue };
             let dts = rescale(s.dts, 1_000_000, i64::from(t.track.timescale));
-            let pos = t.track.chunk_start(t.next).unwrap_or(t.next_offset);
             let take = match best {
                 None => true,
-                Some((_, best_dts, best_pos)) => {
+                Some((_, best_dts, _, best_pos)) => {
                     let diff = best_dts.abs_diff(dts);
                     (diff <= 1_000_000 && pos < best_pos) || (diff > 1_000_000 && dts < best_dts)
                 }
             };
             if take {
-                best = Some((i, dts, pos));
+                best = Some((i, dts, s, pos));
             }
         }
-        let (stream, _, _) = best?;
+        let (stream, _, s, offset) = best?;
         let t = self.tracks[stream].as_mut().expect("chosen above");
-        let (s, offset) = t.advance()?;
+        t.step(&s, offset);
         let skip = std::mem::take(&mut self.pending_skip[stream]);
         Some(SampleRef {
             skip,
