@@ -79,7 +79,7 @@ fn main() {
     let wanted = |r: &&haema::plan::Rendition| {
         r.id == "original"
             || r.id == "h264-720p"
-            || (r.kind == haema::media::Kind::Audio
+            || (r.kind == haema::stream::Kind::Audio
                 && (r.id.ends_with("-aac") || r.id.starts_with("audio")))
     };
     let mut seen_audio_copy = false;
@@ -87,7 +87,7 @@ fn main() {
     for r in pres.renditions.iter().filter(wanted) {
         // One audio copy and one AAC transcode are enough.
         let is_aac = matches!(r.method, haema::plan::Method::Aac(_));
-        if r.kind == haema::media::Kind::Audio {
+        if r.kind == haema::stream::Kind::Audio {
             if (is_aac && seen_aac) || (!is_aac && seen_audio_copy) {
                 continue;
             }

@@ -93,16 +93,15 @@ fn time(cmd: &[String]) -> Result<(f64, f64)> {
             context: format!("running {}", cmd[0]),
             source: e,
         })?;
-    let mut status = 0;
-    // SAFETY: we wait for our own child once, into structs we own; std's Child is not waited
-    // on afterwards (dropping it does not wait).
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    let usage = crate::media::sys::wait_with_usage(child).map_err(|e| Error::Io {
+        context: format!("waiting for {}", cmd[0]),
+        source: e,
+    })?;
     let ms = t.elapsed().as_secs_f64() * 1000.0;
-    if pid < 0 || !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
-        return Err(Error::BadRequest(format!("{} failed", cmd.join(" "))));
+    if !usage.success {
+        return Err(Error::Peer(format!("{} failed", cmd.join(" "))));
     }
-    Ok((ms, usage.ru_maxrss as f64 / 1024.0))
+    Ok((ms, usage.max_rss_kib as f64 / 1024.0))
 }
 
 fn on_path(tool: &str) -> bool {
@@ -371,10 +370,10 @@ pub fn serve_load(
     seconds: f64,
 ) -> Result<LoadReport> {
     let shows_body = crate::client::get(server, "/api/v1/shows", token)
-        .map_err(Error::BadRequest)?
+        .map_err(Error::Peer)?
         .1;
     let shows: serde_json::Value = serde_json::from_slice(&shows_body)
-        .map_err(|e| Error::BadRequest(format!("{server}: /api/v1/shows: {e}")))?;
+        .map_err(|e| Error::Peer(format!("{server}: /api/v1/shows: {e}")))?;
     let mut videos: Vec<String> = Vec::new();
     for s in shows.as_array().into_iter().flatten() {
         videos.extend(s["video"].as_str().map(str::to_owned));
@@ -387,7 +386,7 @@ pub fn serve_load(
         );
     }
     if videos.is_empty() {
-        return Err(Error::BadRequest(format!("{server} lists no videos")));
+        return Err(Error::Peer(format!("{server} lists no videos")));
     }
     let deadline = Instant::now() + std::time::Duration::from_secs_f64(seconds.max(0.1));
     let results: std::sync::Mutex<(Vec<f64>, u64, u64)> = std::sync::Mutex::new((Vec::new(), 0, 0));

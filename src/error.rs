@@ -32,18 +32,26 @@ pub enum Error {
         /// What is missing or not supported.
         reason: String,
     },
-    /// The request names something the presentation does not have (segment past the end,
-    /// unknown rendition).
+    /// The request names something the presentation does not have (a segment past the end, an
+    /// unknown rendition, the init segment of a WebVTT rendition).
+    #[error("{0}")]
+    NoSuch(String),
+    /// The request or an option is malformed or can't be honoured as given (a segment name that
+    /// is not a number, an encoder this machine can't use).
     #[error("{0}")]
     BadRequest(String),
     /// FFmpeg failed while producing output.
-    #[error("{context}: {source}")]
+    #[error("{context}: {reason}")]
     Ffmpeg {
         /// What was being done.
         context: String,
-        /// FFmpeg's error.
-        source: ffmpeg_next::Error,
+        /// What FFmpeg said (its error string).
+        reason: String,
     },
+    /// Another program or server Haema was driving failed or answered nonsense (the ffmpeg CLI
+    /// in `bench`, a server under `bench --server`).
+    #[error("{0}")]
+    Peer(String),
     /// Reading or writing failed.
     #[error("{context}: {source}")]
     Io {
@@ -58,16 +66,17 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    /// Wraps an FFmpeg error with what was being done.
-    pub fn ffmpeg(context: impl Into<String>, source: ffmpeg_next::Error) -> Self {
-        Error::Ffmpeg {
-            context: context.into(),
-            source,
+    /// The process exit code for this error, documented in `haema(1)`: 2 for a request or
+    /// option that can't be honoured, 3 for a missing file, 4 for a damaged one, 5 for media
+    /// Haema can't stream, 6 for a segment or rendition the file doesn't have, 1 for the rest.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::BadRequest(_) => 2,
+            Error::NotFound { .. } => 3,
+            Error::Corrupt { .. } => 4,
+            Error::Unsupported { .. } => 5,
+            Error::NoSuch(_) => 6,
+            Error::Ffmpeg { .. } | Error::Peer(_) | Error::Io { .. } => 1,
         }
-    }
-
-    /// Whether the caller asked for something that is not there (HTTP 404 / 400 rather than 500).
-    pub fn is_client_error(&self) -> bool {
-        matches!(self, Error::NotFound { .. } | Error::BadRequest(_))
     }
 }

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use crate::media::Kind;
+use crate::stream::Kind;
 use crate::plan::{audio_groups, Method, Presentation, Rendition};
 
 /// File name of media segment `n` of a rendition: `N.m4s`, or `N.vtt` for subtitles.
@@ -147,7 +147,8 @@ pub fn media_playlist(p: &Presentation, r: &Rendition) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::media::{Kind, Rational};
+    use crate::rational::Rational;
+    use crate::stream::Kind;
     use crate::plan::Method;
     use crate::timeline::Timeline;
 

@@ -14,12 +14,23 @@ use clap::{CommandFactory, Parser, Subcommand};
     after_help = "Examples:
   haema probe movie.mkv
   haema playlist movie.mkv --out hls && python3 -m http.server -d hls
-  haema segment movie.mkv 12 > 12.m4s"
+  haema segment movie.mkv 12 > 12.m4s",
+    after_long_help = EXIT_STATUS
 )]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
+
+/// The exit codes, shown by `haema --help` and in haema(1); [`exit_code`] maps errors to them.
+const EXIT_STATUS: &str = "Exit status:
+  0  success
+  1  FFmpeg, the disk or another program failed while working
+  2  the command line asks for something that can't be done (bad segment name, unusable encoder)
+  3  the file is missing or is not a file
+  4  the file is damaged or not media
+  5  the file is media Haema can't stream (no video stream)
+  6  the file has no such segment or rendition";
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -56,6 +67,14 @@ fn main() {
     };
     if let Err(e) = result {
         eprintln!("haema: {e:#}");
-        std::process::exit(1);
+        std::process::exit(exit_code(&e));
     }
+}
+
+/// The exit code of a failed command: the core error's kind where there is one under the
+/// context the command added, else 1.
+fn exit_code(e: &anyhow::Error) -> i32 {
+    e.chain()
+        .find_map(|c| c.downcast_ref::<haema::Error>())
+        .map_or(1, haema::Error::exit_code)
 }

@@ -6,6 +6,8 @@
 
 use std::io::{Read, Seek, SeekFrom};
 
+use crate::rational::Rational;
+
 /// One box: its type and its payload (the bytes after the header).
 #[derive(Debug, Clone, Copy)]
 pub struct Box<'a> {
@@ -687,6 +689,17 @@ fn sample_flags(s: &FragmentSample) -> u32 {
     } else {
         SAMPLE_FLAGS_NON_SYNC
     }
+}
+
+/// The timescale FFmpeg 5.1's mov muxer gives a video track whose packets are in `time_base`
+/// (`mov_init`: the time base's denominator, doubled until it is at least 10000), as the time
+/// base its fragments are written in. A unit test of the muxer checks it.
+pub fn video_timescale(time_base: Rational) -> Rational {
+    let mut den = time_base.den.max(1);
+    while den < 10_000 {
+        den *= 2;
+    }
+    Rational::new(1, den)
 }
 
 /// Writes one media segment (moof + mdat) of one video track exactly as FFmpeg 5.1's mov

@@ -8,17 +8,18 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use ffmpeg_next as ff;
 
 use crate::media::mux::{FragmentMuxer, TrackSpec};
-use crate::media::{Kind, OpenMode, Packet, Rational, Source, StreamParams};
+use crate::media::{CodecParams, OpenMode, Packet, Source};
+use crate::rational::Rational;
+use crate::stream::{Kind, StreamParams};
 use crate::plan::{Method, Presentation, Rendition, SubtitleSource};
 use crate::probe::MediaInfo;
 use crate::subtitle::{self, Format as SubFormat};
-use crate::timeline::{convert, AudioGrid};
-use crate::transcode::{
-    self, AudioTarget, RungCodec, VideoTarget, AAC_FRAME, AAC_LOOKAHEAD_FRAMES, AAC_PREROLL_FRAMES,
-};
+use crate::rational::convert;
+use crate::timeline::AudioGrid;
+use crate::ladder::{AudioTarget, RungCodec, VideoTarget, AAC_FRAME};
+use crate::media::transcode::{self, AAC_LOOKAHEAD_FRAMES, AAC_PREROLL_FRAMES};
 
 /// Which segment of a rendition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -97,7 +98,7 @@ impl<'a> Segmenter<'a> {
             info,
             pres,
             src,
-            encoder: crate::transcode::DEFAULT_VIDEO_ENCODER.into(),
+            encoder: crate::ladder::DEFAULT_VIDEO_ENCODER.into(),
             progress: None,
             own_fragments: true,
         }
@@ -144,14 +145,14 @@ impl<'a> Segmenter<'a> {
             Method::Video(t) => {
                 let params =
                     transcode::video_parameters(&self.encoder, t, s.time_base, s.frame_rate)?;
-                FragmentMuxer::new(&video_spec(&params, s.time_base, t.codec), 1)?
+                FragmentMuxer::new(&video_spec(&params, s.time_base, t.codec == RungCodec::Hevc), 1)?
             }
             Method::Aac(t) => {
                 let params = transcode::aac_parameters(t)?;
                 FragmentMuxer::new(&audio_spec(&params, t.sample_rate), 1)?
             }
             Method::Subtitles(_) => {
-                return Err(Error::BadRequest(format!(
+                return Err(Error::NoSuch(format!(
                 "{} is a WebVTT rendition: it has no init segment, ask for its numbered segments",
                 r.id
             )))
@@ -165,23 +166,18 @@ impl<'a> Segmenter<'a> {
         Ok(self.media(r, 0)?.0)
     }
 
-    fn params(&self, stream: usize) -> Result<ff::codec::Parameters> {
+    fn params(&self, stream: usize) -> Result<CodecParams> {
         self.src
             .parameters(stream)
-            .ok_or_else(|| Error::BadRequest(format!("no stream {stream}")))
+            .ok_or_else(|| Error::NoSuch(format!("no stream {stream}")))
     }
 
     /// How a copied stream is muxed: its codec parameters, time base and sample entry tag.
-    fn copy_spec<'p>(&self, r: &Rendition, params: &'p ff::codec::Parameters) -> TrackSpec<'p> {
+    fn copy_spec<'p>(&self, r: &Rendition, params: &'p CodecParams) -> TrackSpec<'p> {
         let s = &self.info.streams[r.stream];
         match s.kind {
             Kind::Audio => audio_spec(params, s.sample_rate),
-            _ => TrackSpec {
-                params,
-                time_base: s.time_base,
-                // RFC 6381 / Apple: HEVC in fMP4 as hvc1 (parameter sets in the sample entry).
-                tag: (s.codec == "hevc").then_some(*b"hvc1"),
-            },
+            _ => video_spec(params, s.time_base, s.codec == "hevc"),
         }
     }
 
@@ -190,7 +186,9 @@ impl<'a> Segmenter<'a> {
         let _ = self.src.rewind(v, self.info.keyframes.pts[0]);
     }
 
-    /// Makes media segment `n` of a rendition: (init bytes, fragment bytes).
+    /// Makes media segment `n` of a rendition: (init bytes, fragment bytes). The init bytes
+    /// matter only for codecs whose init is built from packets (AC-3, E-AC-3, TrueHD audio);
+    /// a copied video fragment written without the muxer leaves them empty.
     fn media(&mut self, r: &Rendition, n: usize) -> Result<(Vec<u8>, Vec<u8>)> {
         match &r.method {
             Method::Copy if r.kind == Kind::Video => self.video_copy(r, n),
@@ -218,7 +216,7 @@ impl<'a> Segmenter<'a> {
                     .info
                     .sidecars
                     .get(*k)
-                    .ok_or_else(|| Error::BadRequest(format!("no sidecar {k}")))?;
+                    .ok_or_else(|| Error::NoSuch(format!("no sidecar {k}")))?;
                 let text = std::fs::read(&sc.path).map_err(|e| Error::Io {
                     context: format!("reading {}", sc.path.display()),
                     source: e,
@@ -329,20 +327,20 @@ impl<'a> Segmenter<'a> {
         let tl = &self.pres.timeline;
         let pts: Vec<i64> = packets.iter().map(|p| p.time().unwrap_or(0)).collect();
         let timing = tl.video_timing(n, &pts);
-        let params = self.params(r.stream)?;
-        let mut mux = FragmentMuxer::new(&self.copy_spec(r, &params), n as u32 + 1)?;
         let s = &self.info.streams[r.stream];
         if self.own_fragments {
-            if let Some(init) = mux.init_bytes() {
-                let out_tb = mux.out_time_base();
-                if let Some(samples) = as_is_samples(s, &packets, &timing, out_tb) {
-                    let data: Vec<&[u8]> = packets.iter().map(|p| p.data()).collect();
-                    let tfdt = convert(timing[0].dts, s.time_base, out_tb) as u64;
-                    let frag = crate::mp4::write_fragment(n as u32 + 1, 1, tfdt, &samples, &data);
-                    return Ok((init.to_vec(), frag));
-                }
+            // Written here without opening a muxer at all: the track timescale is the one the
+            // muxer would pick, and a video init never waits for packets.
+            let out_tb = crate::mp4::video_timescale(s.time_base);
+            if let Some(samples) = as_is_samples(s, &packets, &timing, out_tb) {
+                let data: Vec<&[u8]> = packets.iter().map(|p| p.data()).collect();
+                let tfdt = convert(timing[0].dts, s.time_base, out_tb) as u64;
+                let frag = crate::mp4::write_fragment(n as u32 + 1, 1, tfdt, &samples, &data);
+                return Ok((Vec::new(), frag));
             }
         }
+        let params = self.params(r.stream)?;
+        let mut mux = FragmentMuxer::new(&self.copy_spec(r, &params), n as u32 + 1)?;
         for (p, t) in packets.iter_mut().zip(&timing) {
             mux.write(p, t.pts, t.dts, t.duration)?;
         }
@@ -385,14 +383,14 @@ impl<'a> Segmenter<'a> {
         }
         // No B-frames: decode order is presentation order, and the file's timeline (with the
         // same reorder delay as the copied original) gives every variant the same tfdt.
-        let pts: Vec<i64> = out.iter().map(|p| p.pts().unwrap_or(start)).collect();
+        let pts: Vec<i64> = out.iter().map(|p| p.pts.unwrap_or(start)).collect();
         let timing = tl.video_timing(n, &pts);
         let mut mux = FragmentMuxer::new(
-            &video_spec(&params, s.time_base, target.codec),
+            &video_spec(&params, s.time_base, target.codec == RungCodec::Hevc),
             n as u32 + 1,
         )?;
         for (p, t) in out.iter_mut().zip(&timing) {
-            mux.write_raw(p, t.pts, t.dts, t.duration)?;
+            mux.write(p, t.pts, t.dts, t.duration)?;
         }
         mux.finish()
     }
@@ -461,6 +459,17 @@ impl<'a> Segmenter<'a> {
         Ok(run)
     }
 
+    /// The error for an audio segment whose time range holds no packet (a truncated file).
+    fn no_audio(&self, r: &Rendition, n: usize) -> Error {
+        Error::Corrupt {
+            path: self.info.path.clone(),
+            reason: format!(
+                "segment {n} of {}: no audio packets in this time range",
+                r.id
+            ),
+        }
+    }
+
     /// Duration in samples of an audio packet that has no successor.
     fn last_duration(&self, stream: usize, p: &Packet) -> i64 {
         let s = &self.info.streams[stream];
@@ -482,13 +491,7 @@ impl<'a> Segmenter<'a> {
         let to = grid.segment_start(tl, n + 1);
         let mut run = self.audio_run(r.stream, from, to)?;
         if run.frames.is_empty() {
-            return Err(Error::Corrupt {
-                path: self.info.path.clone(),
-                reason: format!(
-                    "segment {n} of {}: no audio packets in this time range",
-                    r.id
-                ),
-            });
+            return Err(self.no_audio(r, n));
         }
         let params = self.params(r.stream)?;
         let mut mux = FragmentMuxer::new(&self.copy_spec(r, &params), n as u32 + 1)?;
@@ -549,13 +552,7 @@ impl<'a> Segmenter<'a> {
             (j_end, run)
         };
         if run.frames.is_empty() || j_end <= j0 {
-            return Err(Error::Corrupt {
-                path: self.info.path.clone(),
-                reason: format!(
-                    "segment {n} of {}: no audio packets in this time range",
-                    r.id
-                ),
-            });
+            return Err(self.no_audio(r, n));
         }
         let src_params = self.params(r.stream)?;
         let packets: Vec<Packet> = run.frames.into_iter().map(|(_, p)| p).collect();
@@ -572,13 +569,13 @@ impl<'a> Segmenter<'a> {
             transcode::encode_aac(&target, &pcm, j0 * AAC_FRAME, j_end * AAC_FRAME)?;
         let mut mux = FragmentMuxer::new(&audio_spec(&params, target.sample_rate), n as u32 + 1)?;
         for (pos, p) in out.iter_mut() {
-            mux.write_raw(p, *pos, *pos, AAC_FRAME)?;
+            mux.write(p, *pos, *pos, AAC_FRAME)?;
         }
         mux.finish()
     }
 }
 
-fn audio_spec(params: &ff::codec::Parameters, sample_rate: u32) -> TrackSpec<'_> {
+fn audio_spec(params: &CodecParams, sample_rate: u32) -> TrackSpec<'_> {
     // Audio is timed in samples: timescale = sample rate.
     TrackSpec {
         params,
@@ -624,16 +621,13 @@ fn as_is_samples(
     Some(out)
 }
 
-fn video_spec(
-    params: &ff::codec::Parameters,
-    time_base: Rational,
-    codec: RungCodec,
-) -> TrackSpec<'_> {
+/// How a video track is muxed, copied or transcoded.
+fn video_spec(params: &CodecParams, time_base: Rational, hevc: bool) -> TrackSpec<'_> {
     TrackSpec {
         params,
         time_base,
         // RFC 6381 / Apple: HEVC in fMP4 as hvc1 (parameter sets in the sample entry).
-        tag: (codec == RungCodec::Hevc).then_some(*b"hvc1"),
+        tag: hevc.then_some(*b"hvc1"),
     }
 }
 
@@ -647,7 +641,7 @@ fn keyframe_tolerance(time_base: Rational) -> i64 {
 /// Samples per frame of a codec with a fixed frame size, from the codec itself (not from
 /// FFmpeg's stream analysis, which only some processes run): the grid audio packets snap to.
 /// 1 (no grid) for codecs whose frames vary (Opus, FLAC, Vorbis) or AAC with SBR.
-pub fn audio_frame_samples(s: &crate::media::StreamParams) -> u32 {
+pub fn audio_frame_samples(s: &crate::stream::StreamParams) -> u32 {
     match s.codec.as_str() {
         "aac" if crate::codecs::aac_object_type(&s.extradata).unwrap_or(2) == 2 => 1024,
         "ac3" | "eac3" => 1536,
@@ -674,7 +668,7 @@ pub fn make_one(
     let mut seg = Segmenter::with_source(&info, &pres, src);
     if let Some(e) = encoder {
         if matches!(pres.rendition(&r)?.method, Method::Video(_)) {
-            crate::transcode::check_video_encoder(e)?;
+            crate::media::transcode::check_video_encoder(e)?;
         }
         seg = seg.with_encoder(e);
     }

@@ -15,29 +15,7 @@
 
 use serde::Serialize;
 
-use crate::media::Rational;
-
-/// Divides rounding half away from zero, exactly, in 128-bit.
-pub fn div_round(num: i128, den: i128) -> i128 {
-    assert!(den != 0, "division by zero in timestamp arithmetic");
-    let (num, den) = if den < 0 { (-num, -den) } else { (num, den) };
-    if num >= 0 {
-        (num + den / 2) / den
-    } else {
-        -((-num + den / 2) / den)
-    }
-}
-
-/// Converts ticks of one time base into another, rounding to nearest.
-pub fn convert(v: i64, from: Rational, to: Rational) -> i64 {
-    if from == to {
-        return v;
-    }
-    div_round(
-        v as i128 * from.num as i128 * to.den as i128,
-        from.den as i128 * to.num as i128,
-    ) as i64
-}
+use crate::rational::{div_round, Rational};
 
 /// Chooses segment boundaries from sorted keyframe times: start at the first keyframe, then cut
 /// at the first keyframe at or after `start + target`. A long GOP gives a long segment.
@@ -425,16 +403,5 @@ mod tests {
         assert_eq!(g.segment_of(&tl, 4 * 48000), 1);
         assert_eq!(g.segment_of(&tl, -5), 0);
         assert_eq!(g.segment_of(&tl, i64::MAX - 1), 1);
-    }
-
-    #[test]
-    fn rounding_is_half_away_from_zero() {
-        assert_eq!(div_round(5, 2), 3);
-        assert_eq!(div_round(-5, 2), -3);
-        assert_eq!(div_round(4, 3), 1);
-        assert_eq!(
-            convert(1, Rational::new(1, 1000), Rational::new(1, 16000)),
-            16
-        );
     }
 }

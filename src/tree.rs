@@ -33,7 +33,7 @@ fn write(path: &Path, bytes: &[u8]) -> Result<()> {
 pub fn jobs(pres: &Presentation) -> Vec<(String, SegmentId)> {
     let mut out = Vec::new();
     for r in &pres.renditions {
-        if r.kind != crate::media::Kind::Subtitle {
+        if r.kind != crate::stream::Kind::Subtitle {
             out.push((r.id.clone(), SegmentId::Init));
         }
         for n in 0..pres.timeline.len() {

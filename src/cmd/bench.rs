@@ -38,7 +38,7 @@ pub struct Args {
     #[arg(long, short = 'k', default_value_t = 10)]
     pub segments: usize,
     /// Video encoder for the transcode row.
-    #[arg(long, short, default_value = haema::transcode::DEFAULT_VIDEO_ENCODER)]
+    #[arg(long, short, default_value = haema::ladder::DEFAULT_VIDEO_ENCODER)]
     pub encoder: String,
     /// Transcoded rendition to time (default: the largest H.264 rung).
     #[arg(long, short)]
@@ -70,7 +70,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .file
         .clone()
         .expect("clap requires FILE without --server");
-    haema::transcode::check_video_encoder(&args.encoder)?;
+    haema::media::transcode::check_video_encoder(&args.encoder)?;
     let exe = std::env::current_exe().context("finding the haema binary")?;
     let bar = if std::io::stderr().is_terminal() {
         indicatif::ProgressBar::new_spinner()

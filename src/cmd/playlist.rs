@@ -45,9 +45,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let encoder = args
         .encoder
         .as_deref()
-        .unwrap_or(haema::transcode::DEFAULT_VIDEO_ENCODER);
+        .unwrap_or(haema::ladder::DEFAULT_VIDEO_ENCODER);
     // The rungs are named and labelled for the codec the encoder makes.
-    let rungs = haema::transcode::encoder_codec(encoder)?;
+    let rungs = haema::media::transcode::encoder_codec(encoder)?;
     let info = probe_with(&args.file, Depth::Playlists)?;
     let pres = plan_for(&info, args.segment_duration, rungs)?;
     if let Some(dir) = &args.out {
@@ -70,7 +70,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             indicatif::ProgressBar::hidden()
         };
         let started = std::time::Instant::now();
-        haema::transcode::check_video_encoder(encoder)?;
+        haema::media::transcode::check_video_encoder(encoder)?;
         let stats =
             write_tree(&info, &pres, dir, threads, encoder, &|| bar.inc(1)).with_context(|| {
                 format!(

@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::Args as ClapArgs;
 
 use crate::cmd::write_stdout;
-use haema::media::Kind;
+use haema::stream::Kind;
 use haema::plan::{plan, DEFAULT_SEGMENT_SECS};
 use haema::probe::probe;
 
@@ -33,7 +33,7 @@ pub struct Args {
 /// Runs `haema probe`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     if args.encoders {
-        let list = haema::transcode::probe_encoders();
+        let list = haema::media::transcode::probe_encoders();
         let text = if args.json {
             serde_json::to_string_pretty(&list).context("serialising")? + "\n"
         } else {

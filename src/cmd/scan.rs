@@ -6,8 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args as ClapArgs;
 
-use haema::library::{scan, store::Store};
-use haema::probe::{probe_with, Depth};
+use haema::library::{probe_json, scan, store::Store};
 
 /// Arguments of `haema scan`.
 #[derive(Debug, ClapArgs)]
@@ -51,10 +50,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         indicatif::ProgressBar::hidden()
     };
     let started = std::time::Instant::now();
-    let probe = |p: &std::path::Path| -> Result<String, String> {
-        let info = probe_with(p, Depth::Playlists).map_err(|e| e.to_string())?;
-        serde_json::to_string(&info).map_err(|e| e.to_string())
-    };
     let tick = |p: &std::path::Path| {
         bar.inc(1);
         bar.set_message(
@@ -63,7 +58,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .unwrap_or_default(),
         );
     };
-    let summary = scan(&mut store, &args.dir, threads, &probe, &tick)?;
+    let summary = scan(&mut store, &args.dir, threads, &probe_json, &tick)?;
     bar.finish_and_clear();
     for (path, why) in &summary.failed {
         eprintln!("haema: {}: {why}", path.display());

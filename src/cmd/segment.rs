@@ -44,7 +44,7 @@ pub struct Args {
 
 /// Runs `haema segment`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    crate::cmd::keep_freed_memory();
+    haema::media::sys::keep_freed_memory();
     let id: SegmentId = args.segment.parse()?;
     let bytes = make_one(
         &args.file,

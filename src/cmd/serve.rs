@@ -125,8 +125,8 @@ pub fn run_cmd(args: Args) -> anyhow::Result<()> {
     let encoder = args
         .encoder
         .or(file.encoder)
-        .unwrap_or_else(|| haema::transcode::DEFAULT_VIDEO_ENCODER.into());
-    haema::transcode::check_video_encoder(&encoder)?;
+        .unwrap_or_else(|| haema::ladder::DEFAULT_VIDEO_ENCODER.into());
+    haema::media::transcode::check_video_encoder(&encoder)?;
     let db = args.db.or(file.db).unwrap_or_else(|| "haema.db".into());
     let config = Config {
         host: args

@@ -161,6 +161,15 @@ fn artwork(folder: &Path, names: &[&str]) -> Option<String> {
         .map(|p| p.display().to_string())
 }
 
+/// What the scanner stores for a video: its probe, as deep as planning and serving it needs
+/// ([`crate::probe::Depth::Playlists`]), as JSON; or why it could not be probed. The probe
+/// `haema scan` and the server's rescans both pass to [`scan`].
+pub fn probe_json(path: &Path) -> Result<String, String> {
+    let info = crate::probe::probe_with(path, crate::probe::Depth::Playlists)
+        .map_err(|e| e.to_string())?;
+    serde_json::to_string(&info).map_err(|e| e.to_string())
+}
+
 /// Scans `root` into the store. `probe` turns a file into its probe JSON (or an error message);
 /// it runs on `threads` threads; `tick` is called per file (progress).
 pub fn scan(

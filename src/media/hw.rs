@@ -12,6 +12,7 @@ use ff::ffi;
 use ffmpeg_next as ff;
 
 use crate::error::{Error, Result};
+use crate::media::ff_error;
 
 /// The render node VAAPI opens unless `HAEMA_VAAPI_DEVICE` names another (the first GPU's,
 /// as Jellyfin and the ffmpeg CLI default to).
@@ -98,14 +99,14 @@ impl HwFrames {
         unsafe {
             let ret = ffi::av_hwframe_get_buffer(self.frames, hw.as_mut_ptr(), 0);
             if ret < 0 {
-                return Err(Error::ffmpeg(
+                return Err(ff_error(
                     "getting a VAAPI surface",
                     ff::Error::from(ret),
                 ));
             }
             let ret = ffi::av_hwframe_transfer_data(hw.as_mut_ptr(), frame.as_ptr(), 0);
             if ret < 0 {
-                return Err(Error::ffmpeg(
+                return Err(ff_error(
                     "uploading a frame to VAAPI",
                     ff::Error::from(ret),
                 ));

@@ -6,6 +6,8 @@
 
 pub mod hw;
 pub mod mux;
+pub mod sys;
+pub mod transcode;
 mod native;
 
 use std::ffi::{CStr, CString};
@@ -16,120 +18,13 @@ use ff::ffi;
 use ffmpeg_next as ff;
 
 use crate::error::{Error, Result};
-
-/// A rational number as FFmpeg uses it for time bases and frame rates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Rational {
-    /// Numerator.
-    pub num: i64,
-    /// Denominator (never 0 for a valid time base).
-    pub den: i64,
-}
-
-impl Rational {
-    /// A new rational.
-    pub const fn new(num: i64, den: i64) -> Self {
-        Rational { num, den }
-    }
-
-    /// As a float; 0 when the denominator is 0 (FFmpeg's "unknown").
-    pub fn as_f64(self) -> f64 {
-        if self.den == 0 {
-            0.0
-        } else {
-            self.num as f64 / self.den as f64
-        }
-    }
-}
+use crate::rational::Rational;
+use crate::stream::{IndexEntry, Kind, StreamParams};
 
 impl From<ff::Rational> for Rational {
     fn from(r: ff::Rational) -> Self {
         Rational::new(r.numerator() as i64, r.denominator() as i64)
     }
-}
-
-/// What kind of elementary stream this is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    /// Pictures.
-    Video,
-    /// Sound.
-    Audio,
-    /// Subtitles (text or bitmap).
-    Subtitle,
-    /// Anything else (data, attachments such as fonts and cover art).
-    Other,
-}
-
-/// Everything Haema reads of one stream's codec parameters and metadata, as plain data.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct StreamParams {
-    /// The stream's index in the container.
-    pub index: usize,
-    /// Video, audio, subtitle or other.
-    pub kind: Kind,
-    /// FFmpeg's short codec name ("h264", "hevc", "aac", "ac3"...).
-    pub codec: String,
-    /// Profile name, where FFmpeg knows one ("High", "Main 10", "LC").
-    pub profile: Option<String>,
-    /// The codec level as FFmpeg stores it (41 for H.264 4.1, 120 for HEVC 4.0).
-    pub level: Option<i32>,
-    /// Width in pixels (video).
-    pub width: u32,
-    /// Height in pixels (video).
-    pub height: u32,
-    /// Average frame rate (video).
-    pub frame_rate: Option<Rational>,
-    /// Bits per sample of the luma plane (video).
-    pub bit_depth: Option<u32>,
-    /// Pixel format name, e.g. "yuv420p10le" (video).
-    pub pixel_format: Option<String>,
-    /// Frames of reordering (B-frames) the decoder needs (video).
-    pub video_delay: u32,
-    /// Audio channels.
-    pub channels: u32,
-    /// Channel layout description, e.g. "5.1(side)".
-    pub channel_layout: Option<String>,
-    /// Samples per second (audio).
-    pub sample_rate: u32,
-    /// Samples per frame when the codec has a fixed frame size (1024 for AAC, 1536 for AC-3).
-    pub frame_size: u32,
-    /// ISO 639 language tag from the container.
-    pub language: Option<String>,
-    /// Title from the container.
-    pub title: Option<String>,
-    /// The container marks this stream as the default of its kind.
-    pub default: bool,
-    /// The container marks this stream as forced (subtitles).
-    pub forced: bool,
-    /// The stream is an attached picture (cover art), not a real video track.
-    pub attached_pic: bool,
-    /// Time base of this stream's timestamps.
-    pub time_base: Rational,
-    /// First timestamp, in `time_base` ticks.
-    pub start: Option<i64>,
-    /// Duration, in `time_base` ticks, when the container says.
-    pub duration: Option<i64>,
-    /// Declared bit rate (bits/s), 0 if unknown.
-    pub bit_rate: u64,
-    /// Codec-specific configuration bytes (avcC, hvcC, AudioSpecificConfig, OpusHead...), as
-    /// hex in JSON.
-    #[serde(with = "hex_bytes")]
-    pub extradata: Vec<u8>,
-}
-
-/// One entry of a container's own index (MP4 sample table row or Matroska Cue point).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IndexEntry {
-    /// Timestamp in the stream's time base (DTS for MP4 samples, PTS for Matroska Cues).
-    pub timestamp: i64,
-    /// Byte position in the file.
-    pub pos: i64,
-    /// Size in bytes, where the container records it (0 otherwise).
-    pub size: u32,
-    /// A keyframe (sync sample).
-    pub keyframe: bool,
 }
 
 /// A demuxed packet with its timing as plain values, and the FFmpeg packet for muxing.
@@ -158,6 +53,36 @@ impl Packet {
     /// PTS, or DTS where the container has no PTS.
     pub fn time(&self) -> Option<i64> {
         self.pts.or(self.dts)
+    }
+}
+
+/// An FFmpeg error with what was being done, as the core's [`Error`]: FFmpeg's own error type
+/// stays inside this module.
+pub(crate) fn ff_error(context: impl Into<String>, e: ff::Error) -> Error {
+    Error::Ffmpeg {
+        context: context.into(),
+        reason: e.to_string(),
+    }
+}
+
+/// A stream's codec parameters as FFmpeg holds them (a source stream's, or an encoder's): an
+/// opaque handle that decoders and the muxer take, so nothing above this module sees FFmpeg's
+/// types.
+#[derive(Clone)]
+pub struct CodecParams(pub(crate) ff::codec::Parameters);
+
+impl Packet {
+    /// An encoder's output packet, with its timing as plain values.
+    pub(crate) fn encoded(p: ff::Packet) -> Packet {
+        Packet {
+            stream: 0,
+            pts: p.pts(),
+            dts: p.dts(),
+            duration: p.duration(),
+            keyframe: p.is_key(),
+            pos: -1,
+            inner: p,
+        }
     }
 }
 
@@ -427,7 +352,7 @@ impl Source {
             return if m.seek(stream, ts) {
                 Ok(())
             } else {
-                Err(Error::ffmpeg(
+                Err(ff_error(
                     format!("{}: seeking to {ts}", self.path.display()),
                     ff::Error::StreamNotFound,
                 ))
@@ -436,7 +361,7 @@ impl Source {
         // SAFETY: the context is valid; av_seek_frame only reads and repositions it.
         let ret = unsafe { ffi::av_seek_frame(self.input.as_mut_ptr(), stream as i32, ts, flags) };
         if ret < 0 {
-            return Err(Error::ffmpeg(
+            return Err(ff_error(
                 format!("{}: seeking to {ts}", self.path.display()),
                 ff::Error::from(ret),
             ));
@@ -517,8 +442,8 @@ impl Source {
     }
 
     /// The codec parameters of a stream, to copy into a muxer.
-    pub(crate) fn parameters(&self, stream: usize) -> Option<ff::codec::Parameters> {
-        self.input.stream(stream).map(|s| s.parameters())
+    pub fn parameters(&self, stream: usize) -> Option<CodecParams> {
+        self.input.stream(stream).map(|s| CodecParams(s.parameters()))
     }
 }
 
@@ -629,26 +554,6 @@ pub fn has_muxer(name: &str) -> bool {
     };
     // SAFETY: av_guess_format only reads the static muxer list.
     !unsafe { ffi::av_guess_format(c.as_ptr(), std::ptr::null(), std::ptr::null()) }.is_null()
-}
-
-/// Byte strings as lowercase hex in JSON (codec configuration records are short).
-mod hex_bytes {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let s = String::deserialize(d)?;
-        if s.len() % 2 != 0 {
-            return Err(serde::de::Error::custom("odd number of hex digits"));
-        }
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).map_err(serde::de::Error::custom))
-            .collect()
-    }
 }
 
 #[cfg(test)]

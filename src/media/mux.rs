@@ -17,14 +17,16 @@ use ffmpeg_next as ff;
 
 use ff::packet::Mut as _;
 
-use super::{Packet, Rational};
-use crate::error::{Error, Result};
+use super::{CodecParams, Packet};
+use crate::rational::Rational;
+use crate::error::Result;
+use crate::media::ff_error;
 
 /// What the muxer is to carry: one track's codec parameters (a source stream's, or an
 /// encoder's), with its timing.
 pub struct TrackSpec<'a> {
     /// Codec parameters of the track.
-    pub params: &'a ff::codec::Parameters,
+    pub params: &'a CodecParams,
     /// The time base the caller's timestamps are in.
     pub time_base: Rational,
     /// Sample entry tag to force, e.g. `hvc1` (RFC 6381 players want hvc1, not hev1).
@@ -47,7 +49,7 @@ unsafe impl Send for FragmentMuxer {}
 
 fn check(ret: i32, what: &str) -> Result<i32> {
     if ret < 0 {
-        Err(Error::ffmpeg(what.to_owned(), ff::Error::from(ret)))
+        Err(ff_error(what.to_owned(), ff::Error::from(ret)))
     } else {
         Ok(ret)
     }
@@ -82,10 +84,10 @@ impl FragmentMuxer {
             (*m.ctx).flags |= ffi::AVFMT_FLAG_BITEXACT;
             let st = ffi::avformat_new_stream(m.ctx, ptr::null());
             if st.is_null() {
-                return Err(Error::ffmpeg("adding a stream", ff::Error::Bug));
+                return Err(ff_error("adding a stream", ff::Error::Bug));
             }
             check(
-                ffi::avcodec_parameters_copy((*st).codecpar, params.as_ptr()),
+                ffi::avcodec_parameters_copy((*st).codecpar, params.0.as_ptr()),
                 "copying codec parameters",
             )?;
             let par = &mut *(*st).codecpar;
@@ -156,15 +158,14 @@ impl FragmentMuxer {
         self.write_raw(&mut pkt.inner, pts, dts, duration)
     }
 
-    /// Writes one FFmpeg packet (an encoder's output) with the given timing.
-    pub fn write_raw(
+    fn write_raw(
         &mut self,
         p: &mut ff::Packet,
         pts: i64,
         dts: i64,
         duration: i64,
     ) -> Result<()> {
-        let rescale = |v: i64| crate::timeline::convert(v, self.in_tb, self.out_tb);
+        let rescale = |v: i64| crate::rational::convert(v, self.in_tb, self.out_tb);
         p.set_pts(Some(rescale(pts)));
         p.set_dts(Some(rescale(dts)));
         p.set_duration(rescale(dts + duration) - rescale(dts));
@@ -245,5 +246,34 @@ impl Drop for FragmentMuxer {
         // deinit runs inside avformat_free_context.
         unsafe { ffi::avformat_free_context(self.ctx) };
         self.ctx = ptr::null_mut();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::{OpenMode, Source};
+
+    /// [`crate::mp4::video_timescale`] (used where Haema writes copied fragments without a
+    /// muxer) is the timescale the muxer picks, for the time bases sources come in.
+    #[test]
+    fn the_muxers_video_timescale_is_the_one_fragments_are_written_in() {
+        let file = crate::fixture_files(&["mkv"]).into_iter().next().expect("fixtures");
+        let src = Source::open(&file, OpenMode::Header).unwrap();
+        let params = src.parameters(0).unwrap();
+        for tb in [(1, 1000), (1, 90_000), (1, 25), (1, 12_800), (1001, 24_000), (1, 600)] {
+            let time_base = Rational::new(tb.0, tb.1);
+            let spec = TrackSpec {
+                params: &params,
+                time_base,
+                tag: None,
+            };
+            let mux = FragmentMuxer::new(&spec, 1).unwrap();
+            assert_eq!(
+                mux.out_time_base(),
+                crate::mp4::video_timescale(time_base),
+                "{tb:?}"
+            );
+        }
     }
 }

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 use crate::hls;
 use crate::library::store::Store;
-use crate::media::Kind;
+use crate::stream::Kind;
 use crate::plan::{plan_for, Presentation, DEFAULT_SEGMENT_SECS};
 use crate::probe::MediaInfo;
 use crate::segment::{SegmentId, Segmenter};
@@ -410,7 +410,7 @@ impl State {
             ));
         }
         // The rungs are in the codec of the server's encoder (checked when it started).
-        let rungs = crate::transcode::encoder_codec(&self.config.encoder).unwrap_or_default();
+        let rungs = crate::media::transcode::encoder_codec(&self.config.encoder).unwrap_or_default();
         let pres =
             plan_for(&info, DEFAULT_SEGMENT_SECS, rungs).map_err(|e| Reply::error(422, e))?;
         let loaded = Arc::new(Loaded { info, pres, stamp });
@@ -850,10 +850,10 @@ impl State {
 }
 
 /// Which video encoders work here, tried once per process.
-fn encoders() -> &'static [crate::transcode::EncoderStatus] {
-    static LIST: std::sync::OnceLock<Vec<crate::transcode::EncoderStatus>> =
+fn encoders() -> &'static [crate::ladder::EncoderStatus] {
+    static LIST: std::sync::OnceLock<Vec<crate::ladder::EncoderStatus>> =
         std::sync::OnceLock::new();
-    LIST.get_or_init(crate::transcode::probe_encoders)
+    LIST.get_or_init(crate::media::transcode::probe_encoders)
 }
 
 /// A query parameter, percent-decoded.

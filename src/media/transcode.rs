@@ -13,53 +13,15 @@ use ff::codec::Id;
 use ffmpeg_next as ff;
 
 use crate::error::{Error, Result};
+use crate::media::ff_error;
 use crate::media::hw::HwFrames;
-use crate::media::{Packet, Rational};
-
-/// The video encoder used when none is asked for.
-pub const DEFAULT_VIDEO_ENCODER: &str = "libx264";
-
-/// H.264/HEVC encoders FFmpeg may offer, software first. `probe --encoders` tries each.
-pub const VIDEO_ENCODER_CANDIDATES: [&str; 11] = [
-    "libx264",
-    "h264_nvenc",
-    "h264_qsv",
-    "h264_vaapi",
-    "h264_amf",
-    "h264_v4l2m2m",
-    "libx265",
-    "hevc_nvenc",
-    "hevc_qsv",
-    "hevc_vaapi",
-    "hevc_amf",
-];
+use crate::ladder::*;
+use crate::media::{CodecParams, Packet};
+use crate::rational::Rational;
 
 // x264 threads are fixed, not "one per core": its output depends on the thread count, and
 // segments must come out the same on every machine that serves them.
 const X264_THREADS: u32 = 2;
-
-/// The codec transcoded video rungs are made in, decided by the encoder: H.264 (every client
-/// decodes it; the default) or HEVC (about half the bits for the same picture, for clients
-/// that decode it: Safari, TVs, hardware-accelerated Chromium).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RungCodec {
-    /// H.264 High profile.
-    #[default]
-    H264,
-    /// HEVC Main profile, tagged hvc1 (parameter sets in the sample entry, as Apple requires).
-    Hevc,
-}
-
-impl RungCodec {
-    /// The start of the rung renditions' names: `h264-720p`, `hevc-720p`.
-    pub fn prefix(self) -> &'static str {
-        match self {
-            RungCodec::H264 => "h264",
-            RungCodec::Hevc => "hevc",
-        }
-    }
-}
 
 /// The rung codec of an encoder's codec id, if it makes one.
 fn rung_codec(id: Id) -> Option<RungCodec> {
@@ -69,10 +31,6 @@ fn rung_codec(id: Id) -> Option<RungCodec> {
         _ => None,
     }
 }
-
-/// The frame rate a rung is planned and encoded at when the source doesn't say: the plan
-/// picks the HEVC level for it, and x265 checks that level against it.
-pub const ASSUMED_FRAME_RATE: u32 = 30;
 
 /// The rung codec an encoder makes (without opening it). An encoder of anything else, or one
 /// this FFmpeg doesn't have, is a clear error.
@@ -92,53 +50,12 @@ pub fn encoder_codec(name: &str) -> Result<RungCodec> {
     })
 }
 
-/// What a transcoded video rendition is made of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct VideoTarget {
-    /// Output width (even).
-    pub width: u32,
-    /// Output height (even).
-    pub height: u32,
-    /// Peak bit rate (VBV maximum), bits/s.
-    pub max_bitrate: u64,
-    /// The codec.
-    pub codec: RungCodec,
-    /// level_idc: H.264's (31 for 3.1, 40 for 4.0...), or HEVC's (30 times the level: 93 for
-    /// 3.1, 120 for 4.0).
-    pub level: u8,
-}
-
-/// What a transcoded audio rendition is made of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct AudioTarget {
-    /// 2 (stereo) or 6 (5.1).
-    pub channels: u32,
-    /// Sample rate (the source's: no resampling, so positions stay exact).
-    pub sample_rate: u32,
-    /// Bit rate, bits/s.
-    pub bitrate: u64,
-}
-
-/// Samples per AAC-LC frame (ISO/IEC 14496-3): the grid transcoded audio is cut on.
-pub const AAC_FRAME: i64 = 1024;
-
 fn ff_err(context: &str) -> impl Fn(ff::Error) -> Error + '_ {
-    move |e| Error::ffmpeg(context.to_owned(), e)
+    move |e| ff_error(context.to_owned(), e)
 }
 
 fn ff_rational(r: Rational) -> ff::Rational {
     ff::Rational::new(r.num as i32, r.den as i32)
-}
-
-/// Whether an encoder is available on this machine, and why not.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct EncoderStatus {
-    /// FFmpeg's encoder name.
-    pub name: String,
-    /// It opened with a small test configuration.
-    pub available: bool,
-    /// Why not, or what it is.
-    pub detail: String,
 }
 
 /// Tries every candidate video encoder with a small configuration.
@@ -321,9 +238,9 @@ pub fn video_parameters(
     target: &VideoTarget,
     time_base: Rational,
     frame_rate: Option<Rational>,
-) -> Result<ff::codec::Parameters> {
+) -> Result<CodecParams> {
     let (enc, _) = open_video_encoder(name, target, time_base, frame_rate)?;
-    Ok(ff::codec::Parameters::from(&*enc))
+    Ok(CodecParams(ff::codec::Parameters::from(&*enc)))
 }
 
 /// How a transcoded video segment is encoded: encoder, rung, time base and frame rate of the
@@ -346,16 +263,16 @@ pub struct EncodeSpec<'a> {
 /// Returns the encoder's parameters and its packets in order; packet PTS are the source PTS
 /// of their frames, in `time_base`.
 pub fn transcode_video(
-    src: &ff::codec::Parameters,
+    src: &CodecParams,
     packets: &[Packet],
     keep_from: i64,
     out_spec: &EncodeSpec<'_>,
     progress: &dyn Fn(u64, u64),
-) -> Result<(ff::codec::Parameters, Vec<ff::Packet>)> {
+) -> Result<(CodecParams, Vec<Packet>)> {
     let total = packets.len() as u64;
     let mut done = 0u64;
     let mut dctx =
-        ff::codec::Context::from_parameters(src.clone()).map_err(ff_err("decoder set-up"))?;
+        ff::codec::Context::from_parameters(src.0.clone()).map_err(ff_err("decoder set-up"))?;
     // Decoded pictures are the same whatever the threading: use the cores.
     dctx.set_threading(ff::threading::Config {
         kind: ff::threading::Type::Frame,
@@ -373,7 +290,7 @@ pub fn transcode_video(
         frame_rate,
     } = *out_spec;
     let (mut enc, hw) = open_video_encoder(name, target, time_base, frame_rate)?;
-    let params = ff::codec::Parameters::from(&*enc);
+    let params = CodecParams(ff::codec::Parameters::from(&*enc));
     // What the scaler makes: the encoder's own format, or what is uploaded to its surfaces.
     let enc_format = hw.as_ref().map_or(enc.format(), HwFrames::sw_format);
     let mut scaler: Option<ff::software::scaling::Context> = None;
@@ -434,7 +351,7 @@ pub fn transcode_video(
     }
     enc.send_eof().map_err(ff_err("flushing the encoder"))?;
     drain_encoder(&mut enc, &mut out)?;
-    Ok((params, out))
+    Ok((params, out.into_iter().map(Packet::encoded).collect()))
 }
 
 fn drain_encoder(enc: &mut ff::encoder::Encoder, out: &mut Vec<ff::Packet>) -> Result<()> {
@@ -444,7 +361,7 @@ fn drain_encoder(enc: &mut ff::encoder::Encoder, out: &mut Vec<ff::Packet>) -> R
             Ok(()) => out.push(pkt),
             Err(ff::Error::Other { errno }) if errno == libc::EAGAIN => return Ok(()),
             Err(ff::Error::Eof) => return Ok(()),
-            Err(e) => return Err(Error::ffmpeg("receiving an encoded packet", e)),
+            Err(e) => return Err(ff_error("receiving an encoded packet", e)),
         }
     }
 }
@@ -488,9 +405,9 @@ fn open_aac(target: &AudioTarget) -> Result<ff::encoder::Audio> {
 }
 
 /// The codec parameters (AudioSpecificConfig) of an AAC target: what its init segment carries.
-pub fn aac_parameters(target: &AudioTarget) -> Result<ff::codec::Parameters> {
+pub fn aac_parameters(target: &AudioTarget) -> Result<CodecParams> {
     let enc = open_aac(target)?;
-    Ok(ff::codec::Parameters::from(&*enc))
+    Ok(CodecParams(ff::codec::Parameters::from(&*enc)))
 }
 
 /// Decoded PCM on the output sample clock: planar f32, `start` is the sample position of
@@ -506,7 +423,7 @@ pub struct Pcm {
 /// maps a packet's source timestamp to its output sample position (the audio grid). Gaps
 /// stay silent; samples outside the range are dropped.
 pub fn decode_audio(
-    src: &ff::codec::Parameters,
+    src: &CodecParams,
     packets: &[Packet],
     position: &dyn Fn(i64) -> i64,
     channels: u32,
@@ -519,7 +436,7 @@ pub fn decode_audio(
         planes: vec![vec![0f32; len]; channels as usize],
     };
     let dctx =
-        ff::codec::Context::from_parameters(src.clone()).map_err(ff_err("decoder set-up"))?;
+        ff::codec::Context::from_parameters(src.0.clone()).map_err(ff_err("decoder set-up"))?;
     let mut dec = dctx
         .decoder()
         .audio()
@@ -601,7 +518,7 @@ pub fn encode_aac(
     pcm: &Pcm,
     keep_from: i64,
     keep_to: i64,
-) -> Result<(ff::codec::Parameters, Vec<(i64, ff::Packet)>)> {
+) -> Result<(CodecParams, Vec<(i64, Packet)>)> {
     const SPLIT_FRAMES: i64 = 64;
     let frames = (keep_to - keep_from) / AAC_FRAME;
     if frames < SPLIT_FRAMES {
@@ -627,9 +544,9 @@ fn encode_aac_run(
     pcm: &Pcm,
     keep_from: i64,
     keep_to: i64,
-) -> Result<(ff::codec::Parameters, Vec<(i64, ff::Packet)>)> {
+) -> Result<(CodecParams, Vec<(i64, Packet)>)> {
     let mut enc = open_aac(target)?;
-    let params = ff::codec::Parameters::from(&*enc);
+    let params = CodecParams(ff::codec::Parameters::from(&*enc));
     let frame_len = AAC_FRAME as usize;
     let len = pcm.planes.first().map_or(0, Vec::len) as i64;
     let first = (keep_from - AAC_PREROLL_FRAMES * AAC_FRAME - pcm.start).clamp(0, len) as usize;
@@ -657,7 +574,7 @@ fn encode_aac_run(
     for p in raw {
         if let Some(pts) = p.pts() {
             if pts >= keep_from && pts < keep_to {
-                out.push((pts, p));
+                out.push((pts, Packet::encoded(p)));
             }
         }
     }

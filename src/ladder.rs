@@ -1,0 +1,238 @@
+//! The quality ladder as plain data: which rungs a video gets, in which codec, at which level
+//! and bit rate, and what an audio rendition is encoded to.
+//!
+//! No FFmpeg here: the plan and the playlists read these tables, and
+//! [`crate::media::transcode`] makes what they describe.
+
+use crate::stream::StreamParams;
+
+/// The video encoder used when none is asked for.
+pub const DEFAULT_VIDEO_ENCODER: &str = "libx264";
+
+/// H.264/HEVC encoders FFmpeg may offer, software first. `probe --encoders` tries each.
+pub const VIDEO_ENCODER_CANDIDATES: [&str; 11] = [
+    "libx264",
+    "h264_nvenc",
+    "h264_qsv",
+    "h264_vaapi",
+    "h264_amf",
+    "h264_v4l2m2m",
+    "libx265",
+    "hevc_nvenc",
+    "hevc_qsv",
+    "hevc_vaapi",
+    "hevc_amf",
+];
+
+/// The codec transcoded video rungs are made in, decided by the encoder: H.264 (every client
+/// decodes it; the default) or HEVC (about half the bits for the same picture, for clients
+/// that decode it: Safari, TVs, hardware-accelerated Chromium).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RungCodec {
+    /// H.264 High profile.
+    #[default]
+    H264,
+    /// HEVC Main profile, tagged hvc1 (parameter sets in the sample entry, as Apple requires).
+    Hevc,
+}
+
+impl RungCodec {
+    /// The start of the rung renditions' names: `h264-720p`, `hevc-720p`.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            RungCodec::H264 => "h264",
+            RungCodec::Hevc => "hevc",
+        }
+    }
+}
+
+/// The frame rate a rung is planned and encoded at when the source doesn't say: the plan
+/// picks the HEVC level for it, and x265 checks that level against it.
+pub const ASSUMED_FRAME_RATE: u32 = 30;
+
+/// What a transcoded video rendition is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct VideoTarget {
+    /// Output width (even).
+    pub width: u32,
+    /// Output height (even).
+    pub height: u32,
+    /// Peak bit rate (VBV maximum), bits/s.
+    pub max_bitrate: u64,
+    /// The codec.
+    pub codec: RungCodec,
+    /// level_idc: H.264's (31 for 3.1, 40 for 4.0...), or HEVC's (30 times the level: 93 for
+    /// 3.1, 120 for 4.0).
+    pub level: u8,
+}
+
+/// What a transcoded audio rendition is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct AudioTarget {
+    /// 2 (stereo) or 6 (5.1).
+    pub channels: u32,
+    /// Sample rate (the source's: no resampling, so positions stay exact).
+    pub sample_rate: u32,
+    /// Bit rate, bits/s.
+    pub bitrate: u64,
+}
+
+/// Samples per AAC-LC frame (ISO/IEC 14496-3): the grid transcoded audio is cut on.
+pub const AAC_FRAME: i64 = 1024;
+
+/// Whether an encoder is available on this machine, and why not.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EncoderStatus {
+    /// FFmpeg's encoder name.
+    pub name: String,
+    /// It opened with a small test configuration.
+    pub available: bool,
+    /// Why not, or what it is.
+    pub detail: String,
+}
+
+/// Ladder rungs: height and peak bit rate for 16:9 at about 24-30 fps. HEVC rungs take the
+/// same caps (their pictures are just better for it).
+const LADDER: [(u32, u64); 4] = [
+    (1080, 6_000_000),
+    (720, 3_500_000),
+    (480, 1_600_000),
+    (360, 900_000),
+];
+
+/// H.264 level for a frame size at up to 30 fps (ITU-T H.264 Table A-1, MaxFS in macroblocks).
+fn h264_level(width: u32, height: u32) -> u8 {
+    let mbs = width.div_ceil(16) * height.div_ceil(16);
+    match mbs {
+        0..=1620 => 30,
+        1621..=3600 => 31,
+        3601..=8192 => 40,
+        8193..=22080 => 51,
+        _ => 52,
+    }
+}
+
+/// HEVC level_idc (30 times the level) for a frame size and rate (ITU-T H.265 Table A.8:
+/// MaxLumaPs and MaxLumaSr, Main tier; the ladder's caps are within every level's MaxBR).
+fn hevc_level(width: u32, height: u32, fps: f64) -> u8 {
+    const LEVELS: [(u8, u64, u64); 13] = [
+        (30, 36_864, 552_960),
+        (60, 122_880, 3_686_400),
+        (63, 245_760, 7_372_800),
+        (90, 552_960, 16_588_800),
+        (93, 983_040, 33_177_600),
+        (120, 2_228_224, 66_846_720),
+        (123, 2_228_224, 133_693_440),
+        (150, 8_912_896, 267_386_880),
+        (153, 8_912_896, 534_773_760),
+        (156, 8_912_896, 1_069_547_520),
+        (180, 35_651_584, 1_069_547_520),
+        (183, 35_651_584, 2_139_095_040),
+        (186, 35_651_584, 4_278_190_080),
+    ];
+    let ps = u64::from(width) * u64::from(height);
+    let sr = (ps as f64 * fps).ceil() as u64;
+    LEVELS
+        .iter()
+        .find(|(_, max_ps, max_sr)| ps <= *max_ps && sr <= *max_sr)
+        .map_or(186, |l| l.0)
+}
+
+/// The level_idc of a rung in a codec. HEVC rungs state the frame rate they are encoded at
+/// (the source's, [`ASSUMED_FRAME_RATE`] when unknown): x265 refuses a level too low for it.
+fn level(codec: RungCodec, width: u32, height: u32, fps: Option<f64>) -> u8 {
+    match codec {
+        RungCodec::H264 => h264_level(width, height),
+        RungCodec::Hevc => hevc_level(width, height, fps.unwrap_or(f64::from(ASSUMED_FRAME_RATE))),
+    }
+}
+
+/// The RFC 6381 codec string of a rung: High profile H.264 (`avc1.6400` + level), or Main
+/// profile HEVC as x265 writes it (general_profile_space 0, profile_idc 1, compatibility flags
+/// 0x60000000 written reversed as `6`, Main tier, level, and the first constraint byte 0x90:
+/// progressive source, frame only).
+pub fn rung_codecs(t: &VideoTarget) -> String {
+    match t.codec {
+        RungCodec::H264 => format!("avc1.6400{:02x}", t.level),
+        RungCodec::Hevc => format!("hvc1.1.6.L{}.90", t.level),
+    }
+}
+
+/// Whether every browser and device decodes this video as it is: H.264 in 8-bit 4:2:0
+/// (Constrained Baseline, Main or High profile; the avcC says which).
+pub fn widely_playable(s: &StreamParams) -> bool {
+    s.codec == "h264" && matches!(s.extradata.get(1), Some(66 | 77 | 88 | 100) | None)
+}
+
+/// The rungs a video gets, in a codec: every ladder rung below its height, and its own size
+/// when the original is not widely playable (HEVC, 10-bit...). Widths keep the aspect ratio,
+/// even.
+pub fn video_ladder(s: &StreamParams, codec: RungCodec) -> Vec<VideoTarget> {
+    let (w, h) = (s.width.max(2), s.height.max(2));
+    let fps = s.frame_rate.map(|r| r.as_f64());
+    let even = |v: f64| ((v / 2.0).round() as u32 * 2).max(2);
+    let mut out: Vec<VideoTarget> = LADDER
+        .iter()
+        .filter(|(rung, _)| *rung < h)
+        .map(|&(rung, rate)| {
+            let width = even(f64::from(rung) * f64::from(w) / f64::from(h));
+            VideoTarget {
+                width,
+                height: rung,
+                max_bitrate: rate,
+                codec,
+                level: level(codec, width, rung, fps),
+            }
+        })
+        .collect();
+    if !widely_playable(s) {
+        // Scale the 1080p rate by picture area, within sane bounds.
+        let rate = (6_000_000.0 * f64::from(w * h) / (1920.0 * 1080.0))
+            .clamp(900_000.0, 20_000_000.0) as u64;
+        let (w, h) = (even(f64::from(w)), even(f64::from(h)));
+        out.insert(
+            0,
+            VideoTarget {
+                width: w,
+                height: h,
+                max_bitrate: rate,
+                codec,
+                level: level(codec, w, h, fps),
+            },
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hevc_levels_follow_picture_size_and_rate() {
+        // ITU-T H.265 Table A.8: 360p30 fits 2.1, 720p30 3.1, 1080p30 4, 1080p60 4.1, 2160p30 5.
+        assert_eq!(hevc_level(640, 360, 30.0), 63);
+        assert_eq!(hevc_level(1280, 720, 30.0), 93);
+        assert_eq!(hevc_level(1920, 1080, 24.0), 120);
+        assert_eq!(hevc_level(1920, 1080, 60.0), 123);
+        assert_eq!(hevc_level(3840, 2160, 30.0), 150);
+        // 1080p30 is 62.2 M luma samples/s, within level 4's 66.8 M.
+        assert_eq!(hevc_level(1920, 1080, 30.0), 120);
+    }
+
+    #[test]
+    fn rung_codec_strings_name_profile_and_level() {
+        let t = |codec, level| VideoTarget {
+            width: 1280,
+            height: 720,
+            max_bitrate: 3_500_000,
+            codec,
+            level,
+        };
+        assert_eq!(rung_codecs(&t(RungCodec::H264, 31)), "avc1.64001f");
+        assert_eq!(rung_codecs(&t(RungCodec::Hevc, 93)), "hvc1.1.6.L93.90");
+        assert_eq!(level(RungCodec::H264, 1280, 720, Some(60.0)), 31);
+        assert_eq!(level(RungCodec::Hevc, 1280, 720, None), 93);
+    }
+}

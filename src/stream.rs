@@ -1,0 +1,112 @@
+//! What a stream is, as plain data: its kind, codec parameters and metadata, and the entries
+//! of a container's own index.
+//!
+//! The probe fills these from FFmpeg once; everything after it (plan, playlists, codec strings,
+//! the library's probe cache) reads them without FFmpeg.
+
+use crate::rational::Rational;
+
+/// What kind of elementary stream this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Pictures.
+    Video,
+    /// Sound.
+    Audio,
+    /// Subtitles (text or bitmap).
+    Subtitle,
+    /// Anything else (data, attachments such as fonts and cover art).
+    Other,
+}
+
+/// Everything Haema reads of one stream's codec parameters and metadata, as plain data.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct StreamParams {
+    /// The stream's index in the container.
+    pub index: usize,
+    /// Video, audio, subtitle or other.
+    pub kind: Kind,
+    /// FFmpeg's short codec name ("h264", "hevc", "aac", "ac3"...).
+    pub codec: String,
+    /// Profile name, where FFmpeg knows one ("High", "Main 10", "LC").
+    pub profile: Option<String>,
+    /// The codec level as FFmpeg stores it (41 for H.264 4.1, 120 for HEVC 4.0).
+    pub level: Option<i32>,
+    /// Width in pixels (video).
+    pub width: u32,
+    /// Height in pixels (video).
+    pub height: u32,
+    /// Average frame rate (video).
+    pub frame_rate: Option<Rational>,
+    /// Bits per sample of the luma plane (video).
+    pub bit_depth: Option<u32>,
+    /// Pixel format name, e.g. "yuv420p10le" (video).
+    pub pixel_format: Option<String>,
+    /// Frames of reordering (B-frames) the decoder needs (video).
+    pub video_delay: u32,
+    /// Audio channels.
+    pub channels: u32,
+    /// Channel layout description, e.g. "5.1(side)".
+    pub channel_layout: Option<String>,
+    /// Samples per second (audio).
+    pub sample_rate: u32,
+    /// Samples per frame when the codec has a fixed frame size (1024 for AAC, 1536 for AC-3).
+    pub frame_size: u32,
+    /// ISO 639 language tag from the container.
+    pub language: Option<String>,
+    /// Title from the container.
+    pub title: Option<String>,
+    /// The container marks this stream as the default of its kind.
+    pub default: bool,
+    /// The container marks this stream as forced (subtitles).
+    pub forced: bool,
+    /// The stream is an attached picture (cover art), not a real video track.
+    pub attached_pic: bool,
+    /// Time base of this stream's timestamps.
+    pub time_base: Rational,
+    /// First timestamp, in `time_base` ticks.
+    pub start: Option<i64>,
+    /// Duration, in `time_base` ticks, when the container says.
+    pub duration: Option<i64>,
+    /// Declared bit rate (bits/s), 0 if unknown.
+    pub bit_rate: u64,
+    /// Codec-specific configuration bytes (avcC, hvcC, AudioSpecificConfig, OpusHead...), as
+    /// hex in JSON.
+    #[serde(with = "hex_bytes")]
+    pub extradata: Vec<u8>,
+}
+
+/// One entry of a container's own index (MP4 sample table row or Matroska Cue point).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexEntry {
+    /// Timestamp in the stream's time base (DTS for MP4 samples, PTS for Matroska Cues).
+    pub timestamp: i64,
+    /// Byte position in the file.
+    pub pos: i64,
+    /// Size in bytes, where the container records it (0 otherwise).
+    pub size: u32,
+    /// A keyframe (sync sample).
+    pub keyframe: bool,
+}
+
+/// Byte strings as lowercase hex in JSON (codec configuration records are short).
+mod hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.len() % 2 != 0 {
+            return Err(serde::de::Error::custom("odd number of hex digits"));
+        }
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).map_err(serde::de::Error::custom))
+            .collect()
+    }
+}
+
