@@ -4,15 +4,98 @@
 
 use std::fmt::Write;
 
-use crate::stream::Kind;
+use crate::error::{Error, Result};
+
 use crate::plan::{audio_groups, Method, Presentation, Rendition};
+use crate::stream::Kind;
 
 /// File name of media segment `n` of a rendition: `N.m4s`, or `N.vtt` for subtitles.
 pub fn segment_name(r: &Rendition, n: usize) -> String {
     if r.kind == Kind::Subtitle {
-        format!("{n}.vtt")
+        RenditionFile::Cues(n).name()
     } else {
-        format!("{n}.m4s")
+        RenditionFile::Fragment(n).name()
+    }
+}
+
+/// Which segment of a rendition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SegmentId {
+    /// The init segment (ftyp + moov).
+    Init,
+    /// Media segment N (moof + mdat), 0-based.
+    Media(usize),
+}
+
+impl std::str::FromStr for SegmentId {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        if s == "init" {
+            return Ok(SegmentId::Init);
+        }
+        s.trim_end_matches(".m4s")
+            .trim_end_matches(".vtt")
+            .parse()
+            .map(SegmentId::Media)
+            .map_err(|_| {
+                Error::BadRequest(format!(
+                    "'{s}' is not a segment: give a number (0, 1, ...) or 'init'"
+                ))
+            })
+    }
+}
+
+/// What a file name inside a rendition folder names: the one grammar of the names
+/// [`segment_name`], [`INIT_NAME`] and [`MEDIA_PLAYLIST_NAME`] write, read back from a URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RenditionFile {
+    /// The media playlist.
+    Playlist,
+    /// The init segment.
+    Init,
+    /// Media segment N as fMP4 (`N.m4s`).
+    Fragment(usize),
+    /// Media segment N as WebVTT (`N.vtt`).
+    Cues(usize),
+}
+
+impl RenditionFile {
+    /// Reads a file name; `None` for anything the tree never names.
+    pub fn parse(name: &str) -> Option<RenditionFile> {
+        let number = |digits: &str| digits.parse().ok();
+        match name {
+            MEDIA_PLAYLIST_NAME => Some(RenditionFile::Playlist),
+            INIT_NAME => Some(RenditionFile::Init),
+            _ => {
+                if let Some(n) = name.strip_suffix(".m4s") {
+                    number(n).map(RenditionFile::Fragment)
+                } else {
+                    number(name.strip_suffix(".vtt")?).map(RenditionFile::Cues)
+                }
+            }
+        }
+    }
+
+    /// The file name: what [`RenditionFile::parse`] reads back.
+    pub fn name(self) -> String {
+        match self {
+            RenditionFile::Playlist => MEDIA_PLAYLIST_NAME.to_owned(),
+            RenditionFile::Init => INIT_NAME.to_owned(),
+            RenditionFile::Fragment(n) => format!("{n}.m4s"),
+            RenditionFile::Cues(n) => format!("{n}.vtt"),
+        }
+    }
+
+    /// The segment this names in rendition `r`, if `r` has such a file: WebVTT renditions
+    /// have numbered `.vtt` segments and no init; the others an init and `.m4s` segments.
+    pub fn segment_in(self, r: &Rendition) -> Option<SegmentId> {
+        let subtitles = r.kind == Kind::Subtitle;
+        match self {
+            RenditionFile::Playlist => None,
+            RenditionFile::Init => (!subtitles).then_some(SegmentId::Init),
+            RenditionFile::Fragment(n) => (!subtitles).then_some(SegmentId::Media(n)),
+            RenditionFile::Cues(n) => subtitles.then_some(SegmentId::Media(n)),
+        }
     }
 }
 
@@ -147,9 +230,9 @@ pub fn media_playlist(p: &Presentation, r: &Rendition) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::Method;
     use crate::rational::Rational;
     use crate::stream::Kind;
-    use crate::plan::Method;
     use crate::timeline::Timeline;
 
     fn rendition(

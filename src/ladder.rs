@@ -82,7 +82,8 @@ pub struct AudioTarget {
 pub const AAC_FRAME: i64 = 1024;
 
 /// Whether an encoder is available on this machine, and why not.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct EncoderStatus {
     /// FFmpeg's encoder name.
     pub name: String,

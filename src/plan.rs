@@ -7,11 +7,11 @@ use serde::Serialize;
 
 use crate::codecs::codec_string;
 use crate::error::{Error, Result};
-use crate::stream::{Kind, StreamParams};
+use crate::ladder::{rung_codecs, video_ladder, AudioTarget, RungCodec, VideoTarget};
 use crate::probe::{lead_ticks, MediaInfo};
+use crate::stream::{Kind, StreamParams};
 use crate::subtitle::Format as SubFormat;
 use crate::timeline::Timeline;
-use crate::ladder::{rung_codecs, video_ladder, AudioTarget, RungCodec, VideoTarget};
 
 /// Default target segment duration, seconds.
 pub const DEFAULT_SEGMENT_SECS: f64 = 4.0;

@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 use crate::codecs;
 use crate::error::{Error, Result};
 use crate::media::{OpenMode, Source};
+use crate::rational::convert;
 use crate::rational::Rational;
 use crate::stream::{Kind, StreamParams};
-use crate::rational::convert;
 
 /// Where the keyframe list came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,44 +9,19 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
+use crate::ladder::{AudioTarget, RungCodec, VideoTarget, AAC_FRAME};
 use crate::media::mux::{FragmentMuxer, TrackSpec};
+use crate::media::transcode::{self, AAC_LOOKAHEAD_FRAMES, AAC_PREROLL_FRAMES};
 use crate::media::{CodecParams, OpenMode, Packet, Source};
-use crate::rational::Rational;
-use crate::stream::{Kind, StreamParams};
 use crate::plan::{Method, Presentation, Rendition, SubtitleSource};
 use crate::probe::MediaInfo;
-use crate::subtitle::{self, Format as SubFormat};
 use crate::rational::convert;
+use crate::rational::Rational;
+use crate::stream::{Kind, StreamParams};
+use crate::subtitle::{self, Format as SubFormat};
 use crate::timeline::AudioGrid;
-use crate::ladder::{AudioTarget, RungCodec, VideoTarget, AAC_FRAME};
-use crate::media::transcode::{self, AAC_LOOKAHEAD_FRAMES, AAC_PREROLL_FRAMES};
 
-/// Which segment of a rendition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SegmentId {
-    /// The init segment (ftyp + moov).
-    Init,
-    /// Media segment N (moof + mdat), 0-based.
-    Media(usize),
-}
-
-impl std::str::FromStr for SegmentId {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        if s == "init" {
-            return Ok(SegmentId::Init);
-        }
-        s.trim_end_matches(".m4s")
-            .trim_end_matches(".vtt")
-            .parse()
-            .map(SegmentId::Media)
-            .map_err(|_| {
-                Error::BadRequest(format!(
-                    "'{s}' is not a segment: give a number (0, 1, ...) or 'init'"
-                ))
-            })
-    }
-}
+pub use crate::hls::SegmentId;
 
 /// How far before a segment's start audio reading begins, so that no frame of the segment is
 /// missed when audio and video are interleaved loosely.
@@ -145,7 +120,10 @@ impl<'a> Segmenter<'a> {
             Method::Video(t) => {
                 let params =
                     transcode::video_parameters(&self.encoder, t, s.time_base, s.frame_rate)?;
-                FragmentMuxer::new(&video_spec(&params, s.time_base, t.codec == RungCodec::Hevc), 1)?
+                FragmentMuxer::new(
+                    &video_spec(&params, s.time_base, t.codec == RungCodec::Hevc),
+                    1,
+                )?
             }
             Method::Aac(t) => {
                 let params = transcode::aac_parameters(t)?;

@@ -109,4 +109,3 @@ mod hex_bytes {
             .collect()
     }
 }
-

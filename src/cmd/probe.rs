@@ -6,9 +6,9 @@ use anyhow::Context;
 use clap::Args as ClapArgs;
 
 use crate::cmd::write_stdout;
-use haema::stream::Kind;
 use haema::plan::{plan, DEFAULT_SEGMENT_SECS};
 use haema::probe::probe;
+use haema::stream::Kind;
 
 /// Arguments of `haema probe`.
 #[derive(Debug, ClapArgs)]

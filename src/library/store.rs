@@ -131,10 +131,184 @@ impl Store {
         rows.collect()
     }
 
-    /// The connection, for queries of the server and tests.
+    /// The connection, for tests.
     pub fn conn(&self) -> &Connection {
         &self.conn
     }
+
+    /// One video's row: where it is, its cached probe or why it failed, and its stamp.
+    pub fn video(&self, id: i64) -> Result<Option<VideoRecord>> {
+        self.conn
+            .query_row(
+                "SELECT path, probe, error, size, mtime FROM videos WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(VideoRecord {
+                        path: r.get(0)?,
+                        probe: r.get(1)?,
+                        error: r.get(2)?,
+                        size: r.get(3)?,
+                        mtime: r.get(4)?,
+                    })
+                },
+            )
+            .optional()
+    }
+
+    /// Whether a video with this id exists.
+    pub fn video_exists(&self, id: i64) -> Result<bool> {
+        self.conn
+            .query_row("SELECT count(*) FROM videos WHERE id = ?1", [id], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n > 0)
+    }
+
+    /// The ids of the shows whose title contains `search` (all without one), by title.
+    pub fn show_ids(&self, search: Option<&str>) -> Result<Vec<i64>> {
+        let mut st = self.conn.prepare(
+            "SELECT id FROM shows WHERE ?1 IS NULL OR title LIKE '%' || ?1 || '%' ESCAPE '\\' ORDER BY title COLLATE NOCASE",
+        )?;
+        // The search is literal text: LIKE's wildcards in it are escaped.
+        let q = search.map(|s| {
+            s.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        });
+        let rows = st.query_map(params![q], |r| r.get(0))?;
+        rows.collect()
+    }
+
+    /// One show's row.
+    pub fn show(&self, id: i64) -> Result<Option<ShowRecord>> {
+        self.conn
+            .query_row(
+                "SELECT kind, title, year, thumbnail, banner, fanart FROM shows WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(ShowRecord {
+                        kind: r.get(0)?,
+                        title: r.get(1)?,
+                        year: r.get(2)?,
+                        thumbnail: r.get(3)?,
+                        banner: r.get(4)?,
+                        fanart: r.get(5)?,
+                    })
+                },
+            )
+            .optional()
+    }
+
+    /// A show's videos, in season and episode order (a film has one).
+    pub fn show_videos(&self, show: i64) -> Result<Vec<EpisodeRecord>> {
+        let mut st = self.conn.prepare(
+            "SELECT id, season, episode, title FROM videos WHERE show_id = ?1 ORDER BY season, episode, path",
+        )?;
+        let rows = st.query_map([show], |r| {
+            Ok(EpisodeRecord {
+                id: r.get(0)?,
+                season: r.get(1)?,
+                episode: r.get(2)?,
+                title: r.get(3)?,
+            })
+        })?;
+        rows.collect()
+    }
+
+    /// Where a video was left, if it was ever played.
+    pub fn progress(&self, video: i64) -> Result<Option<ProgressRecord>> {
+        self.conn
+            .query_row(
+                "SELECT position, duration, watched, updated_at FROM progress WHERE video_id = ?1",
+                [video],
+                |r| {
+                    Ok(ProgressRecord {
+                        position: r.get(0)?,
+                        duration: r.get(1)?,
+                        watched: r.get(2)?,
+                        updated_at: r.get(3)?,
+                    })
+                },
+            )
+            .optional()
+    }
+
+    /// Records where a video was left.
+    pub fn set_progress(&self, video: i64, p: &ProgressRecord) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO progress (video_id, position, duration, watched, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(video_id) DO UPDATE SET position = excluded.position, duration = excluded.duration, watched = excluded.watched, updated_at = excluded.updated_at",
+            params![video, p.position, p.duration, p.watched, p.updated_at],
+        )?;
+        Ok(())
+    }
+
+    /// The videos started and not finished, most recently played first.
+    pub fn in_progress(&self) -> Result<Vec<i64>> {
+        let mut st = self.conn.prepare(
+            "SELECT video_id FROM progress WHERE position > 0 AND watched = 0 ORDER BY updated_at DESC, video_id",
+        )?;
+        let rows = st.query_map([], |r| r.get(0))?;
+        rows.collect()
+    }
+}
+
+/// A video as the server reads it.
+#[derive(Debug, Clone)]
+pub struct VideoRecord {
+    /// Absolute path.
+    pub path: String,
+    /// Cached probe (JSON), when the file could be probed.
+    pub probe: Option<String>,
+    /// Why it could not be probed.
+    pub error: Option<String>,
+    /// File size when probed.
+    pub size: i64,
+    /// Modification time (seconds) when probed.
+    pub mtime: i64,
+}
+
+/// A show (a film or a series) as the API lists it.
+#[derive(Debug, Clone)]
+pub struct ShowRecord {
+    /// `movie` or `series`.
+    pub kind: String,
+    /// Title from the folder name.
+    pub title: String,
+    /// Year from the folder name.
+    pub year: Option<i64>,
+    /// Poster image path.
+    pub thumbnail: Option<String>,
+    /// Banner image path.
+    pub banner: Option<String>,
+    /// Background image path.
+    pub fanart: Option<String>,
+}
+
+/// A video of a show, as the show's listing has it.
+#[derive(Debug, Clone)]
+pub struct EpisodeRecord {
+    /// Video id.
+    pub id: i64,
+    /// Season (episodes).
+    pub season: Option<u32>,
+    /// Episode number (episodes).
+    pub episode: Option<u32>,
+    /// Episode title.
+    pub title: Option<String>,
+}
+
+/// Where a video was left.
+#[derive(Debug, Clone, Copy)]
+pub struct ProgressRecord {
+    /// Seconds into the video.
+    pub position: f64,
+    /// The video's length, when known.
+    pub duration: Option<f64>,
+    /// Played past 90%.
+    pub watched: bool,
+    /// When, in Unix seconds.
+    pub updated_at: i64,
 }
 
 /// Inserts or updates a show by key; returns its id (stable across rescans).

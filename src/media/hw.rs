@@ -99,17 +99,11 @@ impl HwFrames {
         unsafe {
             let ret = ffi::av_hwframe_get_buffer(self.frames, hw.as_mut_ptr(), 0);
             if ret < 0 {
-                return Err(ff_error(
-                    "getting a VAAPI surface",
-                    ff::Error::from(ret),
-                ));
+                return Err(ff_error("getting a VAAPI surface", ff::Error::from(ret)));
             }
             let ret = ffi::av_hwframe_transfer_data(hw.as_mut_ptr(), frame.as_ptr(), 0);
             if ret < 0 {
-                return Err(ff_error(
-                    "uploading a frame to VAAPI",
-                    ff::Error::from(ret),
-                ));
+                return Err(ff_error("uploading a frame to VAAPI", ff::Error::from(ret)));
             }
         }
         hw.set_pts(frame.pts());

@@ -6,9 +6,9 @@
 
 pub mod hw;
 pub mod mux;
+mod native;
 pub mod sys;
 pub mod transcode;
-mod native;
 
 use std::ffi::{CStr, CString};
 use std::path::{Path, PathBuf};
@@ -443,7 +443,9 @@ impl Source {
 
     /// The codec parameters of a stream, to copy into a muxer.
     pub fn parameters(&self, stream: usize) -> Option<CodecParams> {
-        self.input.stream(stream).map(|s| CodecParams(s.parameters()))
+        self.input
+            .stream(stream)
+            .map(|s| CodecParams(s.parameters()))
     }
 }
 

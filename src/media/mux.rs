@@ -18,9 +18,9 @@ use ffmpeg_next as ff;
 use ff::packet::Mut as _;
 
 use super::{CodecParams, Packet};
-use crate::rational::Rational;
 use crate::error::Result;
 use crate::media::ff_error;
+use crate::rational::Rational;
 
 /// What the muxer is to carry: one track's codec parameters (a source stream's, or an
 /// encoder's), with its timing.
@@ -158,13 +158,7 @@ impl FragmentMuxer {
         self.write_raw(&mut pkt.inner, pts, dts, duration)
     }
 
-    fn write_raw(
-        &mut self,
-        p: &mut ff::Packet,
-        pts: i64,
-        dts: i64,
-        duration: i64,
-    ) -> Result<()> {
+    fn write_raw(&mut self, p: &mut ff::Packet, pts: i64, dts: i64, duration: i64) -> Result<()> {
         let rescale = |v: i64| crate::rational::convert(v, self.in_tb, self.out_tb);
         p.set_pts(Some(rescale(pts)));
         p.set_dts(Some(rescale(dts)));
@@ -258,10 +252,20 @@ mod tests {
     /// muxer) is the timescale the muxer picks, for the time bases sources come in.
     #[test]
     fn the_muxers_video_timescale_is_the_one_fragments_are_written_in() {
-        let file = crate::fixture_files(&["mkv"]).into_iter().next().expect("fixtures");
+        let file = crate::fixture_files(&["mkv"])
+            .into_iter()
+            .next()
+            .expect("fixtures");
         let src = Source::open(&file, OpenMode::Header).unwrap();
         let params = src.parameters(0).unwrap();
-        for tb in [(1, 1000), (1, 90_000), (1, 25), (1, 12_800), (1001, 24_000), (1, 600)] {
+        for tb in [
+            (1, 1000),
+            (1, 90_000),
+            (1, 25),
+            (1, 12_800),
+            (1001, 24_000),
+            (1, 600),
+        ] {
             let time_base = Rational::new(tb.0, tb.1);
             let spec = TrackSpec {
                 params: &params,

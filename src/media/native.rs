@@ -23,9 +23,9 @@ use ff::ffi;
 use ff::packet::Mut as _;
 use ffmpeg_next as ff;
 
-use crate::rational::Rational;
 use crate::mp4::{self, Sample, Track};
 use crate::rational::convert;
+use crate::rational::Rational;
 
 /// Samples of one track and where reading it stands.
 struct TrackReader {

@@ -13,9 +13,9 @@ use ff::codec::Id;
 use ffmpeg_next as ff;
 
 use crate::error::{Error, Result};
+use crate::ladder::*;
 use crate::media::ff_error;
 use crate::media::hw::HwFrames;
-use crate::ladder::*;
 use crate::media::{CodecParams, Packet};
 use crate::rational::Rational;
 

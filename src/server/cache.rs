@@ -1,11 +1,88 @@
-//! The segment cache: least recently used entries out first, bounded in bytes, and a request
-//! for something being made right now waits for it instead of making it again.
+//! The segment caches: in memory and on disk, each bounded in bytes with the least recently
+//! used entries out first ([`Lru`]), and a request for something being made right now waits
+//! for it instead of making it again.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
+use crate::error::Error;
+
+/// What making a segment gives: its bytes, or the core's error, shared by every request that
+/// waited for it.
+pub type Made = Result<Arc<Vec<u8>>, Arc<Error>>;
+
+/// Entries with sizes, bounded in total size, least recently used out first: the bookkeeping
+/// both caches share (what they hold, the memory or the files, is theirs).
+struct Lru<V> {
+    map: HashMap<String, (V, u64, u64)>,
+    clock: u64,
+    bytes: u64,
+    limit: u64,
+}
+
+impl<V> Lru<V> {
+    fn new(limit: u64) -> Lru<V> {
+        Lru {
+            map: HashMap::new(),
+            clock: 0,
+            bytes: 0,
+            limit,
+        }
+    }
+
+    /// The entry for `key`, now the most recently used.
+    fn get(&mut self, key: &str) -> Option<&V> {
+        self.clock += 1;
+        let now = self.clock;
+        let (v, _, used) = self.map.get_mut(key)?;
+        *used = now;
+        Some(v)
+    }
+
+    /// Adds or replaces an entry, then drops the least recently used ones until the total is
+    /// within the limit; returns what was dropped. An entry larger than the limit is not kept.
+    fn insert(&mut self, key: &str, value: V, size: u64) -> Vec<(String, V)> {
+        if size > self.limit {
+            return Vec::new();
+        }
+        self.clock += 1;
+        if let Some((_, old, _)) = self.map.insert(key.to_owned(), (value, size, self.clock)) {
+            self.bytes -= old;
+        }
+        self.bytes += size;
+        let mut dropped = Vec::new();
+        while self.bytes > self.limit {
+            let Some(oldest) = self
+                .map
+                .iter()
+                .min_by_key(|(_, (_, _, used))| *used)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            if let Some((v, len, _)) = self.map.remove(&oldest) {
+                self.bytes -= len;
+                dropped.push((oldest, v));
+            }
+        }
+        dropped
+    }
+
+    fn remove(&mut self, key: &str) {
+        if let Some((_, len, _)) = self.map.remove(key) {
+            self.bytes -= len;
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.map.len()
+    }
+}
+
 /// Counters for `/api/v1/status`.
-#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+#[derive(Debug, Default, Clone, Copy, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct CacheStats {
     /// Bytes held.
     pub bytes: u64,
@@ -22,15 +99,14 @@ pub struct CacheStats {
 }
 
 struct Inner {
-    map: HashMap<String, (Arc<Vec<u8>>, u64)>,
-    clock: u64,
+    lru: Lru<Arc<Vec<u8>>>,
     stats: CacheStats,
     making: HashMap<String, (Arc<Slot>, std::time::Instant)>,
 }
 
 /// A result being made: the waiters sleep on the condition variable.
 struct Slot {
-    done: Mutex<Option<Result<Arc<Vec<u8>>, String>>>,
+    done: Mutex<Option<Made>>,
     ready: Condvar,
 }
 
@@ -44,8 +120,7 @@ impl Cache {
     pub fn new(limit: u64) -> Cache {
         Cache {
             inner: Mutex::new(Inner {
-                map: HashMap::new(),
-                clock: 0,
+                lru: Lru::new(limit),
                 stats: CacheStats {
                     limit,
                     ..Default::default()
@@ -56,18 +131,10 @@ impl Cache {
     }
 
     /// The cached bytes for `key`, or the result of `make` (run once however many ask at once).
-    pub fn get_or_make(
-        &self,
-        key: &str,
-        make: impl FnOnce() -> Result<Vec<u8>, String>,
-    ) -> Result<Arc<Vec<u8>>, String> {
+    pub fn get_or_make(&self, key: &str, make: impl FnOnce() -> Result<Vec<u8>, Error>) -> Made {
         let slot = {
             let mut g = self.inner.lock().expect("cache lock");
-            g.clock += 1;
-            let now = g.clock;
-            if let Some((bytes, used)) = g.map.get_mut(key) {
-                *used = now;
-                let bytes = bytes.clone();
+            if let Some(bytes) = g.lru.get(key).cloned() {
                 g.stats.hits += 1;
                 return Ok(bytes);
             }
@@ -90,12 +157,15 @@ impl Cache {
                 .insert(key.to_owned(), (slot.clone(), std::time::Instant::now()));
             slot
         };
-        let result = make().map(Arc::new);
+        let result = make().map(Arc::new).map_err(Arc::new);
         {
             let mut g = self.inner.lock().expect("cache lock");
             g.making.remove(key);
             if let Ok(bytes) = &result {
-                self.insert(&mut g, key, bytes.clone());
+                let dropped = g.lru.insert(key, bytes.clone(), bytes.len() as u64);
+                g.stats.evictions += dropped.len() as u64;
+                g.stats.bytes = g.lru.bytes;
+                g.stats.entries = g.lru.len();
             }
         }
         *slot.done.lock().expect("slot lock") = Some(result.clone());
@@ -103,39 +173,9 @@ impl Cache {
         result
     }
 
-    fn insert(&self, g: &mut Inner, key: &str, bytes: Arc<Vec<u8>>) {
-        let size = bytes.len() as u64;
-        if size > g.stats.limit {
-            return;
-        }
-        g.clock += 1;
-        let now = g.clock;
-        if let Some((old, _)) = g.map.insert(key.to_owned(), (bytes, now)) {
-            g.stats.bytes -= old.len() as u64;
-        }
-        g.stats.bytes += size;
-        while g.stats.bytes > g.stats.limit {
-            let oldest = g
-                .map
-                .iter()
-                .min_by_key(|(_, (_, used))| *used)
-                .map(|(k, _)| k.clone());
-            let Some(k) = oldest else { break };
-            if let Some((old, _)) = g.map.remove(&k) {
-                g.stats.bytes -= old.len() as u64;
-                g.stats.evictions += 1;
-            }
-        }
-        g.stats.entries = g.map.len();
-    }
-
     /// Current counters.
     pub fn stats(&self) -> CacheStats {
-        let g = self.inner.lock().expect("cache lock");
-        CacheStats {
-            entries: g.map.len(),
-            ..g.stats
-        }
+        self.inner.lock().expect("cache lock").stats
     }
 
     /// Keys being made right now (live jobs), with seconds since each started.
@@ -169,7 +209,9 @@ mod tests {
             (8, 2, 1, 1, 3)
         );
         c.get_or_make("a", || unreachable!()).unwrap();
-        assert!(c.get_or_make("b", || Err("made again".into())).is_err());
+        assert!(c
+            .get_or_make("b", || Err(Error::NoSuch("made again".into())))
+            .is_err());
     }
 
     #[test]
@@ -196,13 +238,15 @@ mod tests {
     #[test]
     fn errors_are_not_cached() {
         let c = Cache::new(100);
-        assert!(c.get_or_make("k", || Err("boom".into())).is_err());
+        let err = c.get_or_make("k", || Err(Error::NoSuch("boom".into())));
+        assert!(matches!(err.as_ref().map_err(|e| &**e), Err(Error::NoSuch(m)) if m == "boom"));
         assert_eq!(*c.get_or_make("k", || Ok(vec![7])).unwrap(), vec![7]);
     }
 }
 
 /// Counters of the disk cache, for `/api/v1/status`.
-#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+#[derive(Debug, Default, Clone, Copy, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct DiskStats {
     /// Bytes of segment files held.
     pub bytes: u64,
@@ -221,17 +265,20 @@ pub struct DiskStats {
 }
 
 struct DiskInner {
-    // file name -> (size, last use)
-    files: HashMap<String, (u64, u64)>,
-    clock: u64,
+    /// File name -> nothing: the files are the values.
+    files: Lru<()>,
     stats: DiskStats,
 }
 
 /// Segments kept as files under one folder, least recently used out first. Each file starts
-/// with its key and a newline, so a hash collision or a stray file is never served.
+/// with its key and a newline, so a hash collision or a stray file is never served. The lock
+/// guards the bookkeeping only: files are read and written outside it, so disk I/O runs in
+/// parallel.
 pub struct DiskCache {
     dir: std::path::PathBuf,
     inner: Mutex<DiskInner>,
+    /// Makes each temporary file name unique, so two writers never share one.
+    writes: AtomicU64,
 }
 
 /// FNV-1a 64 of a key: segment file names here, ETags in the server.
@@ -249,11 +296,10 @@ fn file_name(key: &str) -> String {
 }
 
 impl DiskCache {
-    /// Opens (creating) the folder and takes stock of the segment files already there.
+    /// Opens (creating) the folder and takes stock of the segment files already there, oldest
+    /// first.
     pub fn open(dir: &std::path::Path, limit: u64) -> std::io::Result<DiskCache> {
         std::fs::create_dir_all(dir)?;
-        let mut files = HashMap::new();
-        let mut bytes = 0;
         let mut found: Vec<(std::time::SystemTime, String, u64)> = Vec::new();
         for e in std::fs::read_dir(dir)?.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
@@ -262,44 +308,49 @@ impl DiskCache {
             }
         }
         found.sort();
-        for (clock, (_, name, len)) in found.into_iter().enumerate() {
-            bytes += len;
-            files.insert(name, (len, clock as u64));
+        // Files already there count against the limit even past it: they go as new ones come.
+        let mut files = Lru::new(u64::MAX);
+        for (_, name, len) in found {
+            files.insert(&name, (), len);
         }
-        let clock = files.len() as u64;
-        let entries = files.len();
+        files.limit = limit;
+        let stats = DiskStats {
+            bytes: files.bytes,
+            limit,
+            entries: files.len(),
+            ..Default::default()
+        };
         Ok(DiskCache {
             dir: dir.to_owned(),
-            inner: Mutex::new(DiskInner {
-                files,
-                clock,
-                stats: DiskStats {
-                    bytes,
-                    limit,
-                    entries,
-                    ..Default::default()
-                },
-            }),
+            inner: Mutex::new(DiskInner { files, stats }),
+            writes: AtomicU64::new(0),
         })
     }
 
     /// The segment stored under `key`, if any.
     pub fn get(&self, key: &str) -> Option<Vec<u8>> {
         let name = file_name(key);
-        let mut g = self.inner.lock().expect("disk cache lock");
-        g.files.get(&name)?;
+        self.inner
+            .lock()
+            .expect("disk cache lock")
+            .files
+            .get(&name)?;
         let data = std::fs::read(self.dir.join(&name));
+        let mut g = self.inner.lock().expect("disk cache lock");
         match data {
             Ok(d) if d.starts_with(key.as_bytes()) && d.get(key.len()) == Some(&b'\n') => {
-                g.clock += 1;
-                let now = g.clock;
-                if let Some(f) = g.files.get_mut(&name) {
-                    f.1 = now;
-                }
                 g.stats.hits += 1;
                 Some(d[key.len() + 1..].to_vec())
             }
             Ok(_) => None,
+            // Evicted by another request between the look-up and the read, or removed by
+            // someone else: a miss, and no longer held.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                g.files.remove(&name);
+                g.stats.bytes = g.files.bytes;
+                g.stats.entries = g.files.len();
+                None
+            }
             Err(_) => {
                 g.stats.errors += 1;
                 None
@@ -311,11 +362,11 @@ impl DiskCache {
     pub fn put(&self, key: &str, bytes: &[u8]) {
         let name = file_name(key);
         let size = (key.len() + 1 + bytes.len()) as u64;
-        let mut g = self.inner.lock().expect("disk cache lock");
-        if size > g.stats.limit {
+        if size > self.inner.lock().expect("disk cache lock").stats.limit {
             return;
         }
-        let tmp = self.dir.join(format!("{name}.tmp"));
+        let n = self.writes.fetch_add(1, Ordering::Relaxed);
+        let tmp = self.dir.join(format!("{name}.{n}.tmp"));
         let written = std::fs::File::create(&tmp).and_then(|mut f| {
             use std::io::Write;
             f.write_all(key.as_bytes())?;
@@ -327,41 +378,26 @@ impl DiskCache {
             .is_err()
         {
             let _ = std::fs::remove_file(&tmp);
-            g.stats.errors += 1;
+            self.inner.lock().expect("disk cache lock").stats.errors += 1;
             return;
         }
-        g.clock += 1;
-        let now = g.clock;
-        if let Some((old, _)) = g.files.insert(name, (size, now)) {
-            g.stats.bytes -= old;
+        let dropped = {
+            let mut g = self.inner.lock().expect("disk cache lock");
+            let dropped = g.files.insert(&name, (), size);
+            g.stats.writes += 1;
+            g.stats.evictions += dropped.len() as u64;
+            g.stats.bytes = g.files.bytes;
+            g.stats.entries = g.files.len();
+            dropped
+        };
+        for (old, ()) in dropped {
+            let _ = std::fs::remove_file(self.dir.join(old));
         }
-        g.stats.bytes += size;
-        g.stats.writes += 1;
-        while g.stats.bytes > g.stats.limit {
-            let Some(oldest) = g
-                .files
-                .iter()
-                .min_by_key(|(_, (_, used))| *used)
-                .map(|(k, _)| k.clone())
-            else {
-                break;
-            };
-            if let Some((len, _)) = g.files.remove(&oldest) {
-                let _ = std::fs::remove_file(self.dir.join(&oldest));
-                g.stats.bytes -= len;
-                g.stats.evictions += 1;
-            }
-        }
-        g.stats.entries = g.files.len();
     }
 
     /// Current counters.
     pub fn stats(&self) -> DiskStats {
-        let g = self.inner.lock().expect("disk cache lock");
-        DiskStats {
-            entries: g.files.len(),
-            ..g.stats
-        }
+        self.inner.lock().expect("disk cache lock").stats
     }
 }
 

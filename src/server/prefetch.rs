@@ -1,0 +1,99 @@
+//! Segments prepared ahead of a player: the next ones of the rendition it is playing, on a small
+//! pool of their own, dropped when nobody watches that position any more.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use super::segments::Loaded;
+use super::status::JobInfo;
+use super::State;
+use crate::hls;
+use crate::segment::SegmentId;
+
+/// How many segments past the one asked for are prepared, and how many wait at most.
+const PREFETCH_AHEAD: usize = 2;
+const PREFETCH_QUEUE: usize = 32;
+
+/// The queue of segments to prepare, and where each rendition is being watched.
+#[derive(Default)]
+pub struct Prefetch {
+    queue: Mutex<VecDeque<Ahead>>,
+    ready: Condvar,
+    /// The segment each (video, rendition) was last asked for: where it is being watched.
+    watched: Mutex<HashMap<(i64, String), usize>>,
+}
+
+/// One segment to prepare.
+struct Ahead {
+    video: i64,
+    rendition: String,
+    n: usize,
+    loaded: Arc<Loaded>,
+}
+
+impl State {
+    /// Notes that segment `n` of a rendition was asked for, and queues the next ones.
+    pub(super) fn watch(&self, video: i64, rid: &str, n: usize, loaded: &Arc<Loaded>) {
+        self.prefetch
+            .watched
+            .lock()
+            .expect("lock")
+            .insert((video, rid.to_owned()), n);
+        let mut q = self.prefetch.queue.lock().expect("lock");
+        for k in n + 1..=(n + PREFETCH_AHEAD).min(loaded.pres.timeline.len() - 1) {
+            if q.len() >= PREFETCH_QUEUE {
+                q.pop_front();
+            }
+            q.push_back(Ahead {
+                video,
+                rendition: rid.to_owned(),
+                n: k,
+                loaded: loaded.clone(),
+            });
+        }
+        self.prefetch.ready.notify_all();
+    }
+
+    /// A prefetch worker: prepares queued segments while they are still ahead of where their
+    /// rendition is watched; work for a position nobody watches any more is dropped.
+    pub fn prefetch_worker(&self, stop: &AtomicBool) {
+        while !stop.load(Ordering::Relaxed) {
+            let job = {
+                let q = self.prefetch.queue.lock().expect("lock");
+                let (mut q, _) = self
+                    .prefetch
+                    .ready
+                    .wait_timeout_while(q, Duration::from_millis(200), |q| q.is_empty())
+                    .expect("lock");
+                q.pop_front()
+            };
+            let Some(job) = job else { continue };
+            let at = self
+                .prefetch
+                .watched
+                .lock()
+                .expect("lock")
+                .get(&(job.video, job.rendition.clone()))
+                .copied();
+            if at.is_none_or(|at| job.n <= at || job.n > at + PREFETCH_AHEAD) {
+                continue;
+            }
+            let Ok(r) = job.loaded.pres.rendition(&job.rendition) else {
+                continue;
+            };
+            let file = hls::segment_name(r, job.n);
+            let key = self.segment_key(job.video, &job.rendition, &file, &job.loaded);
+            let info = JobInfo {
+                video: job.video,
+                rendition: job.rendition.clone(),
+                file,
+                ..Default::default()
+            };
+            let _ = self.cache.get_or_make(&key, || {
+                self.make_segment(&key, info, &job.loaded, SegmentId::Media(job.n))
+            });
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! The server's URLs, decoded once from method and path into a [`Route`] (as moonfire-nvr's
+//! `web/path.rs` does): the acceptor decides from it what may wait for a transcode, the token
+//! check what is public, and the handlers get typed ids and file names, never raw text.
+
+use super::http::{query_param, ApiError};
+use crate::hls::RenditionFile;
+
+/// What a request asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Route {
+    /// `GET /health`: the server is up.
+    Health,
+    /// `GET /` or `/index.html`: the web page.
+    Page,
+    /// `GET /hls.min.js`: the player library the page uses.
+    HlsJs,
+    /// `GET /api/v1/status`: jobs, caches, encoders, recent requests.
+    Status,
+    /// `GET /metrics`: Prometheus text.
+    Metrics,
+    /// `POST /api/v1/scan`: rescan the library.
+    Scan,
+    /// `GET /api/v1/shows[?search=TEXT]`.
+    Shows {
+        /// Text the titles must contain.
+        search: Option<String>,
+    },
+    /// `GET /api/v1/shows/ID`.
+    Show(i64),
+    /// `GET /api/v1/shows/ID/thumbnail|banner|fanart`.
+    Artwork(i64, Artwork),
+    /// `GET /api/v1/video/ID/master.m3u8`.
+    Master(i64),
+    /// `GET /api/v1/video/ID/RENDITION/FILE`: a media playlist or a segment.
+    Rendition {
+        /// Video id.
+        video: i64,
+        /// Rendition id (the folder name of the static tree).
+        rendition: String,
+        /// The file in it.
+        file: RenditionFile,
+    },
+    /// `GET /api/v1/progress`: continue watching.
+    ContinueWatching,
+    /// `GET /api/v1/progress/ID`.
+    Progress(i64),
+    /// `PUT /api/v1/progress/ID`.
+    SetProgress(i64),
+}
+
+/// A show's pictures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Artwork {
+    /// The poster.
+    Thumbnail,
+    /// The wide banner.
+    Banner,
+    /// The background.
+    Fanart,
+}
+
+impl Artwork {
+    /// The name in URLs and in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Artwork::Thumbnail => "thumbnail",
+            Artwork::Banner => "banner",
+            Artwork::Fanart => "fanart",
+        }
+    }
+}
+
+fn id(text: &str, what: &str) -> Result<i64, ApiError> {
+    text.parse()
+        .map_err(|_| ApiError::new(400, format!("'{text}' is not a {what} id")))
+}
+
+impl Route {
+    /// Decodes a request line's method and URL (path and query).
+    pub fn decode(method: &str, url: &str) -> Result<Route, ApiError> {
+        let (path, query) = url.split_once('?').unwrap_or((url, ""));
+        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let read = matches!(method, "GET" | "HEAD");
+        Ok(match (read, method, parts.as_slice()) {
+            (true, _, ["health"]) => Route::Health,
+            (true, _, [""] | ["index.html"]) => Route::Page,
+            (true, _, ["hls.min.js"]) => Route::HlsJs,
+            (true, _, ["api", "v1", "status"]) => Route::Status,
+            (true, _, ["metrics"]) => Route::Metrics,
+            (_, "POST", ["api", "v1", "scan"]) => Route::Scan,
+            (true, _, ["api", "v1", "shows"]) => Route::Shows {
+                search: query_param(query, "search"),
+            },
+            (true, _, ["api", "v1", "shows", s]) => Route::Show(id(s, "show")?),
+            (true, _, ["api", "v1", "shows", s, art]) => {
+                let art = match *art {
+                    "thumbnail" => Artwork::Thumbnail,
+                    "banner" => Artwork::Banner,
+                    "fanart" => Artwork::Fanart,
+                    _ => return Err(ApiError::new(404, format!("nothing at {path}"))),
+                };
+                Route::Artwork(id(s, "show")?, art)
+            }
+            (true, _, ["api", "v1", "video", v, rest @ ..]) => {
+                let video = id(v, "video")?;
+                match rest {
+                    ["master.m3u8"] => Route::Master(video),
+                    [rendition, name] => Route::Rendition {
+                        video,
+                        rendition: (*rendition).to_owned(),
+                        file: RenditionFile::parse(name).ok_or_else(|| {
+                            ApiError::new(404, format!("no {name} in {rendition}"))
+                        })?,
+                    },
+                    _ => {
+                        return Err(ApiError::new(
+                            404,
+                            format!("nothing at video {video}/{}", rest.join("/")),
+                        ))
+                    }
+                }
+            }
+            (true, _, ["api", "v1", "progress"]) => Route::ContinueWatching,
+            (true, _, ["api", "v1", "progress", v]) => Route::Progress(id(v, "video")?),
+            (_, "PUT", ["api", "v1", "progress", v]) => Route::SetProgress(id(v, "video")?),
+            (_, _, ["api", ..] | ["health"] | ["metrics"]) => {
+                return Err(ApiError::new(
+                    405,
+                    format!("{method} is not allowed on {path}"),
+                ))
+            }
+            _ => return Err(ApiError::new(404, format!("nothing at {path}"))),
+        })
+    }
+
+    /// What anyone may fetch from a server with a token: it holds no library data.
+    pub fn is_public(&self) -> bool {
+        matches!(self, Route::Health | Route::Page | Route::HlsJs)
+    }
+
+    /// Whether answering may take a transcode (an init or media segment): such requests go to
+    /// the worker pool, the rest are answered by the acceptors at once.
+    pub fn is_segment(&self) -> bool {
+        matches!(self, Route::Rendition { file, .. } if *file != RenditionFile::Playlist)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_decode_to_routes_and_everything_else_to_errors() {
+        let seg = |video, rendition: &str, file| {
+            Ok(Route::Rendition {
+                video,
+                rendition: rendition.into(),
+                file,
+            })
+        };
+        let table: Vec<(&str, &str, Result<Route, u16>)> = vec![
+            ("GET", "/health", Ok(Route::Health)),
+            ("HEAD", "/health", Ok(Route::Health)),
+            ("GET", "/", Ok(Route::Page)),
+            ("GET", "/index.html", Ok(Route::Page)),
+            ("GET", "/hls.min.js", Ok(Route::HlsJs)),
+            ("GET", "/api/v1/status", Ok(Route::Status)),
+            ("GET", "/metrics", Ok(Route::Metrics)),
+            ("POST", "/api/v1/scan", Ok(Route::Scan)),
+            ("GET", "/api/v1/scan", Err(405)),
+            ("GET", "/api/v1/shows", Ok(Route::Shows { search: None })),
+            (
+                "GET",
+                "/api/v1/shows?search=the%20clock",
+                Ok(Route::Shows {
+                    search: Some("the clock".into()),
+                }),
+            ),
+            ("GET", "/api/v1/shows/7", Ok(Route::Show(7))),
+            ("GET", "/api/v1/shows/x", Err(400)),
+            (
+                "GET",
+                "/api/v1/shows/7/fanart",
+                Ok(Route::Artwork(7, Artwork::Fanart)),
+            ),
+            ("GET", "/api/v1/shows/7/poster", Err(404)),
+            ("GET", "/api/v1/video/3/master.m3u8", Ok(Route::Master(3))),
+            ("GET", "/api/v1/video/abc/master.m3u8", Err(400)),
+            (
+                "GET",
+                "/api/v1/video/3/original/stream.m3u8",
+                seg(3, "original", RenditionFile::Playlist),
+            ),
+            (
+                "GET",
+                "/api/v1/video/3/original/init.mp4",
+                seg(3, "original", RenditionFile::Init),
+            ),
+            (
+                "GET",
+                "/api/v1/video/3/original/12.m4s",
+                seg(3, "original", RenditionFile::Fragment(12)),
+            ),
+            (
+                "GET",
+                "/api/v1/video/3/subs-2-eng/0.vtt",
+                seg(3, "subs-2-eng", RenditionFile::Cues(0)),
+            ),
+            ("GET", "/api/v1/video/3/original/x.m4s", Err(404)),
+            ("GET", "/api/v1/video/3/original/..%2fhaema.db", Err(404)),
+            ("GET", "/api/v1/video/1/../../../../etc/passwd", Err(404)),
+            ("GET", "/api/v1/progress", Ok(Route::ContinueWatching)),
+            ("GET", "/api/v1/progress/4", Ok(Route::Progress(4))),
+            ("PUT", "/api/v1/progress/4", Ok(Route::SetProgress(4))),
+            ("PUT", "/api/v1/progress/four", Err(400)),
+            ("DELETE", "/api/v1/progress/4", Err(405)),
+            ("POST", "/health", Err(405)),
+            ("GET", "/nothing/here", Err(404)),
+        ];
+        for (method, url, want) in table {
+            let got = Route::decode(method, url).map_err(|e| e.status);
+            assert_eq!(got, want, "{method} {url}");
+        }
+    }
+
+    #[test]
+    fn only_segments_wait_for_the_pool_and_only_the_page_and_health_are_public() {
+        let r = |url| Route::decode("GET", url).unwrap();
+        assert!(r("/api/v1/video/1/original/0.m4s").is_segment());
+        assert!(r("/api/v1/video/1/original/init.mp4").is_segment());
+        assert!(r("/api/v1/video/1/subs-2-eng/3.vtt").is_segment());
+        assert!(!r("/api/v1/video/1/original/stream.m3u8").is_segment());
+        assert!(!r("/api/v1/video/1/master.m3u8").is_segment());
+        assert!(r("/health").is_public() && r("/").is_public() && r("/hls.min.js").is_public());
+        assert!(!r("/api/v1/status").is_public() && !r("/api/v1/shows").is_public());
+    }
+}

@@ -1,0 +1,223 @@
+//! Videos over HTTP: a video's presentation loaded from the library, its playlists, and its
+//! segments made through the caches with a pool of open sources.
+//!
+//! A segment request reads top-down: [`State::rendition_file`] finds the rendition and the
+//! segment the decoded route names, [`State::segment_key`] names the bytes, the memory cache
+//! makes them once ([`State::make_segment`]: disk cache, else [`State::make_fresh`]).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use super::http::{etag_of, ApiError, ApiResult, Reply};
+use super::status::JobInfo;
+use super::State;
+use crate::error::Error;
+use crate::hls::{self, RenditionFile};
+use crate::media::Source;
+use crate::plan::{plan_for, Presentation, DEFAULT_SEGMENT_SECS};
+use crate::probe::MediaInfo;
+use crate::segment::{SegmentId, Segmenter};
+use crate::stream::Kind;
+
+/// Bumped whenever segment bytes change for the same request: part of every cache key and ETag.
+const FORMAT_VERSION: u32 = 1;
+
+/// Open sources kept per video.
+const SOURCES_PER_VIDEO: usize = 4;
+
+/// A loaded video: its probe and presentation, and the stamp of the file they were made from.
+pub struct Loaded {
+    /// The cached probe.
+    pub info: MediaInfo,
+    /// The renditions and timeline.
+    pub pres: Presentation,
+    /// Size and modification time of the file when it was probed.
+    pub stamp: String,
+}
+
+/// Open sources by video, ready for the next segment of the same file: opening and indexing is
+/// most of an uncached copy segment's time. Segment bytes never depend on what a source made
+/// before, so any will do.
+#[derive(Default)]
+pub struct SourcePool {
+    open: Mutex<HashMap<i64, Vec<Source>>>,
+}
+
+impl SourcePool {
+    fn take(&self, video: i64) -> Option<Source> {
+        self.open.lock().expect("lock").get_mut(&video)?.pop()
+    }
+
+    fn give_back(&self, video: i64, src: Source) {
+        let mut pool = self.open.lock().expect("lock");
+        let spare = pool.entry(video).or_default();
+        if spare.len() < SOURCES_PER_VIDEO {
+            spare.push(src);
+        }
+    }
+
+    /// Closes every source (after a rescan: files may have changed).
+    pub fn clear(&self) {
+        self.open.lock().expect("lock").clear();
+    }
+}
+
+impl State {
+    /// The video's probe and presentation, from the library (loaded again when its file's
+    /// stamp changed).
+    pub(super) fn load(&self, id: i64) -> Result<Arc<Loaded>, ApiError> {
+        let row = self.db.lock().expect("db lock").video(id)?;
+        let Some(row) = row else {
+            return Err(ApiError::new(404, format!("no video {id}")));
+        };
+        let stamp = format!("{}-{}", row.size, row.mtime);
+        if let Some(l) = self.videos.lock().expect("lock").get(&id) {
+            if l.stamp == stamp {
+                return Ok(l.clone());
+            }
+        }
+        let Some(json) = row.probe else {
+            return Err(ApiError::new(
+                422,
+                format!(
+                    "video {id} can't be played: {}",
+                    row.error.unwrap_or_default()
+                ),
+            ));
+        };
+        let info: MediaInfo = serde_json::from_str(&json).map_err(|e| {
+            ApiError::new(
+                500,
+                format!("video {id}: cached probe unreadable ({e}); rescan"),
+            )
+        })?;
+        if !std::path::Path::new(&row.path).is_file() {
+            return Err(ApiError::new(
+                404,
+                format!("video {id}: its file is gone; rescan the library"),
+            ));
+        }
+        // The rungs are in the codec of the server's encoder (checked when it started).
+        let rungs =
+            crate::media::transcode::encoder_codec(&self.config.encoder).unwrap_or_default();
+        let pres =
+            plan_for(&info, DEFAULT_SEGMENT_SECS, rungs).map_err(|e| ApiError::new(422, e))?;
+        let loaded = Arc::new(Loaded { info, pres, stamp });
+        self.videos.lock().expect("lock").insert(id, loaded.clone());
+        Ok(loaded)
+    }
+
+    /// `GET /api/v1/video/ID/master.m3u8`.
+    pub(super) fn master(&self, id: i64) -> ApiResult {
+        Ok(Reply::playlist(hls::master_playlist(&self.load(id)?.pres)))
+    }
+
+    /// `GET /api/v1/video/ID/RENDITION/FILE`: a media playlist, an init or a media segment.
+    pub(super) fn rendition_file(&self, id: i64, rid: &str, file: RenditionFile) -> ApiResult {
+        let loaded = self.load(id)?;
+        let r = loaded.pres.rendition(rid)?;
+        if file == RenditionFile::Playlist {
+            return Ok(Reply::playlist(hls::media_playlist(&loaded.pres, r)));
+        }
+        let name = file.name();
+        let Some(seg) = file.segment_in(r) else {
+            return Err(ApiError::new(404, format!("no {name} in {rid}")));
+        };
+        if let SegmentId::Media(n) = seg {
+            loaded.pres.check_segment(n)?;
+            self.watch(id, rid, n, &loaded);
+        }
+        let key = self.segment_key(id, rid, &name, &loaded);
+        let job = JobInfo {
+            video: id,
+            rendition: rid.to_owned(),
+            file: name,
+            ..Default::default()
+        };
+        let body = self
+            .cache
+            .get_or_make(&key, || self.make_segment(&key, job, &loaded, seg))
+            .map_err(|e| {
+                ApiError::new(
+                    super::http::status_of(&e),
+                    format!("video {id} {rid}/{}: {e}", file.name()),
+                )
+            })?;
+        Ok(Reply {
+            status: 200,
+            content_type: match (r.kind, seg) {
+                (Kind::Subtitle, _) => "text/vtt; charset=utf-8",
+                (_, SegmentId::Init) => "video/mp4",
+                _ => "video/iso.segment",
+            },
+            body,
+            cache_control: "public, max-age=31536000, immutable",
+            etag: Some(etag_of(&key)),
+        })
+    }
+
+    /// The cache key of a segment: the request, the encoder, the file's stamp and the format
+    /// version, so that anything that changes the bytes changes the key (and the ETag).
+    pub(super) fn segment_key(&self, id: i64, rid: &str, file: &str, loaded: &Loaded) -> String {
+        format!(
+            "v{FORMAT_VERSION}:{id}:{rid}:{file}:{}:{}",
+            self.config.encoder, loaded.stamp
+        )
+    }
+
+    /// A segment from the disk cache, or made (and kept on disk when there is one). Listed as
+    /// a live job while it is made.
+    pub(super) fn make_segment(
+        &self,
+        key: &str,
+        job: JobInfo,
+        loaded: &Loaded,
+        seg: SegmentId,
+    ) -> Result<Vec<u8>, Error> {
+        if let Some(bytes) = self.disk.as_ref().and_then(|d| d.get(key)) {
+            return Ok(bytes);
+        }
+        let (video, rid) = (job.video, job.rendition.clone());
+        let media_secs = match seg {
+            SegmentId::Media(n) => loaded.pres.timeline.duration_secs(n),
+            SegmentId::Init => 0.0,
+        };
+        self.progress
+            .lock()
+            .expect("lock")
+            .insert(key.to_owned(), JobInfo { media_secs, ..job });
+        let made = self.make_fresh(key, video, loaded, &rid, seg);
+        self.progress.lock().expect("lock").remove(key);
+        let bytes = made?;
+        if let Some(d) = &self.disk {
+            d.put(key, &bytes);
+        }
+        Ok(bytes)
+    }
+
+    /// Makes a segment with a pooled source (or a new one), reporting frames made as it goes.
+    fn make_fresh(
+        &self,
+        key: &str,
+        video: i64,
+        loaded: &Loaded,
+        rid: &str,
+        seg: SegmentId,
+    ) -> Result<Vec<u8>, Error> {
+        let s = match self.sources.take(video) {
+            Some(src) => Segmenter::with_source(&loaded.info, &loaded.pres, src),
+            None => Segmenter::new(&loaded.info, &loaded.pres)?,
+        };
+        let (table, k) = (self.progress.clone(), key.to_owned());
+        let mut s =
+            s.with_encoder(&self.config.encoder)
+                .with_progress(Arc::new(move |done, total| {
+                    if let Some(e) = table.lock().expect("lock").get_mut(&k) {
+                        (e.done, e.total) = (done, total);
+                    }
+                }));
+        let made = s.make(rid, seg);
+        self.sources.give_back(video, s.into_source());
+        made
+    }
+}
