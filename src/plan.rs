@@ -22,7 +22,7 @@ pub const DEFAULT_SEGMENT_SECS: f64 = 4.0;
 pub enum Method {
     /// Packets copied as they are (stream copy), retimed on the file's timeline.
     Copy,
-    /// Decoded and encoded to H.264 at a ladder rung, one segment at a time.
+    /// Decoded and encoded to H.264 or HEVC at a ladder rung, one segment at a time.
     Video(VideoTarget),
     /// Decoded and encoded to AAC-LC, one segment at a time.
     Aac(AudioTarget),
@@ -36,7 +36,8 @@ impl Method {
         match self {
             Method::Copy => "copy".into(),
             Method::Video(t) => format!(
-                "h264 {}x{} <= {} kb/s",
+                "{} {}x{} <= {} kb/s",
+                t.codec.prefix(),
                 t.width,
                 t.height,
                 t.max_bitrate / 1000
@@ -235,283 +236,34 @@ pub fn plan_for(info: &MediaInfo, segment_secs: f64, rungs: RungCodec) -> Result
         path: info.path.clone(),
         reason: "no video stream".into(),
     })?;
-    let mut skipped = Vec::new();
-    let mut subtitle_streams = Vec::new();
-    let mut audio_streams = Vec::new();
-    for s in &info.streams {
-        match s.kind {
-            Kind::Audio if s.sample_rate > 0 && s.channels > 0 => audio_streams.push(s),
-            Kind::Audio => skipped.push(Skipped {
-                stream: s.index,
-                reason: format!("{} audio without a sample rate or channels", s.codec),
-            }),
-            Kind::Subtitle if SubFormat::from_codec(&s.codec).is_some() => subtitle_streams.push(s),
-            Kind::Subtitle => skipped.push(Skipped {
-                stream: s.index,
-                reason: format!("{} is a bitmap subtitle format: WebVTT carries text only, so it is not offered", s.codec),
-            }),
-            Kind::Video if Some(s.index) != info.video => skipped.push(Skipped {
-                stream: s.index,
-                reason: if s.attached_pic {
-                    "cover art".into()
-                } else {
-                    "only the first video track is offered".into()
-                },
-            }),
-            _ => {}
-        }
-    }
-
+    let streams = Streams::of(info);
     let vtb = info.keyframes.time_base;
     let target = (segment_secs.max(0.5) / vtb.as_f64()).round() as i64;
-    let lead = lead_ticks(
-        info,
-        &audio_streams.iter().map(|s| s.index).collect::<Vec<_>>(),
-    );
+    let audio_ids: Vec<usize> = streams.audio.iter().map(|s| s.index).collect();
     let timeline = Timeline::new(
         &info.keyframes.pts,
         info.end_pts,
         target,
         info.reorder,
-        lead,
+        lead_ticks(info, &audio_ids),
     )
     .ok_or_else(|| Error::Corrupt {
         path: info.path.clone(),
         reason: "no keyframe before the end of the video".into(),
     })?
     .with_time_base(vtb);
-
-    // Bytes per segment per stream, for BANDWIDTH and AVERAGE-BANDWIDTH.
-    let seg_bits = |stream: Option<usize>| -> Vec<f64> {
-        let tb = vtb.as_f64();
-        (0..timeline.len())
-            .map(|n| {
-                let (s, e) = timeline.span(n).expect("in range");
-                let (from, to) = if n == 0 {
-                    (f64::MIN, e as f64 * tb)
-                } else {
-                    (s as f64 * tb, e as f64 * tb)
-                };
-                let to = if n + 1 == timeline.len() {
-                    f64::MAX
-                } else {
-                    to
-                };
-                info.bytes
-                    .iter()
-                    .filter(|b| b.stream == stream)
-                    .map(|b| b.bytes_between(from, to))
-                    .sum::<u64>() as f64
-                    * 8.0
-            })
-            .collect()
+    let rates = Bitrates {
+        info,
+        timeline: &timeline,
+        durations: timeline.durations(),
     };
-    let durations = timeline.durations();
-    let rates = |bits: &[f64]| -> (u64, u64) {
-        let total: f64 = bits.iter().sum();
-        let secs: f64 = durations.iter().sum();
-        let peak = bits
-            .iter()
-            .zip(&durations)
-            .map(|(b, d)| if *d > 0.0 { b / d } else { 0.0 })
-            .fold(0.0, f64::max);
-        (
-            peak.ceil() as u64,
-            if secs > 0.0 {
-                (total / secs).ceil() as u64
-            } else {
-                0
-            },
-        )
-    };
-    let declared = |s: &StreamParams| -> Vec<f64> {
-        durations.iter().map(|d| d * s.bit_rate as f64).collect()
-    };
-
-    // Video: its own bytes, plus muxed byte ranges (Cues) which cover audio too.
-    let mut vbits = seg_bits(Some(vs.index));
-    for (a, b) in vbits.iter_mut().zip(seg_bits(None)) {
-        *a += b;
-    }
-    if vbits.iter().all(|b| *b == 0.0) {
-        let fallback = if vs.bit_rate > 0 {
-            vs.bit_rate
-        } else {
-            info.bit_rate
-        };
-        vbits = durations.iter().map(|d| d * fallback as f64).collect();
-    }
-    let (vpeak, vavg) = rates(&vbits);
-    let mut renditions = Vec::new();
-    // The original, copied, where fMP4 can carry its codec (MPEG-2, VC-1... only transcoded).
-    let copyable = VIDEO_COPY.contains(&vs.codec.as_str());
-    renditions.extend(copyable.then(|| Rendition {
-        id: "original".into(),
-        kind: Kind::Video,
-        stream: vs.index,
-        method: Method::Copy,
-        codecs: codec_string(&vs.codec, &vs.extradata, vs.bit_depth).unwrap_or_default(),
-        language: vs.language.clone().unwrap_or_else(|| "und".into()),
-        name: "Original".into(),
-        channels: 0,
-        default: true,
-        group: None,
-        forced: false,
-        peak_bps: vpeak,
-        average_bps: vavg,
-    }));
-
-    for t in video_ladder(vs, rungs) {
-        // Capped CRF: the peak is the VBV maximum plus what a 1 s buffer lets through in a
-        // segment; the average is taken as three quarters of the cap.
-        renditions.push(Rendition {
-            id: format!("{}-{}p", rungs.prefix(), t.height),
-            kind: Kind::Video,
-            stream: vs.index,
-            method: Method::Video(t),
-            codecs: rung_codecs(&t),
-            language: vs.language.clone().unwrap_or_else(|| "und".into()),
-            name: format!("{}p", t.height),
-            channels: 0,
-            default: false,
-            group: None,
-            forced: false,
-            peak_bps: t.max_bitrate * 5 / 4,
-            average_bps: t.max_bitrate * 3 / 4,
-        });
-    }
-
-    let default_audio = audio_streams
-        .iter()
-        .find(|s| s.default)
-        .or(audio_streams.first())
-        .map(|s| s.index);
-    for (n, s) in audio_streams.iter().enumerate() {
-        let lang = s.language.clone().unwrap_or_else(|| "und".into());
-        let default = Some(s.index) == default_audio;
-        let name = audio_name(s, n + 1);
-        if let (Some(group), Some(codecs)) = (
-            audio_group(&s.codec),
-            codec_string(&s.codec, &s.extradata, None),
-        ) {
-            let mut bits = seg_bits(Some(s.index));
-            if bits.iter().all(|b| *b == 0.0) && info.bytes.iter().all(|b| b.stream.is_some()) {
-                bits = declared(s);
-            }
-            let (peak, avg) = rates(&bits);
-            renditions.push(Rendition {
-                id: format!("audio-{}-{}", s.index, lang),
-                kind: Kind::Audio,
-                stream: s.index,
-                method: Method::Copy,
-                codecs,
-                language: lang.clone(),
-                name: name.clone(),
-                channels: s.channels,
-                default,
-                group: Some(format!("audio-{group}")),
-                forced: false,
-                peak_bps: peak,
-                average_bps: avg,
-            });
-        }
-        if s.codec != "aac" {
-            // Every client plays AAC-LC: stereo, or 5.1 where the source has it.
-            let channels = if s.channels >= 6 { 6 } else { 2 };
-            let bitrate = if channels == 6 { 384_000 } else { 128_000 };
-            renditions.push(Rendition {
-                id: format!("audio-{}-{}-aac", s.index, lang),
-                kind: Kind::Audio,
-                stream: s.index,
-                method: Method::Aac(AudioTarget {
-                    channels,
-                    sample_rate: s.sample_rate,
-                    bitrate,
-                }),
-                codecs: "mp4a.40.2".into(),
-                language: lang,
-                name,
-                channels,
-                default,
-                group: Some("audio-aac".into()),
-                forced: false,
-                peak_bps: bitrate * 11 / 10,
-                average_bps: bitrate,
-            });
-        }
-    }
-
-    // Text subtitles: the file's streams, then the sidecar files.
-    struct SubInput {
-        source: SubtitleSource,
-        stream: usize,
-        language: Option<String>,
-        title: Option<String>,
-        default: bool,
-        forced: bool,
-    }
-    let mut subs: Vec<SubInput> = subtitle_streams
-        .iter()
-        .map(|s| SubInput {
-            source: SubtitleSource::Stream(
-                SubFormat::from_codec(&s.codec).expect("filtered above"),
-            ),
-            stream: s.index,
-            language: s.language.clone(),
-            title: s.title.clone(),
-            default: s.default,
-            forced: s.forced,
-        })
-        .collect();
-    subs.extend(info.sidecars.iter().enumerate().map(|(k, sc)| SubInput {
-        source: SubtitleSource::Sidecar(k),
-        stream: vs.index,
-        language: sc.language.clone(),
-        title: None,
-        default: sc.default,
-        forced: sc.forced,
-    }));
-    for (k, sub) in subs.into_iter().enumerate() {
-        let SubInput {
-            source,
-            stream,
-            language,
-            title,
-            default,
-            forced,
-        } = sub;
-        let lang = language.unwrap_or_else(|| "und".into());
-        let id = match &source {
-            SubtitleSource::Stream(_) => format!("subs-{stream}-{lang}"),
-            SubtitleSource::Sidecar(i) => format!("subs-file{i}-{lang}"),
-        };
-        let mut name = title.unwrap_or_else(|| {
-            language_name(&lang).map_or_else(|| format!("Subtitles {}", k + 1), str::to_owned)
-        });
-        if forced && !name.to_lowercase().contains("forced") {
-            name.push_str(" (forced)");
-        }
-        renditions.push(Rendition {
-            id,
-            kind: Kind::Subtitle,
-            stream,
-            method: Method::Subtitles(source),
-            codecs: "wvtt".into(),
-            language: lang,
-            name,
-            channels: 0,
-            default,
-            group: Some("subs".into()),
-            forced,
-            peak_bps: 0,
-            average_bps: 0,
-        });
-    }
-
+    let mut renditions = video_renditions(vs, rungs, &rates);
+    renditions.extend(audio_renditions(&streams.audio, &rates));
+    renditions.extend(subtitle_renditions(info, vs, &streams.subtitles));
     Ok(Presentation {
         timeline,
         renditions,
-        skipped,
+        skipped: streams.skipped,
         independent: info.idr_keyframes.unwrap_or(true),
         width: vs.width,
         height: vs.height,
@@ -533,4 +285,323 @@ pub fn audio_groups(p: &Presentation) -> Vec<(String, Vec<&Rendition>)> {
         }
     }
     out
+}
+
+impl Rendition {
+    /// A rendition with nothing declared beyond what it is: no channels, not the default, in
+    /// no group, not forced, no bit rate.
+    fn new(id: String, kind: Kind, stream: usize, method: Method, codecs: String) -> Rendition {
+        Rendition {
+            id,
+            kind,
+            stream,
+            method,
+            codecs,
+            language: "und".into(),
+            name: String::new(),
+            channels: 0,
+            default: false,
+            group: None,
+            forced: false,
+            peak_bps: 0,
+            average_bps: 0,
+        }
+    }
+}
+
+/// A file's streams sorted by what the plan does with them.
+struct Streams<'a> {
+    audio: Vec<&'a StreamParams>,
+    subtitles: Vec<&'a StreamParams>,
+    skipped: Vec<Skipped>,
+}
+
+impl<'a> Streams<'a> {
+    fn of(info: &'a MediaInfo) -> Streams<'a> {
+        let mut out = Streams {
+            audio: Vec::new(),
+            subtitles: Vec::new(),
+            skipped: Vec::new(),
+        };
+        for s in &info.streams {
+            let skip = |reason: String| Skipped {
+                stream: s.index,
+                reason,
+            };
+            match s.kind {
+                Kind::Audio if s.sample_rate > 0 && s.channels > 0 => out.audio.push(s),
+                Kind::Audio => out.skipped.push(skip(format!(
+                    "{} audio without a sample rate or channels",
+                    s.codec
+                ))),
+                Kind::Subtitle if SubFormat::from_codec(&s.codec).is_some() => {
+                    out.subtitles.push(s)
+                }
+                Kind::Subtitle => out.skipped.push(skip(format!(
+                    "{} is a bitmap subtitle format: WebVTT carries text only, so it is not offered",
+                    s.codec
+                ))),
+                Kind::Video if Some(s.index) != info.video => out.skipped.push(skip(
+                    if s.attached_pic {
+                        "cover art".into()
+                    } else {
+                        "only the first video track is offered".into()
+                    },
+                )),
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
+/// Bits per segment of each stream, from the file's per-GOP byte counts, and the peak and
+/// average rates they make: BANDWIDTH and AVERAGE-BANDWIDTH.
+struct Bitrates<'a> {
+    info: &'a MediaInfo,
+    timeline: &'a Timeline,
+    durations: Vec<f64>,
+}
+
+impl Bitrates<'_> {
+    /// Bits in each segment of a stream (`None`: byte ranges the index doesn't split by
+    /// stream, Matroska Cues).
+    fn segment_bits(&self, stream: Option<usize>) -> Vec<f64> {
+        let tl = self.timeline;
+        let tb = tl.time_base.as_f64();
+        (0..tl.len())
+            .map(|n| {
+                let (s, e) = tl.span(n).expect("in range");
+                let from = if n == 0 { f64::MIN } else { s as f64 * tb };
+                let to = if n + 1 == tl.len() {
+                    f64::MAX
+                } else {
+                    e as f64 * tb
+                };
+                self.info
+                    .bytes
+                    .iter()
+                    .filter(|b| b.stream == stream)
+                    .map(|b| b.bytes_between(from, to))
+                    .sum::<u64>() as f64
+                    * 8.0
+            })
+            .collect()
+    }
+
+    /// Bits per segment at a constant declared rate.
+    fn constant(&self, bit_rate: u64) -> Vec<f64> {
+        self.durations.iter().map(|d| d * bit_rate as f64).collect()
+    }
+
+    /// (peak, average) bits per second.
+    fn rates(&self, bits: &[f64]) -> (u64, u64) {
+        let total: f64 = bits.iter().sum();
+        let secs: f64 = self.durations.iter().sum();
+        let peak = bits
+            .iter()
+            .zip(&self.durations)
+            .map(|(b, d)| if *d > 0.0 { b / d } else { 0.0 })
+            .fold(0.0, f64::max);
+        (
+            peak.ceil() as u64,
+            if secs > 0.0 {
+                (total / secs).ceil() as u64
+            } else {
+                0
+            },
+        )
+    }
+}
+
+/// The original (copied, where fMP4 carries its codec: MPEG-2, VC-1... are only transcoded),
+/// then the rungs from the largest.
+fn video_renditions(vs: &StreamParams, rungs: RungCodec, rates: &Bitrates<'_>) -> Vec<Rendition> {
+    let language = vs.language.clone().unwrap_or_else(|| "und".into());
+    let mut out = Vec::new();
+    if VIDEO_COPY.contains(&vs.codec.as_str()) {
+        // Its own bytes, plus muxed byte ranges (Cues) which cover audio too.
+        let mut bits = rates.segment_bits(Some(vs.index));
+        for (a, b) in bits.iter_mut().zip(rates.segment_bits(None)) {
+            *a += b;
+        }
+        if bits.iter().all(|b| *b == 0.0) {
+            let fallback = if vs.bit_rate > 0 {
+                vs.bit_rate
+            } else {
+                rates.info.bit_rate
+            };
+            bits = rates.constant(fallback);
+        }
+        let (peak_bps, average_bps) = rates.rates(&bits);
+        let codecs = codec_string(&vs.codec, &vs.extradata, vs.bit_depth).unwrap_or_default();
+        out.push(Rendition {
+            language: language.clone(),
+            name: "Original".into(),
+            default: true,
+            peak_bps,
+            average_bps,
+            ..Rendition::new(
+                "original".into(),
+                Kind::Video,
+                vs.index,
+                Method::Copy,
+                codecs,
+            )
+        });
+    }
+    for t in video_ladder(vs, rungs) {
+        // Capped CRF: the peak is the VBV maximum plus what a 1 s buffer lets through in a
+        // segment; the average is taken as three quarters of the cap.
+        out.push(Rendition {
+            language: language.clone(),
+            name: format!("{}p", t.height),
+            peak_bps: t.max_bitrate * 5 / 4,
+            average_bps: t.max_bitrate * 3 / 4,
+            ..Rendition::new(
+                format!("{}-{}p", rungs.prefix(), t.height),
+                Kind::Video,
+                vs.index,
+                Method::Video(t),
+                rung_codecs(&t),
+            )
+        });
+    }
+    out
+}
+
+/// Each audio track copied where fMP4 carries its codec, and as AAC where it isn't AAC.
+fn audio_renditions(audio: &[&StreamParams], rates: &Bitrates<'_>) -> Vec<Rendition> {
+    let default_audio = audio
+        .iter()
+        .find(|s| s.default)
+        .or(audio.first())
+        .map(|s| s.index);
+    let mut out = Vec::new();
+    for (n, s) in audio.iter().enumerate() {
+        let lang = s.language.clone().unwrap_or_else(|| "und".into());
+        let default = Some(s.index) == default_audio;
+        let name = audio_name(s, n + 1);
+        if let (Some(group), Some(codecs)) = (
+            audio_group(&s.codec),
+            codec_string(&s.codec, &s.extradata, None),
+        ) {
+            let mut bits = rates.segment_bits(Some(s.index));
+            if bits.iter().all(|b| *b == 0.0) && rates.info.bytes.iter().all(|b| b.stream.is_some())
+            {
+                bits = rates.constant(s.bit_rate);
+            }
+            let (peak_bps, average_bps) = rates.rates(&bits);
+            out.push(Rendition {
+                language: lang.clone(),
+                name: name.clone(),
+                channels: s.channels,
+                default,
+                group: Some(format!("audio-{group}")),
+                peak_bps,
+                average_bps,
+                ..Rendition::new(
+                    format!("audio-{}-{}", s.index, lang),
+                    Kind::Audio,
+                    s.index,
+                    Method::Copy,
+                    codecs,
+                )
+            });
+        }
+        if s.codec != "aac" {
+            // Every client plays AAC-LC: stereo, or 5.1 where the source has it.
+            let channels = if s.channels >= 6 { 6 } else { 2 };
+            let bitrate = if channels == 6 { 384_000 } else { 128_000 };
+            let target = AudioTarget {
+                channels,
+                sample_rate: s.sample_rate,
+                bitrate,
+            };
+            out.push(Rendition {
+                language: lang.clone(),
+                name,
+                channels,
+                default,
+                group: Some("audio-aac".into()),
+                peak_bps: bitrate * 11 / 10,
+                average_bps: bitrate,
+                ..Rendition::new(
+                    format!("audio-{}-{}-aac", s.index, lang),
+                    Kind::Audio,
+                    s.index,
+                    Method::Aac(target),
+                    "mp4a.40.2".into(),
+                )
+            });
+        }
+    }
+    out
+}
+
+/// Text subtitles as WebVTT: the file's streams, then the sidecar files.
+fn subtitle_renditions(
+    info: &MediaInfo,
+    vs: &StreamParams,
+    streams: &[&StreamParams],
+) -> Vec<Rendition> {
+    struct SubInput {
+        source: SubtitleSource,
+        stream: usize,
+        language: Option<String>,
+        title: Option<String>,
+        default: bool,
+        forced: bool,
+    }
+    let mut subs: Vec<SubInput> = streams
+        .iter()
+        .map(|s| SubInput {
+            source: SubtitleSource::Stream(
+                SubFormat::from_codec(&s.codec).expect("filtered by Streams::of"),
+            ),
+            stream: s.index,
+            language: s.language.clone(),
+            title: s.title.clone(),
+            default: s.default,
+            forced: s.forced,
+        })
+        .collect();
+    subs.extend(info.sidecars.iter().enumerate().map(|(k, sc)| SubInput {
+        source: SubtitleSource::Sidecar(k),
+        stream: vs.index,
+        language: sc.language.clone(),
+        title: None,
+        default: sc.default,
+        forced: sc.forced,
+    }));
+    subs.into_iter()
+        .enumerate()
+        .map(|(k, sub)| {
+            let lang = sub.language.unwrap_or_else(|| "und".into());
+            let id = match &sub.source {
+                SubtitleSource::Stream(_) => format!("subs-{}-{lang}", sub.stream),
+                SubtitleSource::Sidecar(i) => format!("subs-file{i}-{lang}"),
+            };
+            let mut name = sub.title.unwrap_or_else(|| {
+                language_name(&lang).map_or_else(|| format!("Subtitles {}", k + 1), str::to_owned)
+            });
+            if sub.forced && !name.to_lowercase().contains("forced") {
+                name.push_str(" (forced)");
+            }
+            Rendition {
+                language: lang,
+                name,
+                default: sub.default,
+                group: Some("subs".into()),
+                forced: sub.forced,
+                ..Rendition::new(
+                    id,
+                    Kind::Subtitle,
+                    sub.stream,
+                    Method::Subtitles(sub.source),
+                    "wvtt".into(),
+                )
+            }
+        })
+        .collect()
 }

@@ -196,6 +196,15 @@ impl MediaInfo {
     }
 }
 
+/// The stream Haema streams as the video: the first real video track (not cover art, and with
+/// a picture size).
+fn main_video(streams: &[StreamParams]) -> Option<usize> {
+    streams
+        .iter()
+        .find(|s| s.kind == Kind::Video && !s.attached_pic && s.width > 0)
+        .map(|s| s.index)
+}
+
 /// How much [`probe_with`] finds out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Depth {
@@ -230,10 +239,7 @@ pub fn probe_with(path: &Path, depth: Depth) -> Result<MediaInfo> {
 pub fn probe_source(path: &Path, depth: Depth) -> Result<(MediaInfo, Source)> {
     let mut src = Source::open(path, OpenMode::Header)?;
     let mut streams = src.streams();
-    let video = streams
-        .iter()
-        .find(|s| s.kind == Kind::Video && !s.attached_pic && s.width > 0)
-        .map(|s| s.index);
+    let video = main_video(&streams);
     let container = src.format_name();
     let size = src.file_size();
     let Some(v) = video else {
@@ -252,7 +258,8 @@ pub fn probe_source(path: &Path, depth: Depth) -> Result<(MediaInfo, Source)> {
 
     let mut found: Option<(IndexSource, Vec<i64>, Vec<ByteSeries>)> = None;
     if container.contains("mp4") {
-        found = mp4_index(&src, &streams, full).map(|(k, b)| (IndexSource::Mp4SampleTable, k, b));
+        found =
+            mp4_index(&src, &streams, v, full).map(|(k, b)| (IndexSource::Mp4SampleTable, k, b));
     }
     // Matroska without Cues: libavformat's index holds only the keyframes it happened to read.
     let mkv_without_cues = container.contains("matroska") && !matroska_has_cues(path);
@@ -496,6 +503,7 @@ fn matroska_has_cues(path: &Path) -> bool {
 fn mp4_index(
     src: &Source,
     streams: &[StreamParams],
+    video: usize,
     with_bytes: bool,
 ) -> Option<(Vec<i64>, Vec<ByteSeries>)> {
     let parsed;
@@ -515,9 +523,6 @@ fn mp4_index(
         }
         parsed.iter().enumerate().collect()
     };
-    let video = streams
-        .iter()
-        .position(|s| s.kind == Kind::Video && !s.attached_pic)?;
     let (_, vt) = tracks.iter().find(|(i, _)| *i == video)?;
     if i64::from(vt.timescale) != streams[video].time_base.den || streams[video].time_base.num != 1
     {

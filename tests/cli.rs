@@ -135,14 +135,21 @@ fn master_playlist_on_stdout_groups_audio_by_codec() {
     assert!(media.ends_with("#EXT-X-ENDLIST\n"));
 }
 
-/// Runs haema expecting failure; returns stderr.
-fn haema_err(args: &[&std::ffi::OsStr]) -> String {
+/// Exit codes haema(1) documents for each kind of failure.
+const EXIT_USAGE: i32 = 2;
+const EXIT_NOT_FOUND: i32 = 3;
+const EXIT_CORRUPT: i32 = 4;
+const EXIT_UNSUPPORTED: i32 = 5;
+const EXIT_NO_SUCH: i32 = 6;
+
+/// Runs haema expecting failure with exit code `code`; returns stderr.
+fn haema_err(code: i32, args: &[&std::ffi::OsStr]) -> String {
     let out = run(haema().args(args));
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(
         out.status.code(),
-        Some(1),
-        "haema {args:?}: want exit 1, got {:?}: {err}",
+        Some(code),
+        "haema {args:?}: want exit {code}, got {:?}: {err}",
         out.status
     );
     assert!(!err.contains("panicked"), "haema {args:?} panicked: {err}");
@@ -155,7 +162,7 @@ fn haema_err(args: &[&std::ffi::OsStr]) -> String {
 }
 
 #[test]
-fn bad_files_get_one_clear_line_and_exit_1() {
+fn bad_files_get_one_clear_line_and_the_exit_code_of_their_kind() {
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("empty.mkv");
     std::fs::write(&empty, b"").unwrap();
@@ -169,14 +176,14 @@ fn bad_files_get_one_clear_line_and_exit_1() {
     .unwrap();
     let missing = dir.path().join("missing.mkv");
     for cmd in ["probe", "playlist"] {
-        assert!(haema_err(&[cmd.as_ref(), empty.as_os_str()]).contains("empty"));
-        assert!(haema_err(&[cmd.as_ref(), garbage.as_os_str()]).contains("garbage.mp4"));
-        assert!(haema_err(&[cmd.as_ref(), missing.as_os_str()]).contains("No such file"));
-        assert!(haema_err(&[cmd.as_ref(), dir.path().as_os_str()]).contains("directory"));
+        let e = |code, f: &std::path::Path| haema_err(code, &[cmd.as_ref(), f.as_os_str()]);
+        assert!(e(EXIT_CORRUPT, &empty).contains("empty"));
+        assert!(e(EXIT_CORRUPT, &garbage).contains("garbage.mp4"));
+        assert!(e(EXIT_NOT_FOUND, &missing).contains("No such file"));
+        assert!(e(EXIT_NOT_FOUND, dir.path()).contains("directory"));
     }
-    assert!(
-        haema_err(&["segment".as_ref(), garbage.as_os_str(), "0".as_ref()]).contains("garbage.mp4")
-    );
+    let args = ["segment".as_ref(), garbage.as_os_str(), "0".as_ref()];
+    assert!(haema_err(EXIT_CORRUPT, &args).contains("garbage.mp4"));
 }
 
 #[test]
@@ -187,37 +194,49 @@ fn a_file_without_video_is_refused_with_the_reason() {
         &audio,
         &["-f", "lavfi", "-i", "sine=d=2", "-c:a", "libopus"],
     );
-    let err = haema_err(&["playlist".as_ref(), audio.as_os_str()]);
+    let err = haema_err(EXIT_UNSUPPORTED, &["playlist".as_ref(), audio.as_os_str()]);
     assert!(err.contains("no video stream"), "{err}");
 }
 
 #[test]
 fn bad_segment_requests_name_what_exists() {
     let f = mkv();
-    let err = haema_err(&["segment".as_ref(), f.as_os_str(), "4".as_ref()]);
+    let err = haema_err(
+        EXIT_NO_SUCH,
+        &["segment".as_ref(), f.as_os_str(), "4".as_ref()],
+    );
     assert!(
         err.contains("segment 4 is past the end") && err.contains("0 to 3"),
         "{err}"
     );
-    let err = haema_err(&[
-        "segment".as_ref(),
-        f.as_os_str(),
-        "0".as_ref(),
-        "-r".as_ref(),
-        "audio-9-xx".as_ref(),
-    ]);
+    let err = haema_err(
+        EXIT_NO_SUCH,
+        &[
+            "segment".as_ref(),
+            f.as_os_str(),
+            "0".as_ref(),
+            "-r".as_ref(),
+            "audio-9-xx".as_ref(),
+        ],
+    );
     assert!(
         err.contains("unknown rendition") && err.contains("audio-2-fra"),
         "{err}"
     );
-    let err = haema_err(&["segment".as_ref(), f.as_os_str(), "x1".as_ref()]);
+    let err = haema_err(
+        EXIT_USAGE,
+        &["segment".as_ref(), f.as_os_str(), "x1".as_ref()],
+    );
     assert!(err.contains("not a segment"), "{err}");
-    let err = haema_err(&[
-        "playlist".as_ref(),
-        f.as_os_str(),
-        "--media".as_ref(),
-        "nope".as_ref(),
-    ]);
+    let err = haema_err(
+        EXIT_NO_SUCH,
+        &[
+            "playlist".as_ref(),
+            f.as_os_str(),
+            "--media".as_ref(),
+            "nope".as_ref(),
+        ],
+    );
     assert!(err.contains("unknown rendition"), "{err}");
 }
 
@@ -252,7 +271,7 @@ fn truncated_mp4_fails_past_its_data_with_an_error_not_a_panic() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked"), "{err}");
     if !out.status.success() {
-        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(out.status.code(), Some(EXIT_CORRUPT), "{err}");
         assert!(err.contains("cut.mp4"), "{err}");
     }
 }

@@ -563,7 +563,8 @@ fn an_encoder_that_does_not_work_is_a_clear_error_naming_those_that_do() {
             enc.as_ref(),
         ]));
         let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{err}");
+        // haema(1): 2, an option that can't be honoured.
+        assert_eq!(out.status.code(), Some(2), "{err}");
         assert!(
             err.contains(enc) && err.contains("working encoders: libx264"),
             "{err}"

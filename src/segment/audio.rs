@@ -1,0 +1,205 @@
+//! Audio segments: packets placed on the stream's own frame grid, copied or transcoded to AAC
+//! on the absolute 1024-sample grid, so segments join without a gap or a click.
+
+use super::{audio_spec, AudioRun, Segmenter, AUDIO_PREROLL_SECS, DECODE_PREROLL_SAMPLES};
+use crate::error::{Error, Result};
+use crate::ladder::{AudioTarget, AAC_FRAME};
+use crate::media::mux::FragmentMuxer;
+use crate::media::transcode::{self, AAC_LOOKAHEAD_FRAMES, AAC_PREROLL_FRAMES};
+use crate::media::Packet;
+use crate::plan::Rendition;
+use crate::rational::{convert, Rational};
+use crate::timeline::AudioGrid;
+
+impl Segmenter<'_> {
+    pub(super) fn audio_grid(&self, stream: usize) -> AudioGrid {
+        let s = &self.info.streams[stream];
+        AudioGrid::new(
+            &self.pres.timeline,
+            s.time_base,
+            s.sample_rate,
+            audio_frame_samples(s),
+            s.start.unwrap_or(0),
+        )
+    }
+
+    /// Reads the packets of an audio stream whose grid positions lie in `[from, to)`, seeking
+    /// to a second before `from`.
+    pub(super) fn audio_run(&mut self, stream: usize, from: i64, to: i64) -> Result<AudioRun> {
+        let tl = &self.pres.timeline;
+        let s = &self.info.streams[stream];
+        let grid = self.audio_grid(stream);
+        let v = self.info.video.unwrap_or(0);
+        let target =
+            grid.video_ticks(tl, from) - (AUDIO_PREROLL_SECS / tl.time_base.as_f64()) as i64;
+        if target <= tl.origin() {
+            self.rewind();
+        } else {
+            // Seek on the audio stream itself where the container indexes every sample (MP4),
+            // else on the video (Matroska Cues index video keyframes only). Decided by the
+            // file, never by what libavformat has indexed so far: it adds entries as it reads,
+            // so that would make the bytes depend on what this source made before.
+            let own = self.info.keyframes.source == crate::probe::IndexSource::Mp4SampleTable;
+            let ok = if own {
+                self.src
+                    .seek(stream, convert(target, tl.time_base, s.time_base))
+            } else {
+                self.src.seek(v, target)
+            };
+            if ok.is_err() {
+                self.rewind();
+            }
+        }
+        let mut run = AudioRun {
+            frames: Vec::new(),
+            next: None,
+        };
+        while let Some(p) = self.src.read()? {
+            if p.stream != stream {
+                continue;
+            }
+            let Some(t) = p.time() else { continue };
+            let pos = grid.position(t);
+            if pos < from.max(0) {
+                continue;
+            }
+            if pos >= to {
+                run.next = Some(pos);
+                break;
+            }
+            // Two packets on one grid slot (a damaged stream): keep the first.
+            if run.frames.last().is_some_and(|(last, _)| pos <= *last) {
+                continue;
+            }
+            run.frames.push((pos, p));
+        }
+        Ok(run)
+    }
+
+    /// The error for an audio segment whose time range holds no packet (a truncated file).
+    pub(super) fn no_audio(&self, r: &Rendition, n: usize) -> Error {
+        Error::Corrupt {
+            path: self.info.path.clone(),
+            reason: format!(
+                "segment {n} of {}: no audio packets in this time range",
+                r.id
+            ),
+        }
+    }
+
+    /// Duration in samples of an audio packet that has no successor.
+    pub(super) fn last_duration(&self, stream: usize, p: &Packet) -> i64 {
+        let s = &self.info.streams[stream];
+        match audio_frame_samples(s) {
+            1 => convert(
+                p.duration,
+                s.time_base,
+                Rational::new(1, i64::from(s.sample_rate.max(1))),
+            )
+            .max(1),
+            f => i64::from(f),
+        }
+    }
+
+    pub(super) fn audio_copy(&mut self, r: &Rendition, n: usize) -> Result<(Vec<u8>, Vec<u8>)> {
+        let tl = &self.pres.timeline;
+        let grid = self.audio_grid(r.stream);
+        let from = grid.segment_start(tl, n);
+        let to = grid.segment_start(tl, n + 1);
+        let mut run = self.audio_run(r.stream, from, to)?;
+        if run.frames.is_empty() {
+            return Err(self.no_audio(r, n));
+        }
+        let params = self.params(r.stream)?;
+        let mut mux = FragmentMuxer::new(&self.copy_spec(r, &params), n as u32 + 1)?;
+        let count = run.frames.len();
+        for i in 0..count {
+            let pos = run.frames[i].0;
+            let dur = match run.frames.get(i + 1).map(|f| f.0).or(run.next) {
+                Some(next) => next - pos,
+                None => self.last_duration(r.stream, &run.frames[i].1),
+            };
+            mux.write(&mut run.frames[i].1, pos, pos, dur)?;
+        }
+        mux.finish()
+    }
+
+    /// The AAC frame index (on the grid of 1024-sample frames from output position 0) at which
+    /// transcoded audio segment `n` starts: the first frame starting in the segment.
+    pub(super) fn aac_first_frame(&self, grid: &AudioGrid, n: usize) -> i64 {
+        let tl = &self.pres.timeline;
+        if n == 0 {
+            // The file's first audio sample, to the nearest frame: the rendition starts
+            // within half a frame of the source.
+            (grid.anchor.max(0) + AAC_FRAME / 2).div_euclid(AAC_FRAME)
+        } else {
+            let s = grid.segment_start(tl, n);
+            (s + AAC_FRAME - 1).div_euclid(AAC_FRAME)
+        }
+    }
+
+    pub(super) fn aac_transcode(
+        &mut self,
+        r: &Rendition,
+        n: usize,
+        target: AudioTarget,
+    ) -> Result<(Vec<u8>, Vec<u8>)> {
+        let tl = &self.pres.timeline;
+        let grid = self.audio_grid(r.stream);
+        let last = n + 1 == tl.len();
+        let j0 = self.aac_first_frame(&grid, n);
+        let from = (j0 - AAC_PREROLL_FRAMES) * AAC_FRAME;
+        let decode_from = from - DECODE_PREROLL_SAMPLES;
+        let (j_end, run) = if last {
+            let run = self.audio_run(r.stream, decode_from, i64::MAX)?;
+            let end = run
+                .frames
+                .last()
+                .map(|(pos, p)| pos + self.last_duration(r.stream, p))
+                .unwrap_or(j0 * AAC_FRAME);
+            // ...and ends within half a frame of the source's end.
+            ((end + AAC_FRAME / 2).div_euclid(AAC_FRAME), run)
+        } else {
+            let j_end = self.aac_first_frame(&grid, n + 1);
+            let run = self.audio_run(
+                r.stream,
+                decode_from,
+                (j_end + AAC_LOOKAHEAD_FRAMES + 1) * AAC_FRAME,
+            )?;
+            (j_end, run)
+        };
+        if run.frames.is_empty() || j_end <= j0 {
+            return Err(self.no_audio(r, n));
+        }
+        let src_params = self.params(r.stream)?;
+        let packets: Vec<Packet> = run.frames.into_iter().map(|(_, p)| p).collect();
+        let to = (j_end + AAC_LOOKAHEAD_FRAMES) * AAC_FRAME;
+        let pcm = transcode::decode_audio(
+            &src_params,
+            &packets,
+            &|t| grid.position(t),
+            target.channels,
+            from,
+            to,
+        )?;
+        let (params, mut out) =
+            transcode::encode_aac(&target, &pcm, j0 * AAC_FRAME, j_end * AAC_FRAME)?;
+        let mut mux = FragmentMuxer::new(&audio_spec(&params, target.sample_rate), n as u32 + 1)?;
+        for (pos, p) in out.iter_mut() {
+            mux.write(p, *pos, *pos, AAC_FRAME)?;
+        }
+        mux.finish()
+    }
+}
+
+/// Samples per frame of a codec with a fixed frame size, from the codec itself (not from
+/// FFmpeg's stream analysis, which only some processes run): the grid audio packets snap to.
+/// 1 (no grid) for codecs whose frames vary (Opus, FLAC, Vorbis) or AAC with SBR.
+pub fn audio_frame_samples(s: &crate::stream::StreamParams) -> u32 {
+    match s.codec.as_str() {
+        "aac" if crate::codecs::aac_object_type(&s.extradata).unwrap_or(2) == 2 => 1024,
+        "ac3" | "eac3" => 1536,
+        "mp3" | "mp2" => 1152,
+        _ => 1,
+    }
+}

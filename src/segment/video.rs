@@ -1,0 +1,168 @@
+//! Video segments: the packets of a segment's GOPs, copied (written directly where the muxer
+//! would copy them unchanged) or transcoded at a rung.
+
+use super::{video_spec, Segmenter};
+use crate::error::{Error, Result};
+use crate::ladder::{RungCodec, VideoTarget};
+use crate::media::mux::FragmentMuxer;
+use crate::media::transcode;
+use crate::media::Packet;
+use crate::plan::Rendition;
+use crate::rational::{convert, Rational};
+use crate::stream::StreamParams;
+
+impl Segmenter<'_> {
+    /// The packets of video segment `n` in decode order, from its keyframe to the next
+    /// boundary's. Leading frames of an open GOP (shown before the keyframe, predicted from the
+    /// previous GOP) can't decode in a segment of their own and are left out.
+    pub(super) fn video_packets(&mut self, stream: usize, n: usize) -> Result<Vec<Packet>> {
+        let tl = &self.pres.timeline;
+        let (start, end) = tl.span(n).expect("checked");
+        let vs = &self.info.streams[stream];
+        let tol = keyframe_tolerance(vs.time_base);
+        self.src.seek(stream, start)?;
+        let mut packets: Vec<Packet> = Vec::new();
+        let is_last = n + 1 == tl.len();
+        while let Some(p) = self.src.read()? {
+            if p.stream != stream {
+                continue;
+            }
+            let Some(t) = p.time() else { continue };
+            if packets.is_empty() {
+                // Skip what comes before this segment's keyframe (a seek may land earlier).
+                if !(p.keyframe && t >= start - tol) {
+                    continue;
+                }
+            } else if p.keyframe && !is_last && t >= end - tol {
+                break;
+            } else if t < start - tol {
+                continue;
+            }
+            packets.push(p);
+        }
+        if packets.is_empty() {
+            return Err(Error::Corrupt {
+                path: self.info.path.clone(),
+                reason: format!("segment {n}: no video keyframe found at the index's position (truncated file?)"),
+            });
+        }
+        Ok(packets)
+    }
+
+    pub(super) fn video_copy(&mut self, r: &Rendition, n: usize) -> Result<(Vec<u8>, Vec<u8>)> {
+        let mut packets = self.video_packets(r.stream, n)?;
+        let tl = &self.pres.timeline;
+        let pts: Vec<i64> = packets.iter().map(|p| p.time().unwrap_or(0)).collect();
+        let timing = tl.video_timing(n, &pts);
+        let s = &self.info.streams[r.stream];
+        if self.own_fragments {
+            // Written here without opening a muxer at all: the track timescale is the one the
+            // muxer would pick, and a video init never waits for packets.
+            let out_tb = crate::mp4::video_timescale(s.time_base);
+            if let Some(samples) = as_is_samples(s, &packets, &timing, out_tb) {
+                let data: Vec<&[u8]> = packets.iter().map(|p| p.data()).collect();
+                let tfdt = convert(timing[0].dts, s.time_base, out_tb) as u64;
+                let frag = crate::mp4::write_fragment(n as u32 + 1, 1, tfdt, &samples, &data);
+                return Ok((Vec::new(), frag));
+            }
+        }
+        let params = self.params(r.stream)?;
+        let mut mux = FragmentMuxer::new(&self.copy_spec(r, &params), n as u32 + 1)?;
+        for (p, t) in packets.iter_mut().zip(&timing) {
+            mux.write(p, t.pts, t.dts, t.duration)?;
+        }
+        mux.finish()
+    }
+
+    pub(super) fn video_transcode(
+        &mut self,
+        r: &Rendition,
+        n: usize,
+        target: VideoTarget,
+    ) -> Result<(Vec<u8>, Vec<u8>)> {
+        let packets = self.video_packets(r.stream, n)?;
+        let s = &self.info.streams[r.stream];
+        let tl = &self.pres.timeline;
+        let (start, _) = tl.span(n).expect("checked");
+        let src_params = self.params(r.stream)?;
+        let tol = keyframe_tolerance(s.time_base);
+        let (params, mut out) = transcode::transcode_video(
+            &src_params,
+            &packets,
+            start - tol,
+            &transcode::EncodeSpec {
+                encoder: &self.encoder,
+                target: &target,
+                time_base: s.time_base,
+                frame_rate: s.frame_rate,
+            },
+            &|done, total| {
+                if let Some(p) = &self.progress {
+                    p(done, total);
+                }
+            },
+        )?;
+        if out.is_empty() {
+            return Err(Error::Corrupt {
+                path: self.info.path.clone(),
+                reason: format!("segment {n}: no picture decoded"),
+            });
+        }
+        // No B-frames: decode order is presentation order, and the file's timeline (with the
+        // same reorder delay as the copied original) gives every variant the same tfdt.
+        let pts: Vec<i64> = out.iter().map(|p| p.pts.unwrap_or(start)).collect();
+        let timing = tl.video_timing(n, &pts);
+        let mut mux = FragmentMuxer::new(
+            &video_spec(&params, s.time_base, target.codec == RungCodec::Hevc),
+            n as u32 + 1,
+        )?;
+        for (p, t) in out.iter_mut().zip(&timing) {
+            mux.write(p, t.pts, t.dts, t.duration)?;
+        }
+        mux.finish()
+    }
+}
+
+/// The samples of a copied video segment as the mp4 muxer would record them (timing rescaled
+/// to its track's timescale, durations from consecutive decode times), when it would write
+/// their bytes unchanged: H.264 or HEVC with an avcC/hvcC configuration (not Annex B, which it
+/// rewrites), no empty packet, decode times rising, no PTS before its DTS. `None` otherwise.
+fn as_is_samples(
+    s: &StreamParams,
+    packets: &[Packet],
+    timing: &[crate::timeline::FrameTiming],
+    out_tb: Rational,
+) -> Option<Vec<crate::mp4::FragmentSample>> {
+    let config_record = s.extradata.first() == Some(&1);
+    if !matches!(s.codec.as_str(), "h264" | "hevc") || !config_record || packets.is_empty() {
+        return None;
+    }
+    let conv = |v: i64| convert(v, s.time_base, out_tb);
+    let dts: Vec<i64> = timing.iter().map(|t| conv(t.dts)).collect();
+    let mut out = Vec::with_capacity(packets.len());
+    for (i, (p, t)) in packets.iter().zip(timing).enumerate() {
+        // The muxer: the next sample's DTS minus this one's; the last runs its own duration.
+        let duration = match dts.get(i + 1) {
+            Some(next) => next - dts[i],
+            None => conv(t.dts + t.duration) - dts[i],
+        };
+        let cts = conv(t.pts) - dts[i];
+        if p.data().is_empty() || duration < 0 || cts < 0 || dts[i] < 0 {
+            return None;
+        }
+        out.push(crate::mp4::FragmentSample {
+            duration: u32::try_from(duration).ok()?,
+            size: u32::try_from(p.data().len()).ok()?,
+            sync: p.keyframe,
+            cts: u32::try_from(cts).ok()?,
+        });
+    }
+    Some(out)
+}
+
+/// How far a packet's PTS may sit from the index's keyframe time: 1 ms in the stream's ticks
+/// (at least one), the coarsest rounding a container applies (Matroska). Not derived from the
+/// frame rate, which only a full probe knows: segment bytes must not depend on the probe.
+fn keyframe_tolerance(time_base: Rational) -> i64 {
+    (0.001 / time_base.as_f64()).round().max(1.0) as i64
+}
