@@ -24,7 +24,7 @@ function __fish_haema_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c haema -n "__fish_haema_needs_command" -s h -l help -d 'Print help'
+complete -c haema -n "__fish_haema_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c haema -n "__fish_haema_needs_command" -s V -l version -d 'Print version'
 complete -c haema -n "__fish_haema_needs_command" -f -a "scan" -d 'Index a library folder (films and series) into SQLite'
 complete -c haema -n "__fish_haema_needs_command" -f -a "probe" -d 'Streams, codecs, keyframes and the streaming plan of one file'

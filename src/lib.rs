@@ -10,8 +10,9 @@
 //!                  index source)
 //! ```
 //!
-//! [`media`] is the only module that touches FFmpeg; [`timeline`], [`plan`], [`hls`],
-//! [`codecs`] and [`mp4`] are pure and tested on plain data.
+//! [`media`] is the only module that touches FFmpeg (or holds `unsafe` code); [`rational`],
+//! [`stream`], [`ladder`], [`timeline`], [`plan`], [`hls`], [`codecs`], [`subtitle`] and [`mp4`]
+//! are pure and tested on plain data. `docs/architecture.md` is the map.
 
 pub mod bench;
 pub mod client;

@@ -5,10 +5,12 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args as ClapArgs;
 
+use std::fmt::Write;
+
 use crate::cmd::write_stdout;
-use haema::plan::{plan, DEFAULT_SEGMENT_SECS};
-use haema::probe::probe;
-use haema::stream::Kind;
+use haema::plan::{plan, Presentation, DEFAULT_SEGMENT_SECS};
+use haema::probe::{probe, MediaInfo};
+use haema::stream::{Kind, StreamParams};
 
 /// Arguments of `haema probe`.
 #[derive(Debug, ClapArgs)]
@@ -33,26 +35,7 @@ pub struct Args {
 /// Runs `haema probe`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     if args.encoders {
-        let list = haema::media::transcode::probe_encoders();
-        let text = if args.json {
-            serde_json::to_string_pretty(&list).context("serialising")? + "\n"
-        } else {
-            list.iter()
-                .map(|e| {
-                    format!(
-                        "{:<14} {:<11} {}\n",
-                        e.name,
-                        if e.available {
-                            "available"
-                        } else {
-                            "unavailable"
-                        },
-                        e.detail
-                    )
-                })
-                .collect()
-        };
-        return write_stdout(text.as_bytes());
+        return write_stdout(encoders_text(args.json)?.as_bytes());
     }
     let file = args
         .file
@@ -60,34 +43,108 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .expect("clap requires FILE without --encoders");
     let info = probe(file)?;
     let pres = plan(&info, args.segment_duration);
-    if args.json {
-        let mut v = serde_json::to_value(&info).context("serialising the probe")?;
-        if let Some(o) = v.as_object_mut() {
-            o.remove("bytes");
-        }
-        v["keyframes"] = serde_json::json!(info.keyframe_secs());
-        v["keyframe_index"] = serde_json::json!({
-            "source": info.keyframes.source,
-            "count": info.keyframes.pts.len(),
-            "elapsed_ms": info.keyframes.elapsed_ms,
-        });
-        v["plan"] = match &pres {
-            Ok(p) => serde_json::json!({
-                "segments": p.timeline.len(),
-                "segment_durations": p.timeline.durations(),
-                "independent_segments": p.independent,
-                "renditions": p.renditions,
-                "skipped": p.skipped,
-            }),
-            Err(e) => serde_json::json!({ "error": e.to_string() }),
-        };
-        let mut s = serde_json::to_string_pretty(&v).context("serialising the probe")?;
-        s.push('\n');
-        return write_stdout(s.as_bytes());
-    }
+    let text = if args.json {
+        json_text(&info, &pres)?
+    } else {
+        let mut s = streams_text(&info);
+        s += &plan_text(&info, &pres, args.segment_duration);
+        s
+    };
+    write_stdout(text.as_bytes())
+}
 
+/// `--encoders`: each candidate encoder, whether it opens here, and why not.
+fn encoders_text(json: bool) -> anyhow::Result<String> {
+    let list = haema::media::transcode::probe_encoders();
+    if json {
+        return Ok(serde_json::to_string_pretty(&list).context("serialising")? + "\n");
+    }
+    Ok(list
+        .iter()
+        .map(|e| {
+            let state = if e.available {
+                "available"
+            } else {
+                "unavailable"
+            };
+            format!("{:<14} {:<11} {}\n", e.name, state, e.detail)
+        })
+        .collect())
+}
+
+/// `--json`: the probe (without its byte counts), keyframe times in seconds, and the plan.
+fn json_text(info: &MediaInfo, pres: &haema::Result<Presentation>) -> anyhow::Result<String> {
+    let mut v = serde_json::to_value(info).context("serialising the probe")?;
+    if let Some(o) = v.as_object_mut() {
+        o.remove("bytes");
+    }
+    v["keyframes"] = serde_json::json!(info.keyframe_secs());
+    v["keyframe_index"] = serde_json::json!({
+        "source": info.keyframes.source,
+        "count": info.keyframes.pts.len(),
+        "elapsed_ms": info.keyframes.elapsed_ms,
+    });
+    v["plan"] = match pres {
+        Ok(p) => serde_json::json!({
+            "segments": p.timeline.len(),
+            "segment_durations": p.timeline.durations(),
+            "independent_segments": p.independent,
+            "renditions": p.renditions,
+            "skipped": p.skipped,
+        }),
+        Err(e) => serde_json::json!({ "error": e.to_string() }),
+    };
+    Ok(serde_json::to_string_pretty(&v).context("serialising the probe")? + "\n")
+}
+
+/// One line a stream: kind, codec, profile, picture or sound, language, flags.
+fn stream_line(st: &StreamParams) -> String {
+    let mut line = format!("  #{} {:?} {}", st.index, st.kind, st.codec).to_lowercase();
+    if let Some(p) = &st.profile {
+        line += &format!(" ({p})");
+    }
+    match st.kind {
+        Kind::Video => {
+            line += &format!(", {}x{}", st.width, st.height);
+            if let Some(fr) = st.frame_rate {
+                line += &format!(", {:.3} fps", fr.as_f64());
+            }
+            if let Some(p) = &st.pixel_format {
+                line += &format!(", {p}");
+            }
+            if let Some(d) = st.bit_depth {
+                line += &format!(", {d}-bit");
+            }
+            if let Some(l) = st.level {
+                line += &format!(", level {l}");
+            }
+        }
+        Kind::Audio => {
+            line += &format!(", {} Hz, {} ch", st.sample_rate, st.channels);
+            if let Some(l) = &st.channel_layout {
+                line += &format!(" ({l})");
+            }
+        }
+        _ => {}
+    }
+    if let Some(l) = &st.language {
+        line += &format!(", [{l}]");
+    }
+    if let Some(t) = &st.title {
+        line += &format!(", \"{t}\"");
+    }
+    if st.default {
+        line += ", default";
+    }
+    if st.forced {
+        line += ", forced";
+    }
+    line
+}
+
+/// The container, its streams and its keyframes.
+fn streams_text(info: &MediaInfo) -> String {
     let mut s = String::new();
-    use std::fmt::Write;
     let _ = writeln!(s, "{}", info.path.display());
     let _ = writeln!(
         s,
@@ -98,47 +155,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         info.bit_rate / 1000
     );
     for st in &info.streams {
-        let mut line = format!("  #{} {:?} {}", st.index, st.kind, st.codec).to_lowercase();
-        if let Some(p) = &st.profile {
-            line += &format!(" ({p})");
-        }
-        match st.kind {
-            Kind::Video => {
-                line += &format!(", {}x{}", st.width, st.height);
-                if let Some(fr) = st.frame_rate {
-                    line += &format!(", {:.3} fps", fr.as_f64());
-                }
-                if let Some(p) = &st.pixel_format {
-                    line += &format!(", {p}");
-                }
-                if let Some(d) = st.bit_depth {
-                    line += &format!(", {d}-bit");
-                }
-                if let Some(l) = st.level {
-                    line += &format!(", level {l}");
-                }
-            }
-            Kind::Audio => {
-                line += &format!(", {} Hz, {} ch", st.sample_rate, st.channels);
-                if let Some(l) = &st.channel_layout {
-                    line += &format!(" ({l})");
-                }
-            }
-            _ => {}
-        }
-        if let Some(l) = &st.language {
-            line += &format!(", [{l}]");
-        }
-        if let Some(t) = &st.title {
-            line += &format!(", \"{t}\"");
-        }
-        if st.default {
-            line += ", default";
-        }
-        if st.forced {
-            line += ", forced";
-        }
-        let _ = writeln!(s, "{line}");
+        let _ = writeln!(s, "{}", stream_line(st));
     }
     let k = &info.keyframes;
     let _ = writeln!(
@@ -156,43 +173,49 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         shown.join(" "),
         if secs.len() > 12 { " ..." } else { "" }
     );
-    match pres {
-        Ok(p) => {
-            let _ = writeln!(
-                s,
-                "  plan: {} segments (target {} s), {}",
-                p.timeline.len(),
-                args.segment_duration,
-                if p.independent {
-                    "every segment starts with an IDR frame"
-                } else {
-                    "keyframes are not all IDR: segments not independent"
-                }
-            );
-            for r in &p.renditions {
-                let _ = writeln!(
-                    s,
-                    "    {:<16} {} stream #{} {} ({}), peak {} kb/s, average {} kb/s{}",
-                    r.id,
-                    r.method.describe(),
-                    r.stream,
-                    r.codecs,
-                    r.language,
-                    r.peak_bps / 1000,
-                    r.average_bps / 1000,
-                    if r.default { ", default" } else { "" }
-                );
-            }
-            for sc in &info.sidecars {
-                let _ = writeln!(s, "    sidecar: {}", sc.path.display());
-            }
-            for sk in &p.skipped {
-                let _ = writeln!(s, "    not offered: stream #{}: {}", sk.stream, sk.reason);
-            }
-        }
+    s
+}
+
+/// The streaming plan: segments, renditions, sidecars, and what is not offered.
+fn plan_text(info: &MediaInfo, pres: &haema::Result<Presentation>, target: f64) -> String {
+    let mut s = String::new();
+    let p = match pres {
+        Ok(p) => p,
         Err(e) => {
             let _ = writeln!(s, "  plan: not streamable: {e}");
+            return s;
         }
+    };
+    let _ = writeln!(
+        s,
+        "  plan: {} segments (target {} s), {}",
+        p.timeline.len(),
+        target,
+        if p.independent {
+            "every segment starts with an IDR frame"
+        } else {
+            "keyframes are not all IDR: segments not independent"
+        }
+    );
+    for r in &p.renditions {
+        let _ = writeln!(
+            s,
+            "    {:<16} {} stream #{} {} ({}), peak {} kb/s, average {} kb/s{}",
+            r.id,
+            r.method.describe(),
+            r.stream,
+            r.codecs,
+            r.language,
+            r.peak_bps / 1000,
+            r.average_bps / 1000,
+            if r.default { ", default" } else { "" }
+        );
     }
-    write_stdout(s.as_bytes())
+    for sc in &info.sidecars {
+        let _ = writeln!(s, "    sidecar: {}", sc.path.display());
+    }
+    for sk in &p.skipped {
+        let _ = writeln!(s, "    not offered: stream #{}: {}", sk.stream, sk.reason);
+    }
+    s
 }

@@ -313,4 +313,3 @@ pub fn parse_fragment(seg: &[u8]) -> Option<FragmentInfo> {
         sizes,
     })
 }
-

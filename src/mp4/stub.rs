@@ -46,4 +46,3 @@ pub fn stub_file(ftyp: Option<&[u8]>, moov: &[u8]) -> Vec<u8> {
     bx(&mut out, b"mdat", &[]);
     out
 }
-

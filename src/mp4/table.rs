@@ -272,9 +272,11 @@ fn parse_trak(trak: &[u8], movie_timescale: u32) -> Option<Track> {
     })
 }
 
-/// 8.6.1.2 stts: decoding time deltas, run-length coded, as (first sample, its decode time,
-/// delta) runs; with the number of samples.
-fn read_stts(stbl: &[u8]) -> Option<(Vec<(usize, i64, u32)>, usize)> {
+/// A run of samples with one decode-time delta: (first sample, its decode time, delta).
+type TimeRun = (usize, i64, u32);
+
+/// 8.6.1.2 stts: decoding time deltas, run-length coded, as runs; with the number of samples.
+fn read_stts(stbl: &[u8]) -> Option<(Vec<TimeRun>, usize)> {
     let mut stts = Vec::new();
     let mut r = Reader::new(child(stbl, b"stts")?.body);
     r.full()?;
@@ -475,4 +477,3 @@ pub fn video_delay(pts: impl IntoIterator<Item = i64>) -> u32 {
     }
     delay
 }
-

@@ -9,7 +9,12 @@ use crate::subtitle::{self, Format as SubFormat};
 impl Segmenter<'_> {
     /// WebVTT segment `n`: the cues that overlap it, in playlist time, with the timestamp map
     /// that ties playlist time 0 to the fMP4 presentation clock (shift `D`, at 90 kHz).
-    pub(super) fn subtitles(&mut self, n: usize, stream: usize, source: &SubtitleSource) -> Result<String> {
+    pub(super) fn subtitles(
+        &mut self,
+        n: usize,
+        stream: usize,
+        source: &SubtitleSource,
+    ) -> Result<String> {
         let tl = &self.pres.timeline;
         let vtb = tl.time_base.as_f64();
         let origin = tl.origin() as f64 * vtb;

@@ -1,0 +1,239 @@
+//! Which renditions a file gets and how each is made: the [`Presentation`].
+//!
+//! Pure: built from [`MediaInfo`] (plain data) and options; no FFmpeg calls. The segment makers
+//! and the playlist writer both read the same presentation, so they can't disagree. The
+//! renditions themselves are built in `renditions`: which streams get which, named how, at
+//! which bit rates.
+
+mod renditions;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::ladder::{AudioTarget, RungCodec, VideoTarget};
+use crate::probe::{lead_ticks, MediaInfo};
+use crate::stream::Kind;
+use crate::subtitle::Format as SubFormat;
+use crate::timeline::Timeline;
+use renditions::{audio_renditions, subtitle_renditions, video_renditions, Bitrates, Streams};
+
+/// Default target segment duration, seconds.
+pub const DEFAULT_SEGMENT_SECS: f64 = 4.0;
+
+/// How a rendition's segments are made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// Packets copied as they are (stream copy), retimed on the file's timeline.
+    Copy,
+    /// Decoded and encoded to H.264 or HEVC at a ladder rung, one segment at a time.
+    Video(VideoTarget),
+    /// Decoded and encoded to AAC-LC, one segment at a time.
+    Aac(AudioTarget),
+    /// Text subtitles as WebVTT segments.
+    Subtitles(SubtitleSource),
+}
+
+impl Method {
+    /// A short description for people: "copy", "h264 1280x720 <= 3500 kb/s", "aac 2 ch 128 kb/s".
+    pub fn describe(&self) -> String {
+        match self {
+            Method::Copy => "copy".into(),
+            Method::Video(t) => format!(
+                "{} {}x{} <= {} kb/s",
+                t.codec.prefix(),
+                t.width,
+                t.height,
+                t.max_bitrate / 1000
+            ),
+            Method::Aac(t) => format!("aac {} ch {} kb/s", t.channels, t.bitrate / 1000),
+            Method::Subtitles(SubtitleSource::Stream(f)) => {
+                format!("webvtt from {f:?} stream").to_lowercase()
+            }
+            Method::Subtitles(SubtitleSource::Sidecar(_)) => "webvtt from sidecar file".into(),
+        }
+    }
+}
+
+/// Where a subtitle rendition's cues come from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SubtitleSource {
+    /// A text subtitle stream of the file (its index is the rendition's `stream`).
+    Stream(SubFormat),
+    /// A sidecar file: index into [`MediaInfo::sidecars`].
+    Sidecar(usize),
+}
+
+/// One rendition: a folder of the HLS tree with its own playlist, init and segments.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rendition {
+    /// Folder name and request name: `original`, `audio-1-eng`.
+    pub id: String,
+    /// Video or audio.
+    pub kind: Kind,
+    /// The source stream.
+    pub stream: usize,
+    /// How its segments are made.
+    pub method: Method,
+    /// RFC 6381 codec string.
+    pub codecs: String,
+    /// ISO 639 language ("und" when the file doesn't say).
+    pub language: String,
+    /// Human name for players' menus.
+    pub name: String,
+    /// Audio channel count.
+    pub channels: u32,
+    /// The default rendition of its kind.
+    pub default: bool,
+    /// Audio group (one per codec family), for audio.
+    pub group: Option<String>,
+    /// Forced subtitles (shown even when subtitles are off: foreign dialogue, signs).
+    pub forced: bool,
+    /// Peak bits per second over the segments.
+    pub peak_bps: u64,
+    /// Average bits per second.
+    pub average_bps: u64,
+}
+
+/// A stream Haema can't offer yet, and why (shown by `probe`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    /// The source stream.
+    pub stream: usize,
+    /// Why it isn't offered.
+    pub reason: String,
+}
+
+/// Everything needed to write playlists and make segments for one file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Presentation {
+    /// Segment boundaries and timing rules.
+    pub timeline: Timeline,
+    /// Video first, then audio in stream order.
+    pub renditions: Vec<Rendition>,
+    /// Streams left out.
+    pub skipped: Vec<Skipped>,
+    /// Whether every video segment starts with an IDR frame.
+    pub independent: bool,
+    /// Resolution of the video.
+    pub width: u32,
+    /// Resolution of the video.
+    pub height: u32,
+    /// Frame rate of the video, frames/s.
+    pub frame_rate: Option<f64>,
+}
+
+impl Presentation {
+    /// The rendition with this id.
+    pub fn rendition(&self, id: &str) -> Result<&Rendition> {
+        self.renditions.iter().find(|r| r.id == id).ok_or_else(|| {
+            let known: Vec<&str> = self.renditions.iter().map(|r| r.id.as_str()).collect();
+            Error::NoSuch(format!(
+                "unknown rendition '{id}' (this file has: {})",
+                known.join(", ")
+            ))
+        })
+    }
+
+    /// The first video rendition: the original where it is copied, else the first rung.
+    pub fn video(&self) -> &Rendition {
+        self.videos()
+            .next()
+            .expect("a presentation has a video rendition")
+    }
+
+    /// Video renditions: the original first, then the H.264 rungs from the largest.
+    pub fn videos(&self) -> impl Iterator<Item = &Rendition> {
+        self.renditions.iter().filter(|r| r.kind == Kind::Video)
+    }
+
+    /// Audio renditions.
+    pub fn audio(&self) -> impl Iterator<Item = &Rendition> {
+        self.renditions.iter().filter(|r| r.kind == Kind::Audio)
+    }
+
+    /// Subtitle renditions (WebVTT).
+    pub fn subtitles(&self) -> impl Iterator<Item = &Rendition> {
+        self.renditions.iter().filter(|r| r.kind == Kind::Subtitle)
+    }
+
+    /// Checks a segment number against the timeline.
+    pub fn check_segment(&self, n: usize) -> Result<()> {
+        if n < self.timeline.len() {
+            Ok(())
+        } else {
+            Err(Error::NoSuch(format!(
+                "segment {n} is past the end (this file has segments 0 to {})",
+                self.timeline.len() - 1
+            )))
+        }
+    }
+}
+
+/// Order of groups in the master playlist: the most widely playable first.
+const GROUP_ORDER: [&str; 6] = ["aac", "mp3", "opus", "flac", "ac3", "eac3"];
+
+/// Plans a file's presentation with H.264 rungs (see [`plan_for`]).
+pub fn plan(info: &MediaInfo, segment_secs: f64) -> Result<Presentation> {
+    plan_for(info, segment_secs, RungCodec::H264)
+}
+
+/// Plans a file's presentation: one copied video rendition, transcoded rungs in `rungs` (the
+/// video encoder's codec), one audio rendition per audio track that fMP4 can carry, all on
+/// the video's keyframe timeline.
+pub fn plan_for(info: &MediaInfo, segment_secs: f64, rungs: RungCodec) -> Result<Presentation> {
+    let vs = info.video_stream().ok_or_else(|| Error::Unsupported {
+        path: info.path.clone(),
+        reason: "no video stream".into(),
+    })?;
+    let streams = Streams::of(info);
+    let vtb = info.keyframes.time_base;
+    let target = (segment_secs.max(0.5) / vtb.as_f64()).round() as i64;
+    let audio_ids: Vec<usize> = streams.audio.iter().map(|s| s.index).collect();
+    let timeline = Timeline::new(
+        &info.keyframes.pts,
+        info.end_pts,
+        target,
+        info.reorder,
+        lead_ticks(info, &audio_ids),
+    )
+    .ok_or_else(|| Error::Corrupt {
+        path: info.path.clone(),
+        reason: "no keyframe before the end of the video".into(),
+    })?
+    .with_time_base(vtb);
+    let rates = Bitrates {
+        info,
+        timeline: &timeline,
+        durations: timeline.durations(),
+    };
+    let mut renditions = video_renditions(vs, rungs, &rates);
+    renditions.extend(audio_renditions(&streams.audio, &rates));
+    renditions.extend(subtitle_renditions(info, vs, &streams.subtitles));
+    Ok(Presentation {
+        timeline,
+        renditions,
+        skipped: streams.skipped,
+        independent: info.idr_keyframes.unwrap_or(true),
+        width: vs.width,
+        height: vs.height,
+        frame_rate: vs.frame_rate.map(|r| r.as_f64()),
+    })
+}
+
+/// Audio groups in master-playlist order, each with its renditions.
+pub fn audio_groups(p: &Presentation) -> Vec<(String, Vec<&Rendition>)> {
+    let mut out: Vec<(String, Vec<&Rendition>)> = Vec::new();
+    for g in GROUP_ORDER {
+        let id = format!("audio-{g}");
+        let members: Vec<&Rendition> = p
+            .audio()
+            .filter(|r| r.group.as_deref() == Some(id.as_str()))
+            .collect();
+        if !members.is_empty() {
+            out.push((id, members));
+        }
+    }
+    out
+}

@@ -1,0 +1,190 @@
+//! Where keyframes come from: the file's head (start times, reorder delay), the container's own
+//! index (MP4 sample tables, Matroska Cues), or a packet scan when there is none.
+
+use std::path::Path;
+
+use super::ByteSeries;
+use crate::codecs;
+use crate::error::Result;
+use crate::media::Source;
+use crate::stream::StreamParams;
+
+/// What the first packets of a file tell: each stream's first timestamp and the video's
+/// reorder delay.
+pub(super) struct Head {
+    pub(super) first_pts: Vec<Option<i64>>,
+    pub(super) reorder: i64,
+}
+
+// How much of a file's start is read for [`Head`]: enough for a few GOPs and the first packet
+// of every stream, bounded for files with a stream that never has a packet.
+const HEAD_MAX_PACKETS: usize = 3000;
+const HEAD_KEYFRAMES: usize = 2;
+
+/// Reads the start of the file (packet headers only, no decoding): each stream's earliest
+/// timestamp, and `R`, the largest amount by which a frame's decode slot (the sorted PTS) runs
+/// ahead of its own PTS over the first GOPs, plus one tick for containers that round
+/// timestamps (Matroska's 1 ms). Both are the same in every process.
+pub(super) fn read_head(src: &mut Source, video: usize) -> Result<Head> {
+    let n = src.streams().len();
+    let mut first_pts: Vec<Option<i64>> = vec![None; n];
+    let mut video_pts = Vec::new();
+    let mut keyframes = 0;
+    for _ in 0..HEAD_MAX_PACKETS {
+        let Some(p) = src.read_timing()? else { break };
+        let Some(t) = p.time else { continue };
+        let f = &mut first_pts[p.stream];
+        *f = Some(f.map_or(t, |x| x.min(t)));
+        if p.stream == video {
+            if p.keyframe {
+                keyframes += 1;
+                if keyframes > HEAD_KEYFRAMES {
+                    if first_pts.iter().all(Option::is_some) {
+                        break;
+                    }
+                    continue;
+                }
+            }
+            if keyframes > 0 && keyframes <= HEAD_KEYFRAMES {
+                video_pts.push(t);
+            }
+        }
+    }
+    let mut sorted = video_pts.clone();
+    sorted.sort_unstable();
+    let lag = sorted
+        .iter()
+        .zip(&video_pts)
+        .map(|(s, p)| s - p)
+        .max()
+        .unwrap_or(0);
+    let _ = src.rewind(video, first_pts[video].unwrap_or(0));
+    Ok(Head {
+        first_pts,
+        reorder: if lag > 0 { lag + 1 } else { 0 },
+    })
+}
+
+/// Reads the head of a Matroska file and looks for Cues that the file really holds (a
+/// truncated file lists Cues past its end).
+pub(super) fn matroska_has_cues(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(64 * 1024);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(64 * 1024).read_to_end(&mut head))
+        .ok()
+        .and_then(|_| crate::mkv::cues_position(&head))
+        .zip(std::fs::metadata(path).ok())
+        .is_some_and(|(pos, meta)| pos < meta.len())
+}
+
+/// Keyframes and per-sample sizes from an MP4's own sample tables: the ones the source reads
+/// its samples from, or parsed here when libavformat reads them.
+pub(super) fn mp4_index(
+    src: &Source,
+    streams: &[StreamParams],
+    video: usize,
+    with_bytes: bool,
+) -> Option<(Vec<i64>, Vec<ByteSeries>)> {
+    let parsed;
+    // (stream index, its track)
+    let tracks: Vec<(usize, &crate::mp4::Track)> = if src.reads_sample_tables() {
+        // A stream without a track (cover art) has no samples to count.
+        (0..streams.len())
+            .filter_map(|i| Some((i, src.mp4_track(i)?)))
+            .collect()
+    } else {
+        let mut f = std::fs::File::open(src.path()).ok()?;
+        let moov = crate::mp4::read_moov(&mut f).ok()??;
+        parsed = crate::mp4::parse_moov(&moov)?;
+        // libavformat makes one stream per trak, in order.
+        if parsed.len() != streams.len() {
+            return None;
+        }
+        parsed.iter().enumerate().collect()
+    };
+    let (_, vt) = tracks.iter().find(|(i, _)| *i == video)?;
+    if i64::from(vt.timescale) != streams[video].time_base.den || streams[video].time_base.num != 1
+    {
+        return None;
+    }
+    let keys = vt.keyframe_pts();
+    if keys.is_empty() {
+        return None;
+    }
+    if !with_bytes {
+        return Some((keys, Vec::new()));
+    }
+    // Summed per GOP here, as the caller would (the same starts, computed the same way).
+    let vtb = streams[video].time_base.as_f64();
+    let starts: Vec<f64> = keys.iter().map(|k| *k as f64 * vtb).collect();
+    let bytes = tracks
+        .iter()
+        .map(|(i, t)| {
+            let scale = f64::from(t.timescale.max(1));
+            let entries = t
+                .samples()
+                .map(|(s, _)| (s.pts as f64 / scale, u64::from(s.size)));
+            ByteSeries::binned(Some(*i), entries, &starts)
+        })
+        .collect();
+    Some((keys, bytes))
+}
+
+/// Reads every packet (no decoding) for keyframe flags and sizes: the fallback.
+pub(super) fn packet_scan(
+    src: &mut Source,
+    video: usize,
+) -> Result<(Vec<i64>, Vec<ByteSeries>, Option<i64>)> {
+    let _ = src.seek(video, i64::MIN / 4);
+    let n = src.streams().len();
+    let mut series: Vec<Vec<(f64, u64)>> = vec![Vec::new(); n];
+    let tbs: Vec<f64> = src.streams().iter().map(|s| s.time_base.as_f64()).collect();
+    let mut keys = Vec::new();
+    let mut end: Option<i64> = None;
+    while let Some(p) = src.read()? {
+        let Some(t) = p.time() else { continue };
+        if let Some(s) = series.get_mut(p.stream) {
+            s.push((t as f64 * tbs[p.stream], p.data().len() as u64));
+        }
+        if p.stream == video {
+            if p.keyframe {
+                keys.push(t);
+            }
+            let e = t + p.duration.max(1);
+            end = Some(end.map_or(e, |x: i64| x.max(e)));
+        }
+    }
+    let series = series
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| ByteSeries::new(Some(i), e))
+        .collect();
+    Ok((keys, series, end))
+}
+
+/// Reads the first few boundary keyframes and checks they are IDR (closed GOP) for H.264/HEVC.
+pub(super) fn check_idr(src: &mut Source, vs: &StreamParams, keys: &[i64]) -> Option<bool> {
+    if !matches!(vs.codec.as_str(), "h264" | "hevc") {
+        return None;
+    }
+    let length_size = codecs::nal_length_size(&vs.codec, &vs.extradata);
+    let picks = [keys.first(), keys.get(keys.len() / 2)];
+    let mut all = true;
+    for &k in picks.iter().flatten() {
+        if src.seek(vs.index, *k).is_err() {
+            continue;
+        }
+        // The keyframe is the first video packet after the seek.
+        while let Ok(Some(p)) = src.read() {
+            if p.stream != vs.index {
+                continue;
+            }
+            if p.keyframe {
+                all &= codecs::has_idr(&vs.codec, p.data(), length_size);
+            }
+            break;
+        }
+    }
+    Some(all)
+}
