@@ -241,6 +241,37 @@ fn bad_segment_requests_name_what_exists() {
 }
 
 #[test]
+fn a_tag_that_is_not_utf8_is_shown_lossily_and_the_video_still_plays() {
+    // One flipped byte in the Matroska Language element of the French track: "fra" -> "fr\xff".
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad-tag.mkv");
+    let mut bytes = std::fs::read(mkv()).unwrap();
+    let at = bytes
+        .windows(7)
+        .position(|w| w == b"\x22\xb5\x9c\x83fra")
+        .expect("the fixture tags a French track");
+    bytes[at + 6] = 0xff;
+    std::fs::write(&bad, &bytes).unwrap();
+    let j = probe_json(&bad);
+    let langs: Vec<&str> = j["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["language"].as_str())
+        .collect();
+    assert!(langs.contains(&"fr\u{fffd}"), "{langs:?}");
+    let master = String::from_utf8(haema_ok(&["playlist".as_ref(), bad.as_os_str()])).unwrap();
+    // The damaged tag names no folder or URL: the rendition is "und".
+    assert!(master.contains("URI=\"audio-2-und/stream.m3u8\""), "{master}");
+    assert!(!master.contains('\u{fffd}'), "{master}");
+    let t = tree(&bad);
+    let audio = t.path().join("a.mp4");
+    std::fs::write(&audio, concatenated(t.path(), "audio-2-und")).unwrap();
+    let w = ffmpeg_warnings(&audio, &[]);
+    assert!(w.is_empty(), "{w}");
+}
+
+#[test]
 fn truncated_matroska_plays_as_far_as_its_data_goes() {
     let dir = tempfile::tempdir().unwrap();
     let cut = dir.path().join("cut.mkv");

@@ -145,8 +145,8 @@ impl Store {
                 |r| {
                     Ok(VideoRecord {
                         path: r.get(0)?,
-                        probe: r.get(1)?,
-                        error: r.get(2)?,
+                        probe: lossy_text(r.get_ref(1)?),
+                        error: lossy_text(r.get_ref(2)?),
                         size: r.get(3)?,
                         mtime: r.get(4)?,
                     })
@@ -250,6 +250,17 @@ impl Store {
         )?;
         let rows = st.query_map([], |r| r.get(0))?;
         rows.collect()
+    }
+}
+
+/// A text column read whatever its bytes: databases written before tags were read lossily may
+/// hold text that is not UTF-8, and a damaged tag must not make a video unplayable.
+fn lossy_text(v: rusqlite::types::ValueRef<'_>) -> Option<String> {
+    match v {
+        rusqlite::types::ValueRef::Text(b) | rusqlite::types::ValueRef::Blob(b) => {
+            Some(String::from_utf8_lossy(b).into_owned())
+        }
+        _ => None,
     }
 }
 

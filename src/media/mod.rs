@@ -462,6 +462,22 @@ fn cstr(ptr: *const libc::c_char) -> Option<String> {
     }
 }
 
+/// A stream's metadata tag, its bytes converted lossily (U+FFFD for what isn't UTF-8).
+fn stream_tag(st: &ff::format::stream::Stream, key: &str) -> Option<String> {
+    let key = CString::new(key).ok()?;
+    // SAFETY: the stream and its metadata dictionary live as long as `st`; av_dict_get returns
+    // an entry owned by the dictionary (or NULL), whose value is a NUL-terminated string that we
+    // copy out before the borrow ends.
+    unsafe {
+        let e = ffi::av_dict_get((*st.as_ptr()).metadata, key.as_ptr(), std::ptr::null(), 0);
+        if e.is_null() {
+            None
+        } else {
+            cstr((*e).value)
+        }
+    }
+}
+
 fn stream_params(st: &ff::format::stream::Stream) -> StreamParams {
     let params = st.parameters();
     // SAFETY: codecpar is valid for a stream of an open context; we only read fields.
@@ -504,7 +520,10 @@ fn stream_params(st: &ff::format::stream::Stream) -> StreamParams {
         // SAFETY: extradata points to extradata_size bytes owned by codecpar.
         unsafe { std::slice::from_raw_parts(par.extradata, par.extradata_size as usize) }.to_vec()
     };
-    let meta = st.metadata();
+    // Tags are read as bytes and converted lossily here, never through ffmpeg-next's `&str`
+    // accessors, which trust FFmpeg's bytes to be UTF-8 (a damaged tag would be undefined
+    // behaviour, and was a crash in the playlist writer).
+    let tag = |key: &str| stream_tag(st, key);
     let disposition = st.disposition();
     let fr: Rational = st.avg_frame_rate().into();
     let start = st.start_time();
@@ -525,18 +544,12 @@ fn stream_params(st: &ff::format::stream::Stream) -> StreamParams {
         channel_layout,
         sample_rate: par.sample_rate.max(0) as u32,
         frame_size: par.frame_size.max(0) as u32,
-        language: meta
-            .get("language")
-            .filter(|l| !l.is_empty() && *l != "und")
-            .map(str::to_owned),
-        title: meta
-            .get("title")
-            .or_else(|| meta.get("handler_name"))
-            .and_then(|t| {
-                // MP4 handler names are muxer boilerplate, not titles.
-                let boiler = ["SoundHandler", "VideoHandler", "SubtitleHandler"];
-                (!t.is_empty() && !boiler.contains(&t)).then(|| t.to_owned())
-            }),
+        language: tag("language").filter(|l| !l.is_empty() && l != "und"),
+        title: tag("title").or_else(|| tag("handler_name")).filter(|t| {
+            // MP4 handler names are muxer boilerplate, not titles.
+            let boiler = ["SoundHandler", "VideoHandler", "SubtitleHandler"];
+            !t.is_empty() && !boiler.contains(&t.as_str())
+        }),
         default: disposition.contains(ff::format::stream::Disposition::DEFAULT),
         forced: disposition.contains(ff::format::stream::Disposition::FORCED),
         attached_pic: disposition.contains(ff::format::stream::Disposition::ATTACHED_PIC),

@@ -26,6 +26,21 @@ fn audio_group(codec: &str) -> Option<&'static str> {
 
 const VIDEO_COPY: [&str; 4] = ["h264", "hevc", "av1", "vp9"];
 
+/// The language of a rendition: the container's tag where it is one (RFC 5646 as HLS wants it
+/// in LANGUAGE, RFC 8216 4.3.4.1: letters, digits and hyphens), else "und". It also names the
+/// rendition's folder and URLs, so a damaged tag must not put other bytes there.
+fn language_tag(tag: Option<&str>) -> String {
+    match tag {
+        Some(t)
+            if (2..=35).contains(&t.len())
+                && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
+        {
+            t.to_owned()
+        }
+        _ => "und".into(),
+    }
+}
+
 fn language_name(code: &str) -> Option<&'static str> {
     Some(match code {
         "eng" | "en" => "English",
@@ -197,7 +212,7 @@ pub(super) fn video_renditions(
     rungs: RungCodec,
     rates: &Bitrates<'_>,
 ) -> Vec<Rendition> {
-    let language = vs.language.clone().unwrap_or_else(|| "und".into());
+    let language = language_tag(vs.language.as_deref());
     let mut out = Vec::new();
     if VIDEO_COPY.contains(&vs.codec.as_str()) {
         // Its own bytes, plus muxed byte ranges (Cues) which cover audio too.
@@ -259,7 +274,7 @@ pub(super) fn audio_renditions(audio: &[&StreamParams], rates: &Bitrates<'_>) ->
         .map(|s| s.index);
     let mut out = Vec::new();
     for (n, s) in audio.iter().enumerate() {
-        let lang = s.language.clone().unwrap_or_else(|| "und".into());
+        let lang = language_tag(s.language.as_deref());
         let default = Some(s.index) == default_audio;
         let name = audio_name(s, n + 1);
         if let (Some(group), Some(codecs)) = (
@@ -357,7 +372,7 @@ pub(super) fn subtitle_renditions(
     subs.into_iter()
         .enumerate()
         .map(|(k, sub)| {
-            let lang = sub.language.unwrap_or_else(|| "und".into());
+            let lang = language_tag(sub.language.as_deref());
             let id = match &sub.source {
                 SubtitleSource::Stream(_) => format!("subs-{}-{lang}", sub.stream),
                 SubtitleSource::Sidecar(i) => format!("subs-file{i}-{lang}"),
@@ -384,4 +399,19 @@ pub(super) fn subtitle_renditions(
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_well_formed_language_tags_name_renditions() {
+        assert_eq!(language_tag(Some("eng")), "eng");
+        assert_eq!(language_tag(Some("pt-BR")), "pt-BR");
+        assert_eq!(language_tag(Some("fr\u{fffd}")), "und");
+        assert_eq!(language_tag(Some("../x")), "und");
+        assert_eq!(language_tag(Some("e")), "und");
+        assert_eq!(language_tag(None), "und");
+    }
 }

@@ -136,8 +136,14 @@ impl From<Error> for ApiError {
 }
 
 impl From<rusqlite::Error> for ApiError {
+    /// The database's own message stays in the server's log: it names internals, not what the
+    /// client can do.
     fn from(e: rusqlite::Error) -> ApiError {
-        ApiError::new(500, e)
+        eprintln!("haema: library database: {e}");
+        ApiError::new(
+            500,
+            "the library database could not be read; see the server's log",
+        )
     }
 }
 
