@@ -52,6 +52,9 @@ pub enum Error {
     /// in `bench`, a server under `bench --server`).
     #[error("{0}")]
     Peer(String),
+    /// A bug: code panicked while making something. The request fails; the server goes on.
+    #[error("internal error: {0}")]
+    Bug(String),
     /// Reading or writing failed.
     #[error("{context}: {source}")]
     Io {
@@ -76,7 +79,7 @@ impl Error {
             Error::Corrupt { .. } => 4,
             Error::Unsupported { .. } => 5,
             Error::NoSuch(_) => 6,
-            Error::Ffmpeg { .. } | Error::Peer(_) | Error::Io { .. } => 1,
+            Error::Ffmpeg { .. } | Error::Peer(_) | Error::Bug(_) | Error::Io { .. } => 1,
         }
     }
 }

@@ -262,7 +262,10 @@ fn a_tag_that_is_not_utf8_is_shown_lossily_and_the_video_still_plays() {
     assert!(langs.contains(&"fr\u{fffd}"), "{langs:?}");
     let master = String::from_utf8(haema_ok(&["playlist".as_ref(), bad.as_os_str()])).unwrap();
     // The damaged tag names no folder or URL: the rendition is "und".
-    assert!(master.contains("URI=\"audio-2-und/stream.m3u8\""), "{master}");
+    assert!(
+        master.contains("URI=\"audio-2-und/stream.m3u8\""),
+        "{master}"
+    );
     assert!(!master.contains('\u{fffd}'), "{master}");
     let t = tree(&bad);
     let audio = t.path().join("a.mp4");

@@ -96,6 +96,8 @@ pub struct CacheStats {
     pub misses: u64,
     /// Entries dropped to stay under the limit.
     pub evictions: u64,
+    /// Makings that panicked (a bug): their requests got an error, the server went on.
+    pub panics: u64,
 }
 
 struct Inner {
@@ -108,6 +110,14 @@ struct Inner {
 struct Slot {
     done: Mutex<Option<Made>>,
     ready: Condvar,
+}
+
+/// What a panic said, for the error that replaces its result.
+pub fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".into())
 }
 
 /// A byte-bounded LRU cache with single-flight making.
@@ -157,9 +167,17 @@ impl Cache {
                 .insert(key.to_owned(), (slot.clone(), std::time::Instant::now()));
             slot
         };
-        let result = make().map(Arc::new).map_err(Arc::new);
+        // A panic while making must not leave the slot empty (every later request for the key
+        // would wait forever) nor take the calling worker down: it becomes this request's error.
+        let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(make));
+        let panicked = made.is_err();
+        let result = made
+            .unwrap_or_else(|p| Err(Error::Bug(panic_message(&*p))))
+            .map(Arc::new)
+            .map_err(Arc::new);
         {
-            let mut g = self.inner.lock().expect("cache lock");
+            let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            g.stats.panics += u64::from(panicked);
             g.making.remove(key);
             if let Ok(bytes) = &result {
                 let dropped = g.lru.insert(key, bytes.clone(), bytes.len() as u64);
@@ -168,7 +186,7 @@ impl Cache {
                 g.stats.entries = g.lru.len();
             }
         }
-        *slot.done.lock().expect("slot lock") = Some(result.clone());
+        *slot.done.lock().unwrap_or_else(|e| e.into_inner()) = Some(result.clone());
         slot.ready.notify_all();
         result
     }
@@ -233,6 +251,31 @@ mod tests {
             }
         });
         assert_eq!(made.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_panic_while_making_fails_every_waiter_and_the_key_can_be_made_again() {
+        let c = Cache::new(1 << 20);
+        let started = std::sync::Barrier::new(2);
+        std::thread::scope(|s| {
+            let maker = s.spawn(|| {
+                c.get_or_make("k", || {
+                    started.wait();
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    panic!("boom in a decoder")
+                })
+            });
+            started.wait();
+            // Waits on the slot the panicking maker holds.
+            let waiter = c.get_or_make("k", || unreachable!("single flight"));
+            let made = maker.join().expect("the panic stays inside get_or_make");
+            for r in [made, waiter] {
+                let e = r.expect_err("a panic is an error");
+                assert!(matches!(&*e, Error::Bug(m) if m.contains("boom")), "{e}");
+            }
+        });
+        assert_eq!(c.stats().panics, 1);
+        assert_eq!(*c.get_or_make("k", || Ok(vec![1])).unwrap(), vec![1]);
     }
 
     #[test]

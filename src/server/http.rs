@@ -119,7 +119,7 @@ pub fn status_of(e: &Error) -> u16 {
         Error::NotFound { .. } | Error::NoSuch(_) => 404,
         Error::BadRequest(_) => 400,
         Error::Corrupt { .. } | Error::Unsupported { .. } => 422,
-        Error::Ffmpeg { .. } | Error::Io { .. } | Error::Peer(_) => 500,
+        Error::Ffmpeg { .. } | Error::Io { .. } | Error::Peer(_) | Error::Bug(_) => 500,
     }
 }
 

@@ -155,6 +155,18 @@ impl State {
     }
 }
 
+/// Answers a request; a panic in doing so (a bug) is contained to it: the request's
+/// connection closes (tiny_http answers a dropped request with a 500) and the thread that
+/// took it goes on serving.
+fn respond_isolated(state: &State, req: tiny_http::Request, route: Result<Route, http::ApiError>) {
+    let answered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        respond(state, req, route);
+    }));
+    if let Err(p) = answered {
+        eprintln!("haema: a request panicked: {}", cache::panic_message(&*p));
+    }
+}
+
 /// Runs the server until `stop` is set (checked between requests).
 pub fn run(state: Arc<State>, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
     let addr = format!("{}:{}", state.config.host, state.config.port);
@@ -184,7 +196,7 @@ pub fn run(state: Arc<State>, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
                             if route.as_ref().is_ok_and(Route::is_segment) {
                                 let _ = tx.send((req, route));
                             } else {
-                                respond(&state, req, route);
+                                respond_isolated(&state, req, route);
                             }
                         }
                         Ok(None) => {}
@@ -201,7 +213,7 @@ pub fn run(state: Arc<State>, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
             // The acceptors hold the senders: when they stop, the channel closes.
             let next = rx.lock().expect("lock").recv();
             match next {
-                Ok((req, route)) => respond(&state, req, route),
+                Ok((req, route)) => respond_isolated(&state, req, route),
                 Err(_) => break,
             }
         })

@@ -151,7 +151,7 @@ impl State {
     /// Prometheus text exposition format 0.0.4.
     pub(super) fn metrics(&self) -> Reply {
         let c = self.cache.stats();
-        let rows: [(&str, &str, &str, f64); 9] = [
+        let rows: [(&str, &str, &str, f64); 10] = [
             (
                 "requests_total",
                 "counter",
@@ -199,6 +199,12 @@ impl State {
                 "counter",
                 "Segments dropped to stay under the limit.",
                 c.evictions as f64,
+            ),
+            (
+                "panics_total",
+                "counter",
+                "Segment makings that panicked (bugs): answered with a 500, the server went on.",
+                c.panics as f64,
             ),
             (
                 "jobs",
