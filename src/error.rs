@@ -52,6 +52,9 @@ pub enum Error {
     /// in `bench`, a server under `bench --server`).
     #[error("{0}")]
     Peer(String),
+    /// Too much work is queued: the request was not started. Try again shortly.
+    #[error("{0}")]
+    Busy(String),
     /// A bug: code panicked while making something. The request fails; the server goes on.
     #[error("internal error: {0}")]
     Bug(String),
@@ -79,7 +82,11 @@ impl Error {
             Error::Corrupt { .. } => 4,
             Error::Unsupported { .. } => 5,
             Error::NoSuch(_) => 6,
-            Error::Ffmpeg { .. } | Error::Peer(_) | Error::Bug(_) | Error::Io { .. } => 1,
+            Error::Ffmpeg { .. }
+            | Error::Peer(_)
+            | Error::Busy(_)
+            | Error::Bug(_)
+            | Error::Io { .. } => 1,
         }
     }
 }

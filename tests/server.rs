@@ -252,6 +252,84 @@ fn concurrent_requests_for_one_segment_make_it_once() {
 }
 
 #[test]
+fn transcodes_queue_for_their_slots_and_past_the_timeout_get_503_with_retry_after() {
+    let (_d, db) = temp_db();
+    let slots = |n: &str, timeout: &str| {
+        let args: [&std::ffi::OsStr; 4] = [
+            "--transcodes".as_ref(),
+            n.as_ref(),
+            "--queue-timeout".as_ref(),
+            timeout.as_ref(),
+        ];
+        Server::start_with(&db, &args, None)
+    };
+    // Every segment of the HEVC film's H.264 rung at once, through one slot: they queue, no
+    // more than one runs at a time, and all are served.
+    let s = &slots("1", "60");
+    let (peak, done) = (
+        &std::sync::atomic::AtomicU64::new(0),
+        &std::sync::atomic::AtomicBool::new(false),
+    );
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let q = s.get("/api/v1/status").json()["queue"].clone();
+                assert_eq!(q["slots"], 1);
+                peak.fetch_max(
+                    q["running"].as_u64().unwrap(),
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+            }
+        });
+        let gets: Vec<_> = (0..5)
+            .map(|n| {
+                scope.spawn(move || s.get(&format!("/api/v1/video/2/h264-360p/{n}.m4s")).status)
+            })
+            .collect();
+        for g in gets {
+            assert_eq!(g.join().unwrap(), 200);
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    assert_eq!(
+        peak.load(std::sync::atomic::Ordering::Relaxed),
+        1,
+        "one slot, one transcode at a time"
+    );
+
+    // No waiting allowed: whatever finds the slot busy is refused at once, with a JSON body
+    // and a Retry-After.
+    let s = &slots("1", "0");
+    let answers: Vec<HttpResponse> = std::thread::scope(|scope| {
+        let gets: Vec<_> = (0..5)
+            .map(|n| scope.spawn(move || s.get(&format!("/api/v1/video/2/h264-360p/{n}.m4s"))))
+            .collect();
+        gets.into_iter().map(|g| g.join().unwrap()).collect()
+    });
+    let refused: Vec<&HttpResponse> = answers.iter().filter(|r| r.status != 200).collect();
+    assert!(
+        !refused.is_empty(),
+        "five transcodes at once through one slot"
+    );
+    for r in &refused {
+        assert_eq!(r.status, 503);
+        assert_eq!(r.header("retry-after"), Some("2"));
+        assert!(r.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("transcode slot"));
+    }
+    let metrics = String::from_utf8(s.get("/metrics").body).unwrap();
+    assert!(
+        metrics.contains(&format!(
+            "haema_transcodes_refused_total {}\n",
+            refused.len()
+        )),
+        "{metrics}"
+    );
+}
+
+#[test]
 fn ffmpeg_plays_the_served_master_playlist_without_a_warning() {
     let (_d, db) = temp_db();
     let s = Server::start(&db);

@@ -43,13 +43,13 @@ pub struct Args {
     /// Keep made segments in memory [default: true].
     #[arg(long, action = clap::ArgAction::Set)]
     pub cache: Option<bool>,
-    /// Memory cache limit: bytes, or with K, M, G [default: 512M].
+    /// Memory cache limit: bytes, or with K, M, G (also KB, MiB..., in 1024s) [default: 512M].
     #[arg(long, value_parser = parse_size)]
     pub cache_limit: Option<u64>,
     /// Also keep made segments as files in this folder (survives restarts, shared by servers).
     #[arg(long, value_name = "DIR")]
     pub cache_path: Option<PathBuf>,
-    /// Disk cache limit: bytes, or with K, M, G [default: 10G].
+    /// Disk cache limit: bytes, or with K, M, G (also KB, MiB..., in 1024s) [default: 10G].
     #[arg(long, value_parser = parse_size)]
     pub disk_cache_limit: Option<u64>,
     /// Video encoder for transcoded renditions [default: libx264] (an HEVC encoder makes
@@ -59,9 +59,18 @@ pub struct Args {
     /// Access token required on everything but /health.
     #[arg(long)]
     pub token: Option<String>,
-    /// Worker threads answering requests [default: 16].
+    /// Worker threads answering segment requests; most wait on I/O or for a transcode slot
+    /// [default: 16].
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Transcodes that run at once; a segment a player waits for goes before prefetching
+    /// [default: the number of cores].
+    #[arg(long, value_name = "N")]
+    pub transcodes: Option<usize>,
+    /// Seconds a request may wait for a transcode slot before it is refused with 503 and
+    /// Retry-After [default: 15].
+    #[arg(long, value_name = "SECONDS")]
+    pub queue_timeout: Option<f64>,
     /// A YAML file with any of the options above.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -82,21 +91,17 @@ struct FileConfig {
     encoder: Option<String>,
     token: Option<String>,
     threads: Option<usize>,
+    transcodes: Option<usize>,
+    queue_timeout: Option<f64>,
 }
 
-/// `512M` to bytes.
+/// A size as people write it, to bytes: `1048576`, `512M`, `256MB`, `512MiB`, `1.5G`, `2GB`.
+/// K, M and G count in 1024s, with or without `B` or `iB` (a cache limit is memory).
 fn parse_size(s: &str) -> Result<u64, String> {
-    let s = s.trim();
-    let (num, mult) = match s.chars().last().map(|c| c.to_ascii_uppercase()) {
-        Some('K') => (&s[..s.len() - 1], 1u64 << 10),
-        Some('M') => (&s[..s.len() - 1], 1 << 20),
-        Some('G') => (&s[..s.len() - 1], 1 << 30),
-        _ => (s, 1),
-    };
-    num.trim()
-        .parse::<u64>()
-        .map(|n| n * mult)
-        .map_err(|_| format!("'{s}' is not a size (like 512M or 2G)"))
+    parse_size::Config::new()
+        .with_binary()
+        .parse_size(s.trim())
+        .map_err(|_| format!("'{s}' is not a size (like 512M, 256MB or 1.5G)"))
 }
 
 /// Runs `haema serve`.
@@ -128,6 +133,11 @@ pub fn run_cmd(args: Args) -> anyhow::Result<()> {
         .unwrap_or_else(|| haema::ladder::DEFAULT_VIDEO_ENCODER.into());
     haema::media::transcode::check_video_encoder(&encoder)?;
     let db = args.db.or(file.db).unwrap_or_else(|| "haema.db".into());
+    let queue_timeout = args.queue_timeout.or(file.queue_timeout).unwrap_or(15.0);
+    if !(0.0..=3600.0).contains(&queue_timeout) {
+        anyhow::bail!("queue_timeout: {queue_timeout} is not a number of seconds from 0 to 3600");
+    }
+    let queue_timeout = std::time::Duration::from_secs_f64(queue_timeout);
     let config = Config {
         host: args
             .host
@@ -150,6 +160,11 @@ pub fn run_cmd(args: Args) -> anyhow::Result<()> {
             .or(file_disk_limit)
             .unwrap_or(10 << 30),
         threads: args.threads.or(file.threads).unwrap_or(16),
+        transcodes: args
+            .transcodes
+            .or(file.transcodes)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        queue_timeout,
         encoder,
         token: args.token.or(file.token),
     };
@@ -176,4 +191,29 @@ pub fn run_cmd(args: Args) -> anyhow::Result<()> {
     run(state, stop)?;
     eprintln!("haema: stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_are_read_as_people_write_them() {
+        let mib = 1u64 << 20;
+        for (text, want) in [
+            ("1048576", mib),
+            ("512M", 512 * mib),
+            ("256MB", 256 * mib),
+            ("512MiB", 512 * mib),
+            ("1.5G", 3 * 512 * mib),
+            ("2GB", 2048 * mib),
+            ("64k", 64 << 10),
+            (" 2G ", 2048 * mib),
+        ] {
+            assert_eq!(parse_size(text), Ok(want), "{text}");
+        }
+        for bad in ["", "lots", "-1M", "5X"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
 }

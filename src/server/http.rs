@@ -119,6 +119,7 @@ pub fn status_of(e: &Error) -> u16 {
         Error::NotFound { .. } | Error::NoSuch(_) => 404,
         Error::BadRequest(_) => 400,
         Error::Corrupt { .. } | Error::Unsupported { .. } => 422,
+        Error::Busy(_) => 503,
         Error::Ffmpeg { .. } | Error::Io { .. } | Error::Peer(_) | Error::Bug(_) => 500,
     }
 }
@@ -155,36 +156,12 @@ pub fn etag_of(key: &str) -> String {
     format!("\"{:016x}\"", super::cache::fnv1a(key))
 }
 
-/// A query parameter, percent-decoded.
+/// A query parameter, decoded as `application/x-www-form-urlencoded` (`+` is a space,
+/// percent escapes are bytes, text that isn't UTF-8 is replaced).
 pub fn query_param(query: &str, name: &str) -> Option<String> {
-    query.split('&').find_map(|kv| {
-        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-        (k == name).then(|| percent_decode(v))
-    })
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
-                {
-                    Ok(v) => {
-                        out.push(v);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 fn header(name: &str, value: &str) -> tiny_http::Header {
@@ -277,6 +254,10 @@ pub fn respond(state: &State, mut req: tiny_http::Request, route: Result<Route, 
     if let Some(e) = &reply.etag {
         resp.add_header(header("ETag", e));
     }
+    if status == 503 {
+        // RFC 9110 10.2.3: when to ask again (players retry a failed segment on their own).
+        resp.add_header(header("Retry-After", "2"));
+    }
     let _ = req.respond(resp);
 }
 
@@ -313,6 +294,8 @@ mod tests {
             ),
             (Error::NoSuch("segment 9".into()), 404),
             (Error::BadRequest("x1".into()), 400),
+            (Error::Busy("queue full".into()), 503),
+            (Error::Bug("panicked".into()), 500),
             (
                 Error::Corrupt {
                     path: path.clone(),

@@ -8,6 +8,7 @@
 //! itself. Only ids from a request reach the file system: a path is looked up in the library
 //! database, never built from the URL. Every 4xx/5xx answer has a JSON body.
 
+pub mod admission;
 mod api;
 pub mod cache;
 pub mod http;
@@ -46,8 +47,12 @@ pub struct Config {
     pub cache_path: Option<PathBuf>,
     /// Disk cache limit in bytes.
     pub disk_cache_limit: u64,
-    /// Worker threads answering requests.
+    /// Worker threads answering segment requests (most wait on I/O or on a transcode slot).
     pub threads: usize,
+    /// Transcodes that run at once.
+    pub transcodes: usize,
+    /// How long a request may wait for a transcode slot before it gets a 503.
+    pub queue_timeout: Duration,
     /// Video encoder for transcoded renditions.
     pub encoder: String,
     /// Access token required on everything but /health, if set.
@@ -69,6 +74,7 @@ pub struct State {
     disk: Option<DiskCache>,
     sources: SourcePool,
     prefetch: prefetch::Prefetch,
+    admission: admission::Admission,
     /// Segments being made: cache key -> what and how far.
     progress: Arc<Mutex<HashMap<String, JobInfo>>>,
     started: Instant,
@@ -91,6 +97,7 @@ impl State {
         };
         Ok(State {
             cache: Cache::new(config.cache_limit),
+            admission: admission::Admission::new(config.transcodes),
             disk,
             sources: SourcePool::default(),
             config,

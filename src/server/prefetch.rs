@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use super::segments::Loaded;
+use super::segments::{Loaded, Waiting};
 use super::status::JobInfo;
 use super::State;
 use crate::hls;
@@ -92,7 +92,8 @@ impl State {
                 ..Default::default()
             };
             let _ = self.cache.get_or_make(&key, || {
-                self.make_segment(&key, info, &job.loaded, SegmentId::Media(job.n))
+                let n = SegmentId::Media(job.n);
+                self.make_segment(&key, info, &job.loaded, n, Waiting::Nobody)
             });
         }
     }

@@ -14,7 +14,7 @@ use super::State;
 use crate::error::Error;
 use crate::hls::{self, RenditionFile};
 use crate::media::Source;
-use crate::plan::{plan_for, Presentation, DEFAULT_SEGMENT_SECS};
+use crate::plan::{plan_for, Method, Presentation, DEFAULT_SEGMENT_SECS};
 use crate::probe::MediaInfo;
 use crate::segment::{SegmentId, Segmenter};
 use crate::stream::Kind;
@@ -33,6 +33,15 @@ pub struct Loaded {
     pub pres: Presentation,
     /// Size and modification time of the file when it was probed.
     pub stamp: String,
+}
+
+/// Who waits for a segment being made: it decides its place in the transcode queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waiting {
+    /// A client asked for it: it waits for a slot, up to the queue timeout.
+    Client,
+    /// Prefetch: made only when a slot is free and no client waits.
+    Nobody,
 }
 
 /// Open sources by video, ready for the next segment of the same file: opening and indexing is
@@ -136,7 +145,9 @@ impl State {
         };
         let body = self
             .cache
-            .get_or_make(&key, || self.make_segment(&key, job, &loaded, seg))
+            .get_or_make(&key, || {
+                self.make_segment(&key, job, &loaded, seg, Waiting::Client)
+            })
             .map_err(|e| {
                 ApiError::new(
                     super::http::status_of(&e),
@@ -173,10 +184,34 @@ impl State {
         job: JobInfo,
         loaded: &Loaded,
         seg: SegmentId,
+        waiting: Waiting,
     ) -> Result<Vec<u8>, Error> {
         if let Some(bytes) = self.disk.as_ref().and_then(|d| d.get(key)) {
             return Ok(bytes);
         }
+        // Transcodes take a slot; copies and WebVTT are cheap and run at once.
+        let transcoded = loaded
+            .pres
+            .rendition(&job.rendition)
+            .is_ok_and(|r| matches!(r.method, Method::Video(_) | Method::Aac(_)));
+        let _slot = match (transcoded, waiting) {
+            (false, _) => None,
+            (true, Waiting::Client) => Some(
+                self.admission
+                    .acquire(self.config.queue_timeout)
+                    .ok_or_else(|| {
+                        Error::Busy(format!(
+                            "every transcode slot stayed busy for {:.0} s; try again",
+                            self.config.queue_timeout.as_secs_f64()
+                        ))
+                    })?,
+            ),
+            (true, Waiting::Nobody) => Some(
+                self.admission
+                    .try_acquire_background()
+                    .ok_or_else(|| Error::Busy("no transcode slot free for prefetch".into()))?,
+            ),
+        };
         let (video, rid) = (job.video, job.rendition.clone());
         let media_secs = match seg {
             SegmentId::Media(n) => loaded.pres.timeline.duration_secs(n),

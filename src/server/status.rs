@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 
 use serde::{Deserialize, Serialize};
 
+use super::admission::Queue;
 use super::cache::{CacheStats, DiskStats};
 use super::http::Reply;
 use super::State;
@@ -27,6 +28,8 @@ pub struct Status {
     pub disk_cache: Option<DiskStats>,
     /// Segments being made right now.
     pub jobs: Vec<Job>,
+    /// The transcode slots: how many, how many run, how many wait.
+    pub queue: Queue,
     /// The library folder being scanned, if a scan runs.
     pub scanning: Option<String>,
     /// The encoder transcoded renditions are made with.
@@ -141,6 +144,7 @@ impl State {
             cache: self.cache.stats(),
             disk_cache: self.disk.as_ref().map(|d| d.stats()),
             jobs,
+            queue: self.admission.queue(),
             scanning: self.scanning.lock().expect("lock").clone(),
             encoder: self.config.encoder.clone(),
             encoders: encoders().to_vec(),
@@ -151,7 +155,8 @@ impl State {
     /// Prometheus text exposition format 0.0.4.
     pub(super) fn metrics(&self) -> Reply {
         let c = self.cache.stats();
-        let rows: [(&str, &str, &str, f64); 10] = [
+        let q = self.admission.queue();
+        let rows: [(&str, &str, &str, f64); 13] = [
             (
                 "requests_total",
                 "counter",
@@ -205,6 +210,24 @@ impl State {
                 "counter",
                 "Segment makings that panicked (bugs): answered with a 500, the server went on.",
                 c.panics as f64,
+            ),
+            (
+                "transcodes_running",
+                "gauge",
+                "Transcodes running now.",
+                q.running as f64,
+            ),
+            (
+                "transcodes_waiting",
+                "gauge",
+                "Requests waiting for a transcode slot.",
+                q.waiting as f64,
+            ),
+            (
+                "transcodes_refused_total",
+                "counter",
+                "Requests refused (503) after waiting past the queue timeout.",
+                q.refused as f64,
             ),
             (
                 "jobs",

@@ -174,6 +174,7 @@ mod tests {
     fn recorded() -> Status {
         serde_json::from_value(serde_json::json!({
             "uptime_secs": 3725.0, "requests": 42, "encoder": "libx264", "scanning": null,
+            "queue": { "slots": 2, "running": 2, "waiting": 3, "refused": 0 },
             "cache": { "bytes": 268435456u64, "limit": 536870912u64, "entries": 7, "hits": 30, "misses": 10, "evictions": 2 },
             "jobs": [{ "video": "3", "rendition": "h264-720p", "segment": "12.m4s", "encoder": "libx264", "running_secs": 0.8, "progress": 0.5, "fps": 60.0, "speed": 2.5 }],
             "encoders": [{ "name": "libx264", "available": true, "detail": "opens" }, { "name": "h264_vaapi", "available": false, "detail": "does not open: Invalid argument" }],
@@ -191,6 +192,7 @@ mod tests {
         };
         let s = screen(&app, 100, 30);
         assert!(s.contains("up 1h 02m  42 requests"), "{s}");
+        assert!(s.contains("transcodes 2/2, 3 waiting"), "{s}");
         assert!(s.contains("h264-720p") && s.contains("12.m4s"), "{s}");
         assert!(
             s.contains(" 50%") && s.contains("60") && s.contains("2.5x"),

@@ -47,11 +47,14 @@ pub fn title(f: &mut Frame, area: Rect, app: &App) {
         ),
         (None, None) => Line::from(format!("{}: connecting...", app.server)),
         (None, Some(s)) => Line::from(format!(
-            "{}  up {}  {} requests  encoder {}{}",
+            "{}  up {}  {} requests  encoder {}  transcodes {}/{}, {} waiting{}",
             app.server,
             duration(s.uptime_secs),
             s.requests,
             s.encoder,
+            s.queue.running,
+            s.queue.slots,
+            s.queue.waiting,
             s.scanning
                 .as_deref()
                 .map(|p| format!("  scanning {p}"))

@@ -1,0 +1,127 @@
+//! Admission control for transcodes: a fixed number run at once (sized to the machine), the
+//! segment a client is waiting for goes before any prefetch, and a request that would wait past
+//! its deadline is refused (503 with Retry-After) rather than left hanging.
+
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+/// How busy the transcode slots are, for `/api/v1/status` and `/metrics`.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Queue {
+    /// Transcodes that may run at once.
+    pub slots: usize,
+    /// Transcodes running now.
+    pub running: usize,
+    /// Requests waiting for a slot.
+    pub waiting: usize,
+    /// Requests refused after waiting past the deadline.
+    pub refused: u64,
+}
+
+/// The transcode slots.
+pub struct Admission {
+    state: Mutex<Queue>,
+    freed: Condvar,
+}
+
+/// A slot held while a transcode runs; given back when dropped.
+pub struct Permit<'a>(&'a Admission);
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        let mut q = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
+        q.running -= 1;
+        drop(q);
+        self.0.freed.notify_all();
+    }
+}
+
+impl Admission {
+    /// `slots` transcodes at once (at least one).
+    pub fn new(slots: usize) -> Admission {
+        Admission {
+            state: Mutex::new(Queue {
+                slots: slots.max(1),
+                ..Default::default()
+            }),
+            freed: Condvar::new(),
+        }
+    }
+
+    /// A slot for work a client is waiting for: as soon as one is free, or `None` once
+    /// `deadline` has passed.
+    pub fn acquire(&self, deadline: Duration) -> Option<Permit<'_>> {
+        let until = Instant::now() + deadline;
+        let mut q = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        q.waiting += 1;
+        while q.running >= q.slots {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                q.waiting -= 1;
+                q.refused += 1;
+                return None;
+            }
+            q = self
+                .freed
+                .wait_timeout(q, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        q.waiting -= 1;
+        q.running += 1;
+        Some(Permit(self))
+    }
+
+    /// A slot for work nobody waits for yet (prefetch): only when one is free and no client
+    /// is waiting for one.
+    pub fn try_acquire_background(&self) -> Option<Permit<'_>> {
+        let mut q = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if q.running >= q.slots || q.waiting > 0 {
+            return None;
+        }
+        q.running += 1;
+        Some(Permit(self))
+    }
+
+    /// The slots' state now.
+    pub fn queue(&self) -> Queue {
+        *self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_more_than_the_slots_run_and_prefetch_yields_to_a_waiting_client() {
+        let a = Admission::new(1);
+        let first = a.acquire(Duration::from_secs(1)).expect("a free slot");
+        assert!(a.try_acquire_background().is_none(), "no slot free");
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| a.acquire(Duration::from_secs(5)).map(|_| ()));
+            while a.queue().waiting == 0 {
+                std::thread::yield_now();
+            }
+            drop(first);
+            // The slot is free, but a client waits for it (or already has it): prefetch does
+            // not take it.
+            assert!(a.try_acquire_background().is_none());
+            assert!(waiter.join().unwrap().is_some());
+        });
+        assert_eq!(a.queue().running, 0);
+        assert!(a.try_acquire_background().is_some());
+    }
+
+    #[test]
+    fn a_request_that_would_wait_past_its_deadline_is_refused() {
+        let a = Admission::new(1);
+        let _busy = a.acquire(Duration::ZERO).unwrap();
+        assert!(a.acquire(Duration::from_millis(50)).is_none());
+        let q = a.queue();
+        assert_eq!((q.running, q.waiting, q.refused), (1, 0, 1));
+    }
+}
