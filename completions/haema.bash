@@ -423,7 +423,7 @@ _haema() {
             return 0
             ;;
         haema__subcmd__serve)
-            opts="-p -t -e -h --port --host --target-path --db --cache --cache-limit --cache-path --disk-cache-limit --encoder --token --threads --config --help"
+            opts="-p -t -e -h --port --host --target-path --db --cache --cache-limit --cache-path --disk-cache-limit --encoder --token --threads --transcodes --queue-timeout --config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -482,6 +482,14 @@ _haema() {
                     return 0
                     ;;
                 --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --transcodes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --queue-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

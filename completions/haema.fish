@@ -58,12 +58,14 @@ complete -c haema -n "__fish_haema_using_subcommand serve" -s t -l target-path -
 complete -c haema -n "__fish_haema_using_subcommand serve" -l db -d 'The library database [default: haema.db]' -r -F
 complete -c haema -n "__fish_haema_using_subcommand serve" -l cache -d 'Keep made segments in memory [default: true]' -r -f -a "true\t''
 false\t''"
-complete -c haema -n "__fish_haema_using_subcommand serve" -l cache-limit -d 'Memory cache limit: bytes, or with K, M, G [default: 512M]' -r
+complete -c haema -n "__fish_haema_using_subcommand serve" -l cache-limit -d 'Memory cache limit: bytes, or with K, M, G (also KB, MiB..., in 1024s) [default: 512M]' -r
 complete -c haema -n "__fish_haema_using_subcommand serve" -l cache-path -d 'Also keep made segments as files in this folder (survives restarts, shared by servers)' -r -F
-complete -c haema -n "__fish_haema_using_subcommand serve" -l disk-cache-limit -d 'Disk cache limit: bytes, or with K, M, G [default: 10G]' -r
+complete -c haema -n "__fish_haema_using_subcommand serve" -l disk-cache-limit -d 'Disk cache limit: bytes, or with K, M, G (also KB, MiB..., in 1024s) [default: 10G]' -r
 complete -c haema -n "__fish_haema_using_subcommand serve" -s e -l encoder -d 'Video encoder for transcoded renditions [default: libx264] (an HEVC encoder makes `hevc-<height>p` rungs)' -r
 complete -c haema -n "__fish_haema_using_subcommand serve" -l token -d 'Access token required on everything but /health' -r
-complete -c haema -n "__fish_haema_using_subcommand serve" -l threads -d 'Worker threads answering requests [default: 16]' -r
+complete -c haema -n "__fish_haema_using_subcommand serve" -l threads -d 'Worker threads answering segment requests; most wait on I/O or for a transcode slot [default: 16]' -r
+complete -c haema -n "__fish_haema_using_subcommand serve" -l transcodes -d 'Transcodes that run at once; a segment a player waits for goes before prefetching [default: the number of cores]' -r
+complete -c haema -n "__fish_haema_using_subcommand serve" -l queue-timeout -d 'Seconds a request may wait for a transcode slot before it is refused with 503 and Retry-After [default: 15]' -r
 complete -c haema -n "__fish_haema_using_subcommand serve" -l config -d 'A YAML file with any of the options above' -r -F
 complete -c haema -n "__fish_haema_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c haema -n "__fish_haema_using_subcommand bench" -l server -d 'Instead: play simulated viewers against a running server (host:port)' -r

@@ -112,6 +112,13 @@ fn quoted(s: &str) -> String {
 /// The master playlist: audio groups (one per codec family) and one variant per group, all
 /// pointing at the same video playlist, so a player picks the first variant it can decode.
 pub fn master_playlist(p: &Presentation) -> String {
+    master_playlist_with(p, "")
+}
+
+/// [`master_playlist`] with `query` (`?vt=...`, or empty) after every URI: relative URIs don't
+/// inherit the playlist's own query (RFC 3986 5.2.2), so what authorizes the master must be
+/// written into each URI it names.
+pub fn master_playlist_with(p: &Presentation, query: &str) -> String {
     let mut s = String::from("#EXTM3U\n#EXT-X-VERSION:7\n");
     if p.independent {
         s.push_str("#EXT-X-INDEPENDENT-SEGMENTS\n");
@@ -130,7 +137,7 @@ pub fn master_playlist(p: &Presentation) -> String {
             let default = if r.id == default_id { "YES" } else { "NO" };
             let _ = writeln!(
                 s,
-                "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"{gid}\",LANGUAGE=\"{}\",NAME=\"{}\",DEFAULT={default},AUTOSELECT=YES,CHANNELS=\"{}\",URI=\"{}/{MEDIA_PLAYLIST_NAME}\"",
+                "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"{gid}\",LANGUAGE=\"{}\",NAME=\"{}\",DEFAULT={default},AUTOSELECT=YES,CHANNELS=\"{}\",URI=\"{}/{MEDIA_PLAYLIST_NAME}{query}\"",
                 quoted(&r.language),
                 quoted(&r.name),
                 r.channels.max(1),
@@ -145,7 +152,7 @@ pub fn master_playlist(p: &Presentation) -> String {
     for r in &subs {
         let _ = writeln!(
             s,
-            "#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"subs\",LANGUAGE=\"{}\",NAME=\"{}\",DEFAULT={},AUTOSELECT=YES,FORCED={},URI=\"{}/{MEDIA_PLAYLIST_NAME}\"",
+            "#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"subs\",LANGUAGE=\"{}\",NAME=\"{}\",DEFAULT={},AUTOSELECT=YES,FORCED={},URI=\"{}/{MEDIA_PLAYLIST_NAME}{query}\"",
             quoted(&r.language),
             quoted(&r.name),
             if Some(&r.id) == default_sub.as_ref() { "YES" } else { "NO" },
@@ -183,7 +190,7 @@ pub fn master_playlist(p: &Presentation) -> String {
         if !subs.is_empty() {
             s.push_str(",SUBTITLES=\"subs\"");
         }
-        let _ = writeln!(s, "\n{}/{MEDIA_PLAYLIST_NAME}", v.id);
+        let _ = writeln!(s, "\n{}/{MEDIA_PLAYLIST_NAME}{query}", v.id);
     };
     for v in p.videos() {
         if groups.is_empty() {
@@ -199,6 +206,11 @@ pub fn master_playlist(p: &Presentation) -> String {
 /// A rendition's media playlist: every rendition uses the video's segment boundaries, so all
 /// playlists of a file have the same EXTINF list and TARGETDURATION.
 pub fn media_playlist(p: &Presentation, r: &Rendition) -> String {
+    media_playlist_with(p, r, "")
+}
+
+/// [`media_playlist`] with `query` after every URI (see [`master_playlist_with`]).
+pub fn media_playlist_with(p: &Presentation, r: &Rendition, query: &str) -> String {
     let durations = p.timeline.durations();
     // RFC 8216 4.3.3.1: every EXTINF rounded to the nearest integer <= TARGETDURATION.
     let target = durations
@@ -218,10 +230,10 @@ pub fn media_playlist(p: &Presentation, r: &Rendition) -> String {
     }
     // WebVTT segments stand alone; fMP4 ones need the init segment (RFC 8216 4.3.2.5).
     if r.kind != Kind::Subtitle {
-        let _ = writeln!(s, "#EXT-X-MAP:URI=\"{INIT_NAME}\"");
+        let _ = writeln!(s, "#EXT-X-MAP:URI=\"{INIT_NAME}{query}\"");
     }
     for (n, d) in durations.iter().enumerate() {
-        let _ = writeln!(s, "#EXTINF:{d:.6},\n{}", segment_name(r, n));
+        let _ = writeln!(s, "#EXTINF:{d:.6},\n{}{query}", segment_name(r, n));
     }
     s.push_str("#EXT-X-ENDLIST\n");
     s

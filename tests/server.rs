@@ -365,6 +365,49 @@ fn ffmpeg_plays_the_served_master_playlist_without_a_warning() {
 }
 
 #[test]
+fn a_player_given_only_the_master_url_with_a_token_plays_everything_it_names() {
+    let (_d, db) = temp_db();
+    let args: [&std::ffi::OsStr; 2] = ["--token".as_ref(), "s3cret".as_ref()];
+    let s = Server::start_with(&db, &args, Some("s3cret"));
+    let master = "/api/v1/video/1/master.m3u8?token=s3cret";
+    let text = String::from_utf8(http("GET", &s.addr, master, &[], b"").body).unwrap();
+    // Every URI carries a per-video token, never the server's own.
+    let uris: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .chain(
+            text.lines()
+                .filter_map(|l| l.split("URI=\"").nth(1)?.split('"').next()),
+        )
+        .collect();
+    assert!(!uris.is_empty());
+    for u in &uris {
+        assert!(u.contains("?vt=") && !u.contains("s3cret"), "{u}");
+    }
+    // What a per-video token opens: its video's playlists and segments, nothing else.
+    let vt = uris[0].split("?vt=").nth(1).unwrap();
+    let get = |path: &str| http("GET", &s.addr, path, &[], b"").status;
+    assert_eq!(get(&format!("/api/v1/video/1/original/0.m4s?vt={vt}")), 200);
+    assert_eq!(get(&format!("/api/v1/video/2/master.m3u8?vt={vt}")), 401);
+    assert_eq!(get(&format!("/api/v1/shows?vt={vt}")), 401);
+    assert_eq!(get("/api/v1/video/1/original/0.m4s?vt=1-00"), 401);
+    assert_eq!(get("/api/v1/video/1/original/0.m4s"), 401);
+
+    // Real players, given the master URL alone.
+    let url = format!("http://{}{master}", s.addr);
+    let out = run(Command::new("ffmpeg").args([
+        "-nostdin", "-v", "warning", "-i", &url, "-map", "0:v", "-map", "0:a", "-f", "null", "-",
+    ]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = browser_report("play.mjs", &["--url".as_ref(), url.as_ref()]);
+    assert_eq!(r["ok"], true, "{r}");
+}
+
+#[test]
 fn hls_js_plays_a_served_video_from_another_origin() {
     let (_d, db) = temp_db();
     let s = Server::start(&db);

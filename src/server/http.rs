@@ -195,7 +195,7 @@ pub fn respond(state: &State, mut req: tiny_http::Request, route: Result<Route, 
                 .and_then(|a| a.strip_prefix("Bearer "))
                 .map(str::to_owned)
                 .or_else(|| query_param(query, "token"));
-            given.as_deref() == Some(token)
+            given.as_deref() == Some(token) || state.video_token_opens(&route, query)
         }
         _ => true,
     };

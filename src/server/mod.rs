@@ -15,6 +15,7 @@ pub mod http;
 mod prefetch;
 pub mod route;
 mod segments;
+pub mod signing;
 pub mod status;
 
 use std::collections::{HashMap, VecDeque};
@@ -75,6 +76,8 @@ pub struct State {
     sources: SourcePool,
     prefetch: prefetch::Prefetch,
     admission: admission::Admission,
+    /// Signs per-video tokens into playlist URIs, when the server has a token.
+    signer: Option<signing::Signer>,
     /// Segments being made: cache key -> what and how far.
     progress: Arc<Mutex<HashMap<String, JobInfo>>>,
     started: Instant,
@@ -98,6 +101,7 @@ impl State {
         Ok(State {
             cache: Cache::new(config.cache_limit),
             admission: admission::Admission::new(config.transcodes),
+            signer: config.token.as_deref().map(signing::Signer::new),
             disk,
             sources: SourcePool::default(),
             config,

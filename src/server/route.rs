@@ -138,6 +138,15 @@ impl Route {
         matches!(self, Route::Health | Route::Page | Route::HlsJs)
     }
 
+    /// The video a route serves, if it is one of a video's playlists or segments: what a
+    /// per-video token may open.
+    pub fn video(&self) -> Option<i64> {
+        match self {
+            Route::Master(id) | Route::Rendition { video: id, .. } => Some(*id),
+            _ => None,
+        }
+    }
+
     /// Whether answering may take a transcode (an init or media segment): such requests go to
     /// the worker pool, the rest are answered by the acceptors at once.
     pub fn is_segment(&self) -> bool {

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::http::{etag_of, ApiError, ApiResult, Reply};
+use super::signing;
 use super::status::JobInfo;
 use super::State;
 use crate::error::Error;
@@ -33,6 +34,12 @@ pub struct Loaded {
     pub pres: Presentation,
     /// Size and modification time of the file when it was probed.
     pub stamp: String,
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Who waits for a segment being made: it decides its place in the transcode queue.
@@ -118,7 +125,35 @@ impl State {
 
     /// `GET /api/v1/video/ID/master.m3u8`.
     pub(super) fn master(&self, id: i64) -> ApiResult {
-        Ok(Reply::playlist(hls::master_playlist(&self.load(id)?.pres)))
+        let query = self.uri_query(id);
+        Ok(Reply::playlist(hls::master_playlist_with(
+            &self.load(id)?.pres,
+            &query,
+        )))
+    }
+
+    /// What playlists of a video append to each URI they name: its per-video token when the
+    /// server has a token (so a player given only the master URL can fetch the rest), else
+    /// nothing.
+    fn uri_query(&self, id: i64) -> String {
+        match &self.signer {
+            Some(s) => format!("?{}={}", signing::PARAM, s.sign(id, unix_now())),
+            None => String::new(),
+        }
+    }
+
+    /// Whether the query's per-video token opens the video this route serves.
+    pub(super) fn video_token_opens(
+        &self,
+        route: &Result<super::route::Route, ApiError>,
+        query: &str,
+    ) -> bool {
+        let (Some(signer), Ok(Some(video))) = (&self.signer, route.as_ref().map(|r| r.video()))
+        else {
+            return false;
+        };
+        super::http::query_param(query, signing::PARAM)
+            .is_some_and(|vt| signer.verify(video, &vt, unix_now()))
     }
 
     /// `GET /api/v1/video/ID/RENDITION/FILE`: a media playlist, an init or a media segment.
@@ -126,7 +161,12 @@ impl State {
         let loaded = self.load(id)?;
         let r = loaded.pres.rendition(rid)?;
         if file == RenditionFile::Playlist {
-            return Ok(Reply::playlist(hls::media_playlist(&loaded.pres, r)));
+            let query = self.uri_query(id);
+            return Ok(Reply::playlist(hls::media_playlist_with(
+                &loaded.pres,
+                r,
+                &query,
+            )));
         }
         let name = file.name();
         let Some(seg) = file.segment_in(r) else {
