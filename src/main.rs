@@ -20,6 +20,13 @@ use clap::{CommandFactory, Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log filter: error, warn, info, debug, trace, or per module (`haema=debug,warn`);
+    /// overrides RUST_LOG [default: info for serve, warn otherwise].
+    #[arg(long, global = true, value_name = "FILTER")]
+    log_level: Option<String>,
+    /// Log lines as text or as one JSON object each.
+    #[arg(long, global = true, value_enum, default_value_t = cmd::logging::LogFormat::Text)]
+    log_format: cmd::logging::LogFormat,
 }
 
 /// The exit codes, shown by `haema --help` and in haema(1); [`exit_code`] maps errors to them.
@@ -55,6 +62,12 @@ enum Command {
 
 fn main() {
     let cli = Cli::parse();
+    let quiet_by_default = if matches!(cli.command, Command::Serve(_)) {
+        "info"
+    } else {
+        "warn"
+    };
+    cmd::logging::init(cli.log_level.as_deref(), cli.log_format, quiet_by_default);
     let result = match cli.command {
         Command::Scan(a) => cmd::scan::run(a),
         Command::Probe(a) => cmd::probe::run(a),

@@ -408,6 +408,68 @@ fn a_player_given_only_the_master_url_with_a_token_plays_everything_it_names() {
 }
 
 #[test]
+fn the_server_logs_one_json_line_per_request_with_its_fields() {
+    let (d, db) = temp_db();
+    let log = d.path().join("log");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = haema()
+        .args([
+            "serve",
+            "-p",
+            &port.to_string(),
+            "--log-format",
+            "json",
+            "--db",
+        ])
+        .arg(&db)
+        .arg("-t")
+        .arg(library())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let addr = format!("127.0.0.1:{port}");
+    let mut up = false;
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(&addr).is_ok() {
+            up = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(up, "the server did not come up");
+    assert_eq!(http("GET", &addr, "/nothing/here", &[], b"").status, 404);
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    assert!(
+        child.wait().unwrap().success(),
+        "SIGTERM ends the server cleanly"
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let req = lines
+        .iter()
+        .find(|l| l["target"] == "haema::request")
+        .unwrap_or_else(|| panic!("no request line in {text}"));
+    assert_eq!(req["method"], "GET");
+    assert_eq!(req["path"], "/nothing/here");
+    assert_eq!(req["status"], 404);
+    assert!(
+        req["bytes"].as_u64().unwrap() > 0 && req["ms"].as_f64().is_some(),
+        "{req}"
+    );
+    assert!(lines
+        .iter()
+        .all(|l| l["level"].is_string() && l["ts"].is_string()));
+}
+
+#[test]
 fn hls_js_plays_a_served_video_from_another_origin() {
     let (_d, db) = temp_db();
     let s = Server::start(&db);

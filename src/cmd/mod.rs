@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod docs;
+pub mod logging;
 pub mod playlist;
 pub mod probe;
 pub mod scan;

@@ -179,17 +179,17 @@ pub fn run_cmd(args: Args) -> anyhow::Result<()> {
         // Serve while scanning.
         let state = state.clone();
         std::thread::spawn(move || match state.scan() {
-            Ok(s) => eprintln!(
-                "haema: scanned {} videos ({} probed, {} failed)",
+            Ok(s) => log::info!(
+                "scanned {} videos ({} probed, {} failed)",
                 s.found,
                 s.probed,
                 s.failed.len()
             ),
-            Err(e) => eprintln!("haema: scan failed: {e}"),
+            Err(e) => log::error!("scan failed: {e}"),
         });
     }
     run(state, stop)?;
-    eprintln!("haema: stopped");
+    log::info!("stopped");
     Ok(())
 }
 

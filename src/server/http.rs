@@ -140,7 +140,7 @@ impl From<rusqlite::Error> for ApiError {
     /// The database's own message stays in the server's log: it names internals, not what the
     /// client can do.
     fn from(e: rusqlite::Error) -> ApiError {
-        eprintln!("haema: library database: {e}");
+        log::error!("library database: {e}");
         ApiError::new(
             500,
             "the library database could not be read; see the server's log",
@@ -232,6 +232,15 @@ pub fn respond(state: &State, mut req: tiny_http::Request, route: Result<Route, 
         reply.body.clone()
     };
     let len = body.len();
+    log::info!(
+        target: "haema::request",
+        method = method.as_str(),
+        path = path,
+        status = status,
+        bytes = len,
+        ms = (started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0;
+        "{method} {path} {status}"
+    );
     let mut resp = tiny_http::Response::new(
         tiny_http::StatusCode(status),
         Vec::new(),

@@ -174,7 +174,7 @@ fn respond_isolated(state: &State, req: tiny_http::Request, route: Result<Route,
         respond(state, req, route);
     }));
     if let Err(p) = answered {
-        eprintln!("haema: a request panicked: {}", cache::panic_message(&*p));
+        log::error!("a request panicked: {}", cache::panic_message(&*p));
     }
 }
 
@@ -184,8 +184,8 @@ pub fn run(state: Arc<State>, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
     let server = Arc::new(
         tiny_http::Server::http(&addr).map_err(|e| anyhow::anyhow!("listening on {addr}: {e}"))?,
     );
-    eprintln!(
-        "haema: serving {} on http://{addr}/",
+    log::info!(
+        "serving {} on http://{addr}/",
         state.config.target.display()
     );
     // Two acceptors decode each request's route and answer what is quick (health, API,
