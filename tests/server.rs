@@ -867,6 +867,59 @@ fn a_file_that_vanished_after_the_scan_and_malformed_queries_get_json_errors() {
 }
 
 #[test]
+fn a_file_replaced_or_truncated_after_the_scan_is_indexed_again_and_never_served_stale() {
+    let (d, db) = temp_db();
+    let lib = d.path().join("lib/Movies/Swap (2024)");
+    std::fs::create_dir_all(&lib).unwrap();
+    let file = lib.join("Swap (2024).mkv");
+    std::fs::copy(mkv(), &file).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let s = Server::launch(&db, &d.path().join("lib"), port, &[], None, 1);
+    let before = s.get("/api/v1/video/1/original/1.m4s");
+    assert_eq!(before.status, 200);
+
+    // A better encode under the same name: another file, another size and time.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    std::fs::copy(mkv_no_cues(), &file).unwrap();
+    let after = s.get("/api/v1/video/1/original/1.m4s");
+    assert_eq!(after.status, 200);
+    assert_ne!(
+        after.header("etag"),
+        before.header("etag"),
+        "new bytes, new ETag"
+    );
+    let want = haema_ok(&["segment".as_ref(), file.as_os_str(), "1".as_ref()]);
+    let length = want.len().to_string();
+    assert_eq!(after.header("content-length"), Some(length.as_str()));
+    assert!(
+        after.body == want,
+        "the segment is the new file's, made from its own index: {} vs {} bytes",
+        after.body.len(),
+        want.len()
+    );
+    let master = String::from_utf8(s.get("/api/v1/video/1/master.m3u8").body).unwrap();
+    let fresh = String::from_utf8(haema_ok(&["playlist".as_ref(), file.as_os_str()])).unwrap();
+    assert_eq!(master, fresh);
+
+    // Cut in half: what is still there is served from the file as it is now, the rest is a
+    // clear error, and the server goes on.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let bytes = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+    let first = s.get("/api/v1/video/1/original/0.m4s");
+    assert_eq!(first.status, 200);
+    let want = haema_ok(&["segment".as_ref(), file.as_os_str(), "0".as_ref()]);
+    assert!(first.body == want);
+    let last = s.get("/api/v1/video/1/master.m3u8");
+    assert_eq!(last.status, 200);
+    assert_eq!(s.get("/health").status, 200);
+}
+
+#[test]
 fn bench_plays_viewers_against_a_server_and_reports_latency() {
     let (_d, db) = temp_db();
     let s = Server::start(&db);

@@ -76,17 +76,11 @@ fn walk(root: &Path) -> Vec<Found> {
                 .is_some_and(|x| VIDEO_EXTENSIONS.contains(&x.to_ascii_lowercase().as_str()))
         })
         .filter_map(|e| {
-            let meta = e.metadata().ok()?;
-            let mtime = meta
-                .modified()
-                .ok()?
-                .duration_since(std::time::UNIX_EPOCH)
-                .ok()?
-                .as_secs() as i64;
+            let (size, mtime) = stamp(&e.metadata().ok()?)?;
             Some(Found {
                 rel: e.path().strip_prefix(root).ok()?.to_path_buf(),
                 path: e.path().to_path_buf(),
-                size: meta.len() as i64,
+                size,
                 mtime,
             })
         })
@@ -159,6 +153,18 @@ fn artwork(folder: &Path, names: &[&str]) -> Option<String> {
         .map(|n| dir.join(n))
         .find(|p| p.is_file())
         .map(|p| p.display().to_string())
+}
+
+/// A file's stamp as the library records it: (size, modification time in seconds). A file
+/// whose stamp changed is probed again before anything is made from it.
+pub fn stamp(meta: &std::fs::Metadata) -> Option<(i64, i64)> {
+    let mtime = meta
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs() as i64;
+    Some((meta.len() as i64, mtime))
 }
 
 /// What the scanner stores for a video: its probe, as deep as planning and serving it needs

@@ -155,6 +155,21 @@ impl Store {
             .optional()
     }
 
+    /// Records a video's new stamp and probe (its file changed since the scan).
+    pub fn refresh_video(
+        &self,
+        id: i64,
+        (size, mtime): (i64, i64),
+        probe: Option<&str>,
+        error: Option<&str>,
+    ) -> Result<()> {
+        self.conn.execute(
+            "UPDATE videos SET size = ?2, mtime = ?3, probe = ?4, error = ?5 WHERE id = ?1",
+            params![id, size, mtime, probe, error],
+        )?;
+        Ok(())
+    }
+
     /// Whether a video with this id exists.
     pub fn video_exists(&self, id: i64) -> Result<bool> {
         self.conn

@@ -259,7 +259,10 @@ pub fn respond(state: &State, mut req: tiny_http::Request, route: Result<Route, 
         "Access-Control-Allow-Headers",
         "Authorization, Content-Type, Range",
     ))
-    .with_header(header("Access-Control-Expose-Headers", "ETag"));
+    .with_header(header("Access-Control-Expose-Headers", "ETag"))
+    // The length is always known: send it (tiny_http would chunk bodies over 32 KiB for
+    // HTTP/1.1 clients, and some players and caches want a Content-Length).
+    .with_chunked_threshold(usize::MAX);
     if let Some(e) = &reply.etag {
         resp.add_header(header("ETag", e));
     }

@@ -53,22 +53,27 @@ pub enum Waiting {
 
 /// Open sources by video, ready for the next segment of the same file: opening and indexing is
 /// most of an uncached copy segment's time. Segment bytes never depend on what a source made
-/// before, so any will do.
+/// before, so any will do, as long as it reads the file as it is now: each source is kept with
+/// the stamp of the file it opened, and one of another stamp is never used again.
 #[derive(Default)]
 pub struct SourcePool {
-    open: Mutex<HashMap<i64, Vec<Source>>>,
+    open: Mutex<HashMap<i64, Vec<(String, Source)>>>,
 }
 
 impl SourcePool {
-    fn take(&self, video: i64) -> Option<Source> {
-        self.open.lock().expect("lock").get_mut(&video)?.pop()
+    fn take(&self, video: i64, stamp: &str) -> Option<Source> {
+        let mut pool = self.open.lock().expect("lock");
+        let spare = pool.get_mut(&video)?;
+        spare.retain(|(s, _)| s == stamp);
+        spare.pop().map(|(_, src)| src)
     }
 
-    fn give_back(&self, video: i64, src: Source) {
+    fn give_back(&self, video: i64, stamp: &str, src: Source) {
         let mut pool = self.open.lock().expect("lock");
         let spare = pool.entry(video).or_default();
+        spare.retain(|(s, _)| s == stamp);
         if spare.len() < SOURCES_PER_VIDEO {
-            spare.push(src);
+            spare.push((stamp.to_owned(), src));
         }
     }
 
@@ -83,10 +88,38 @@ impl State {
     /// stamp changed).
     pub(super) fn load(&self, id: i64) -> Result<Arc<Loaded>, ApiError> {
         let row = self.db.lock().expect("db lock").video(id)?;
-        let Some(row) = row else {
+        let Some(mut row) = row else {
             return Err(ApiError::new(404, format!("no video {id}")));
         };
-        let stamp = format!("{}-{}", row.size, row.mtime);
+        let gone = || {
+            ApiError::new(
+                404,
+                format!("video {id}: its file is gone; rescan the library"),
+            )
+        };
+        let meta = std::fs::metadata(&row.path).map_err(|_| gone())?;
+        let now = crate::library::stamp(&meta).filter(|_| meta.is_file());
+        let now = now.ok_or_else(gone)?;
+        if now != (row.size, row.mtime) {
+            // Replaced or truncated since the scan: its index is read again before a byte of
+            // it is served, and its new stamp gives its segments new keys and ETags.
+            log::info!(
+                "video {id}: {} changed since the scan; probing it again",
+                row.path
+            );
+            let probed = crate::library::probe_json(std::path::Path::new(&row.path));
+            (row.probe, row.error) = match probed {
+                Ok(json) => (Some(json), None),
+                Err(e) => (None, Some(e)),
+            };
+            self.db.lock().expect("db lock").refresh_video(
+                id,
+                now,
+                row.probe.as_deref(),
+                row.error.as_deref(),
+            )?;
+        }
+        let stamp = format!("{}-{}", now.0, now.1);
         if let Some(l) = self.videos.lock().expect("lock").get(&id) {
             if l.stamp == stamp {
                 return Ok(l.clone());
@@ -107,12 +140,6 @@ impl State {
                 format!("video {id}: cached probe unreadable ({e}); rescan"),
             )
         })?;
-        if !std::path::Path::new(&row.path).is_file() {
-            return Err(ApiError::new(
-                404,
-                format!("video {id}: its file is gone; rescan the library"),
-            ));
-        }
         // The rungs are in the codec of the server's encoder (checked when it started).
         let rungs =
             crate::media::transcode::encoder_codec(&self.config.encoder).unwrap_or_default();
@@ -279,7 +306,7 @@ impl State {
         rid: &str,
         seg: SegmentId,
     ) -> Result<Vec<u8>, Error> {
-        let s = match self.sources.take(video) {
+        let s = match self.sources.take(video, &loaded.stamp) {
             Some(src) => Segmenter::with_source(&loaded.info, &loaded.pres, src),
             None => Segmenter::new(&loaded.info, &loaded.pres)?,
         };
@@ -292,7 +319,8 @@ impl State {
                     }
                 }));
         let made = s.make(rid, seg);
-        self.sources.give_back(video, s.into_source());
+        self.sources
+            .give_back(video, &loaded.stamp, s.into_source());
         made
     }
 }
