@@ -76,11 +76,20 @@ impl Admission {
     }
 
     /// A slot for work nobody waits for yet (prefetch): only when one is free and no client
-    /// is waiting for one.
-    pub fn try_acquire_background(&self) -> Option<Permit<'_>> {
+    /// is waiting for one; `None` if that doesn't happen before `deadline`.
+    pub fn acquire_background(&self, deadline: Duration) -> Option<Permit<'_>> {
+        let until = Instant::now() + deadline;
         let mut q = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if q.running >= q.slots || q.waiting > 0 {
-            return None;
+        while q.running >= q.slots || q.waiting > 0 {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            q = self
+                .freed
+                .wait_timeout(q, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
         q.running += 1;
         Some(Permit(self))
@@ -100,7 +109,10 @@ mod tests {
     fn no_more_than_the_slots_run_and_prefetch_yields_to_a_waiting_client() {
         let a = Admission::new(1);
         let first = a.acquire(Duration::from_secs(1)).expect("a free slot");
-        assert!(a.try_acquire_background().is_none(), "no slot free");
+        assert!(
+            a.acquire_background(Duration::ZERO).is_none(),
+            "no slot free"
+        );
         std::thread::scope(|s| {
             let waiter = s.spawn(|| a.acquire(Duration::from_secs(5)).map(|_| ()));
             while a.queue().waiting == 0 {
@@ -109,11 +121,11 @@ mod tests {
             drop(first);
             // The slot is free, but a client waits for it (or already has it): prefetch does
             // not take it.
-            assert!(a.try_acquire_background().is_none());
+            assert!(a.acquire_background(Duration::ZERO).is_none());
             assert!(waiter.join().unwrap().is_some());
         });
         assert_eq!(a.queue().running, 0);
-        assert!(a.try_acquire_background().is_some());
+        assert!(a.acquire_background(Duration::ZERO).is_some());
     }
 
     #[test]

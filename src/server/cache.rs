@@ -196,6 +196,12 @@ impl Cache {
         self.inner.lock().expect("cache lock").stats
     }
 
+    /// Whether `key` is held or being made (without counting a hit or touching its age).
+    pub fn contains(&self, key: &str) -> bool {
+        let g = self.inner.lock().expect("cache lock");
+        g.lru.map.contains_key(key) || g.making.contains_key(key)
+    }
+
     /// Keys being made right now (live jobs), with seconds since each started.
     pub fn making(&self) -> Vec<(String, f64)> {
         let g = self.inner.lock().expect("cache lock");

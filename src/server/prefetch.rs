@@ -10,6 +10,7 @@ use super::segments::{Loaded, Waiting};
 use super::status::JobInfo;
 use super::State;
 use crate::hls;
+use crate::plan::Method;
 use crate::segment::SegmentId;
 
 /// How many segments past the one asked for are prepared, and how many wait at most.
@@ -33,7 +34,23 @@ struct Ahead {
     loaded: Arc<Loaded>,
 }
 
+/// How long a prefetch waits for a free transcode slot before giving up on its segment.
+const SLOT_WAIT: Duration = Duration::from_secs(30);
+
 impl State {
+    /// Whether a queued segment is still ahead of where its rendition is watched (and not too
+    /// far ahead).
+    fn still_ahead(&self, job: &Ahead) -> bool {
+        let at = self
+            .prefetch
+            .watched
+            .lock()
+            .expect("lock")
+            .get(&(job.video, job.rendition.clone()))
+            .copied();
+        at.is_some_and(|at| job.n > at && job.n <= at + PREFETCH_AHEAD)
+    }
+
     /// Notes that segment `n` of a rendition was asked for, and queues the next ones.
     pub(super) fn watch(&self, video: i64, rid: &str, n: usize, loaded: &Arc<Loaded>) {
         self.prefetch
@@ -70,21 +87,24 @@ impl State {
                 q.pop_front()
             };
             let Some(job) = job else { continue };
-            let at = self
-                .prefetch
-                .watched
-                .lock()
-                .expect("lock")
-                .get(&(job.video, job.rendition.clone()))
-                .copied();
-            if at.is_none_or(|at| job.n <= at || job.n > at + PREFETCH_AHEAD) {
-                continue;
-            }
             let Ok(r) = job.loaded.pres.rendition(&job.rendition) else {
                 continue;
             };
             let file = hls::segment_name(r, job.n);
             let key = self.segment_key(job.video, &job.rendition, &file, &job.loaded);
+            if !self.still_ahead(&job) || self.cache.contains(&key) {
+                continue;
+            }
+            // A transcode waits for a slot no client wants, then checks it is still ahead.
+            let transcoded = matches!(r.method, Method::Video(_) | Method::Aac(_));
+            let _slot = if transcoded {
+                match self.admission.acquire_background(SLOT_WAIT) {
+                    Some(slot) if self.still_ahead(&job) => Some(slot),
+                    _ => continue,
+                }
+            } else {
+                None
+            };
             let info = JobInfo {
                 video: job.video,
                 rendition: job.rendition.clone(),
@@ -93,7 +113,7 @@ impl State {
             };
             let _ = self.cache.get_or_make(&key, || {
                 let n = SegmentId::Media(job.n);
-                self.make_segment(&key, info, &job.loaded, n, Waiting::Nobody)
+                self.make_segment(&key, info, &job.loaded, n, Waiting::Prefetch)
             });
         }
     }

@@ -47,8 +47,9 @@ fn unix_now() -> u64 {
 pub enum Waiting {
     /// A client asked for it: it waits for a slot, up to the queue timeout.
     Client,
-    /// Prefetch: made only when a slot is free and no client waits.
-    Nobody,
+    /// Prefetch, which holds a transcode slot already (taken only when one was free and no
+    /// client waited).
+    Prefetch,
 }
 
 /// Open sources by video, ready for the next segment of the same file: opening and indexing is
@@ -273,11 +274,8 @@ impl State {
                         ))
                     })?,
             ),
-            (true, Waiting::Nobody) => Some(
-                self.admission
-                    .try_acquire_background()
-                    .ok_or_else(|| Error::Busy("no transcode slot free for prefetch".into()))?,
-            ),
+            // The prefetcher took its slot before asking the cache.
+            (true, Waiting::Prefetch) => None,
         };
         let (video, rid) = (job.video, job.rendition.clone());
         let media_secs = match seg {
