@@ -199,7 +199,13 @@ impl Source {
             // VP8/VP9 keep profile and bit depth in the bitstream, and the MP4 muxer needs
             // them for its vpcC box: those files are analysed whatever the mode (the choice
             // depends on the file alone, so every process makes the same one).
-            let streams = std::slice::from_raw_parts((*ctx).streams, (*ctx).nb_streams as usize);
+            // A file with no stream yet has a NULL array: no slice of it (found by the
+            // mutation campaign, tests/mutations.rs).
+            let streams: &[*mut ffi::AVStream] = if (*ctx).streams.is_null() {
+                &[]
+            } else {
+                std::slice::from_raw_parts((*ctx).streams, (*ctx).nb_streams as usize)
+            };
             let needs_bitstream = streams.iter().any(|st| {
                 matches!(
                     (*(**st).codecpar).codec_id,
