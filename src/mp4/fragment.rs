@@ -68,6 +68,10 @@ pub fn video_timescale(time_base: Rational) -> Rational {
     Rational::new(1, den)
 }
 
+/// More samples than one fragment of any real stream has (a minute of 192 kHz PCM packets
+/// is far fewer): a count past it is damage.
+const MAX_FRAGMENT_SAMPLES: usize = 1 << 20;
+
 // 8.8.7 tfhd flags.
 const TFHD_BASE_DATA_OFFSET: u32 = 0x1;
 const TFHD_SAMPLE_DESCRIPTION_INDEX: u32 = 0x2;
@@ -283,6 +287,20 @@ pub fn parse_fragment(seg: &[u8]) -> Option<FragmentInfo> {
         }
         if flags & TRUN_FIRST_SAMPLE_FLAGS != 0 {
             r.u32()?;
+        }
+        // A trun with no per-sample fields claims its count for free: no more samples than a
+        // fragment can hold (found by fuzzing: four billion claimed, memory exhausted).
+        let per_sample = [
+            TRUN_SAMPLE_DURATION,
+            TRUN_SAMPLE_SIZE,
+            TRUN_SAMPLE_FLAGS,
+            TRUN_SAMPLE_CTS,
+        ]
+        .iter()
+        .filter(|f| flags & **f != 0)
+        .count();
+        if per_sample == 0 && count as usize > MAX_FRAGMENT_SAMPLES {
+            return None;
         }
         for _ in 0..count {
             durations.push(if flags & TRUN_SAMPLE_DURATION != 0 {
