@@ -675,6 +675,99 @@ fn fifty_players_keep_health_answering_and_memory_bounded() {
 }
 
 #[test]
+fn fifty_players_hammering_transcodes_keep_memory_within_the_cache_limit_plus_150_mb() {
+    // A 1080p film at a film's bit rate with 5.1 AC-3: three H.264 rungs and an AAC
+    // rendition to make, 6 segments each, made at test time.
+    let (d, db) = temp_db();
+    let folder = d.path().join("lib/Movies/Big (2024)");
+    std::fs::create_dir_all(&folder).unwrap();
+    ffmpeg_make(
+        &folder.join("Big (2024).mkv"),
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=1920x1080:rate=24:duration=24",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=24,pan=5.1|c0=c0|c1=c0|c2=c0|c3=c0|c4=c0|c5=c0",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "96",
+            "-c:a",
+            "ac3",
+            "-b:a",
+            "384k",
+        ],
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let limit = 16u64 << 20;
+    // As many transcodes at once as the machine has cores (the default), the rest queued.
+    let args: [&std::ffi::OsStr; 2] = ["--cache-limit".as_ref(), "16M".as_ref()];
+    let s = Server::launch(&db, &d.path().join("lib"), port, &args, None, 1);
+    let renditions = [
+        "h264-720p",
+        "h264-480p",
+        "h264-360p",
+        "audio-1-und-aac",
+        "original",
+    ];
+    let (stop, served) = (
+        &std::sync::atomic::AtomicBool::new(false),
+        &std::sync::atomic::AtomicU64::new(0),
+    );
+    let (mut peak_rss, mut worst_health, mut most_cached) = (0, std::time::Duration::ZERO, 0);
+    std::thread::scope(|scope| {
+        for player in 0..50usize {
+            let s = &s;
+            scope.spawn(move || {
+                for k in 0..12usize {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    let r = renditions[(player + k) % renditions.len()];
+                    let n = (player * 7 + k * 3) % 6;
+                    let got = s.get(&format!("/api/v1/video/1/{r}/{n}.m4s"));
+                    assert_eq!(got.status, 200, "{r}/{n}");
+                    served.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            });
+        }
+        for _ in 0..600 {
+            let t = std::time::Instant::now();
+            let st = s.get("/api/v1/status").json();
+            worst_health = worst_health.max(t.elapsed());
+            most_cached = most_cached.max(st["cache"]["bytes"].as_u64().unwrap());
+            peak_rss = peak_rss.max(rss(s.child.id()));
+            if served.load(std::sync::atomic::Ordering::Relaxed) == 50 * 12 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    eprintln!(
+        "50 players on transcodes: peak RSS {} MB, cache at most {} KB, status worst {worst_health:?}",
+        peak_rss >> 20,
+        most_cached >> 10
+    );
+    assert!(most_cached <= limit, "the cache held {most_cached} bytes");
+    assert!(
+        peak_rss <= limit + (150 << 20),
+        "resident memory {} MB over a 16 MB cache",
+        peak_rss >> 20
+    );
+}
+
+#[test]
 fn the_disk_cache_serves_after_a_restart_and_a_failing_disk_never_stops_serving() {
     let (d, db) = temp_db();
     let dir = d.path().join("segments");

@@ -64,7 +64,7 @@ pub struct Args {
     #[arg(long)]
     pub threads: Option<usize>,
     /// Transcodes that run at once; a segment a player waits for goes before prefetching
-    /// [default: the number of cores].
+    /// [default: one per two cores: each transcode encodes on two threads].
     #[arg(long, value_name = "N")]
     pub transcodes: Option<usize>,
     /// Seconds a request may wait for a transcode slot before it is refused with 503 and
@@ -159,15 +159,17 @@ pub fn run_cmd(args: Args) -> anyhow::Result<()> {
             .disk_cache_limit
             .or(file_disk_limit)
             .unwrap_or(10 << 30),
-        threads: args.threads.or(file.threads).unwrap_or(16),
+        threads: args.threads.or(file.threads).unwrap_or(8),
         transcodes: args
             .transcodes
             .or(file.transcodes)
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            .unwrap_or_else(haema::media::transcode::default_slots),
         queue_timeout,
         encoder,
         token: args.token.or(file.token),
     };
+    haema::media::sys::bound_allocator_arenas();
+    haema::media::sys::raise_open_file_limit();
     let state = Arc::new(State::new(config).with_context(|| format!("opening {}", db.display()))?);
     let stop = Arc::new(AtomicBool::new(false));
     {

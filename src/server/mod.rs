@@ -60,6 +60,10 @@ pub struct Config {
     pub token: Option<String>,
 }
 
+/// Copied segments made at once: copies take milliseconds, so a short queue costs players
+/// little and bounds the memory of a burst of requests.
+const COPY_SLOTS: usize = 2;
+
 /// The web page: the library and a player (assets/index.html).
 const INDEX_HTML: &[u8] = include_bytes!("../../assets/index.html");
 /// hls.js, served by Haema itself (no CDN): assets/hls.min.js, Apache-2.0 (assets/hls.js-LICENSE).
@@ -76,6 +80,9 @@ pub struct State {
     sources: SourcePool,
     prefetch: prefetch::Prefetch,
     admission: admission::Admission,
+    /// Copied segments (and WebVTT) made at once: each holds its packets and its output in
+    /// memory while it is made, megabytes for a 1080p segment.
+    copies: admission::Admission,
     /// Signs per-video tokens into playlist URIs, when the server has a token.
     signer: Option<signing::Signer>,
     /// Segments being made: cache key -> what and how far.
@@ -101,6 +108,7 @@ impl State {
         Ok(State {
             cache: Cache::new(config.cache_limit),
             admission: admission::Admission::new(config.transcodes),
+            copies: admission::Admission::new(COPY_SLOTS),
             signer: config.token.as_deref().map(signing::Signer::new),
             disk,
             sources: SourcePool::default(),

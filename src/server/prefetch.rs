@@ -34,7 +34,7 @@ struct Ahead {
     loaded: Arc<Loaded>,
 }
 
-/// How long a prefetch waits for a free transcode slot before giving up on its segment.
+/// How long a prefetch waits for a free slot before giving up on its segment.
 const SLOT_WAIT: Duration = Duration::from_secs(30);
 
 impl State {
@@ -95,15 +95,11 @@ impl State {
             if !self.still_ahead(&job) || self.cache.contains(&key) {
                 continue;
             }
-            // A transcode waits for a slot no client wants, then checks it is still ahead.
+            // Wait for a slot no client wants, then check the segment is still ahead.
             let transcoded = matches!(r.method, Method::Video(_) | Method::Aac(_));
-            let _slot = if transcoded {
-                match self.admission.acquire_background(SLOT_WAIT) {
-                    Some(slot) if self.still_ahead(&job) => Some(slot),
-                    _ => continue,
-                }
-            } else {
-                None
+            let _slot = match self.slots(transcoded).acquire_background(SLOT_WAIT) {
+                Some(slot) if self.still_ahead(&job) => slot,
+                _ => continue,
             };
             let info = JobInfo {
                 video: job.video,

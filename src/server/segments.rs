@@ -47,8 +47,8 @@ fn unix_now() -> u64 {
 pub enum Waiting {
     /// A client asked for it: it waits for a slot, up to the queue timeout.
     Client,
-    /// Prefetch, which holds a transcode slot already (taken only when one was free and no
-    /// client waited).
+    /// Prefetch, which holds a slot already (taken only when one was free and no client
+    /// waited).
     Prefetch,
 }
 
@@ -235,6 +235,15 @@ impl State {
         })
     }
 
+    /// The slots a segment is made on: transcodes', or copies'.
+    pub(super) fn slots(&self, transcoded: bool) -> &super::admission::Admission {
+        if transcoded {
+            &self.admission
+        } else {
+            &self.copies
+        }
+    }
+
     /// The cache key of a segment: the request, the encoder, the file's stamp and the format
     /// version, so that anything that changes the bytes changes the key (and the ETag).
     pub(super) fn segment_key(&self, id: i64, rid: &str, file: &str, loaded: &Loaded) -> String {
@@ -257,25 +266,25 @@ impl State {
         if let Some(bytes) = self.disk.as_ref().and_then(|d| d.get(key)) {
             return Ok(bytes);
         }
-        // Transcodes take a slot; copies and WebVTT are cheap and run at once.
+        // Transcodes and copies each take a slot of their own kind.
         let transcoded = loaded
             .pres
             .rendition(&job.rendition)
             .is_ok_and(|r| matches!(r.method, Method::Video(_) | Method::Aac(_)));
-        let _slot = match (transcoded, waiting) {
-            (false, _) => None,
-            (true, Waiting::Client) => Some(
-                self.admission
+        let _slot = match waiting {
+            Waiting::Client => Some(
+                self.slots(transcoded)
                     .acquire(self.config.queue_timeout)
                     .ok_or_else(|| {
                         Error::Busy(format!(
-                            "every transcode slot stayed busy for {:.0} s; try again",
+                            "every {} slot stayed busy for {:.0} s; try again",
+                            if transcoded { "transcode" } else { "segment" },
                             self.config.queue_timeout.as_secs_f64()
                         ))
                     })?,
             ),
             // The prefetcher took its slot before asking the cache.
-            (true, Waiting::Prefetch) => None,
+            Waiting::Prefetch => None,
         };
         let (video, rid) = (job.video, job.rendition.clone());
         let media_secs = match seg {
@@ -288,6 +297,10 @@ impl State {
             .insert(key.to_owned(), JobInfo { media_secs, ..job });
         let made = self.make_fresh(key, video, loaded, &rid, seg);
         self.progress.lock().expect("lock").remove(key);
+        if transcoded {
+            // Its decoder's and encoder's buffers are freed: give the pages back now.
+            crate::media::sys::release_free_memory();
+        }
         let bytes = made?;
         if let Some(d) = &self.disk {
             d.put(key, &bytes);
