@@ -3,98 +3,10 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
+use common::server::{temp_db, Server};
 use common::*;
-
-/// A running server; killed (SIGTERM first) when dropped.
-struct Server {
-    child: Child,
-    addr: String,
-    token: Option<String>,
-}
-
-impl Server {
-    fn start(db: &Path) -> Server {
-        Server::start_with(db, &[], None)
-    }
-
-    /// Starts with extra arguments (`--config FILE`...) and the token they set, if any.
-    fn start_with(db: &Path, extra: &[&std::ffi::OsStr], token: Option<&str>) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        Server::launch(db, &library(), port, extra, token, 3)
-    }
-
-    /// Starts on a given library and port, and waits until `shows` shows are listed.
-    fn launch(
-        db: &Path,
-        target: &Path,
-        port: u16,
-        extra: &[&std::ffi::OsStr],
-        token: Option<&str>,
-        shows: usize,
-    ) -> Server {
-        let child = haema()
-            .args(["serve", "-p", &port.to_string(), "--db"])
-            .arg(db)
-            .arg("-t")
-            .arg(target)
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let server = Server {
-            child,
-            addr: format!("127.0.0.1:{port}"),
-            token: token.map(str::to_owned),
-        };
-        // Up, and the start-up scan done.
-        for _ in 0..300 {
-            if std::net::TcpStream::connect(&server.addr).is_ok() {
-                let st = server.get("/api/v1/status").json();
-                if st["scanning"].is_null()
-                    && server
-                        .get("/api/v1/shows")
-                        .json()
-                        .as_array()
-                        .is_some_and(|a| a.len() == shows)
-                {
-                    return server;
-                }
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        panic!("the server did not come up with the library scanned");
-    }
-
-    fn get(&self, path: &str) -> HttpResponse {
-        let auth = self.token.as_ref().map(|t| format!("Bearer {t}"));
-        let headers: Vec<(&str, &str)> =
-            auth.iter().map(|a| ("Authorization", a.as_str())).collect();
-        http("GET", &self.addr, path, &headers, b"")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
-fn temp_db() -> (tempfile::TempDir, std::path::PathBuf) {
-    let d = tempfile::tempdir().unwrap();
-    let p = d.path().join("haema.db");
-    (d, p)
-}
 
 #[test]
 fn the_api_lists_and_searches_shows_in_the_designed_shape() {

@@ -416,7 +416,16 @@ impl DiskCache {
         }
         let n = self.writes.fetch_add(1, Ordering::Relaxed);
         let tmp = self.dir.join(format!("{name}.{n}.tmp"));
-        let written = std::fs::File::create(&tmp).and_then(|mut f| {
+        let create = || std::fs::File::create(&tmp);
+        // A folder deleted while serving is made again, and the cache goes on filling it.
+        let file = create().or_else(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(&self.dir)?;
+                create()
+            }
+            _ => Err(e),
+        });
+        let written = file.and_then(|mut f| {
             use std::io::Write;
             f.write_all(key.as_bytes())?;
             f.write_all(b"\n")?;

@@ -2,6 +2,8 @@
 //! outside tools (ffmpeg, ffprobe, node) that judge its output.
 #![allow(dead_code)]
 
+pub mod server;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
