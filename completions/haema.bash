@@ -479,7 +479,7 @@ _haema() {
             return 0
             ;;
         haema__subcmd__serve)
-            opts="-p -t -e -h --port --host --target-path --db --cache --cache-limit --cache-path --disk-cache-limit --encoder --token --threads --transcodes --queue-timeout --config --log-level --log-format --help"
+            opts="-p -t -e -h --port --host --target-path --db --cache --cache-limit --cache-path --disk-cache-limit --encoder --token --threads --transcodes --max-client-requests --queue-timeout --config --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -542,6 +542,10 @@ _haema() {
                     return 0
                     ;;
                 --transcodes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-client-requests)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -242,6 +242,37 @@ fn transcodes_queue_for_their_slots_and_past_the_timeout_get_503_with_retry_afte
 }
 
 #[test]
+fn one_client_past_its_limit_of_segment_requests_gets_429_and_the_rest_are_served() {
+    let (_d, db) = temp_db();
+    let args: [&std::ffi::OsStr; 4] = [
+        "--max-client-requests".as_ref(),
+        "2".as_ref(),
+        "--transcodes".as_ref(),
+        "1".as_ref(),
+    ];
+    let s = &Server::start_with(&db, &args, None);
+    let answers: Vec<HttpResponse> = std::thread::scope(|scope| {
+        let gets: Vec<_> = (0..5)
+            .map(|n| scope.spawn(move || s.get(&format!("/api/v1/video/2/h264-360p/{n}.m4s"))))
+            .collect();
+        gets.into_iter().map(|g| g.join().unwrap()).collect()
+    });
+    let refused: Vec<&HttpResponse> = answers.iter().filter(|r| r.status == 429).collect();
+    assert!(!refused.is_empty(), "five at once past a limit of two");
+    assert!(answers.iter().all(|r| r.status == 200 || r.status == 429));
+    for r in &refused {
+        assert_eq!(r.header("retry-after"), Some("2"));
+        assert!(r.json()["error"].as_str().unwrap().contains("in flight"));
+    }
+    // Playlists and the API are not segment requests: they answer whatever the client has
+    // in flight.
+    assert_eq!(s.get("/api/v1/video/2/master.m3u8").status, 200);
+    let metrics = String::from_utf8(s.get("/metrics").body).unwrap();
+    let want = format!("haema_client_limit_refused_total {}\n", refused.len());
+    assert!(metrics.contains(&want), "{metrics}");
+}
+
+#[test]
 fn ffmpeg_plays_the_served_master_playlist_without_a_warning() {
     let (_d, db) = temp_db();
     let s = Server::start(&db);

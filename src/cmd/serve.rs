@@ -67,6 +67,10 @@ pub struct Args {
     /// [default: one per two cores: each transcode encodes on two threads].
     #[arg(long, value_name = "N")]
     pub transcodes: Option<usize>,
+    /// Segment requests one client address may have in flight at once; more are answered
+    /// 429 with Retry-After [default: 64].
+    #[arg(long, value_name = "N")]
+    pub max_client_requests: Option<usize>,
     /// Seconds a request may wait for a transcode slot before it is refused with 503 and
     /// Retry-After [default: 15].
     #[arg(long, value_name = "SECONDS")]
@@ -93,6 +97,7 @@ struct FileConfig {
     threads: Option<usize>,
     transcodes: Option<usize>,
     queue_timeout: Option<f64>,
+    max_client_requests: Option<usize>,
 }
 
 /// A size as people write it, to bytes: `1048576`, `512M`, `256MB`, `512MiB`, `1.5G`, `2GB`.
@@ -165,6 +170,10 @@ pub fn run_cmd(args: Args) -> anyhow::Result<()> {
             .or(file.transcodes)
             .unwrap_or_else(haema::media::transcode::default_slots),
         queue_timeout,
+        max_client_requests: args
+            .max_client_requests
+            .or(file.max_client_requests)
+            .unwrap_or(64),
         encoder,
         token: args.token.or(file.token),
     };

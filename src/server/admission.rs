@@ -2,7 +2,10 @@
 //! segment a client is waiting for goes before any prefetch, and a request that would wait past
 //! its deadline is refused (503 with Retry-After) rather than left hanging.
 
-use std::sync::{Condvar, Mutex};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -101,6 +104,67 @@ impl Admission {
     }
 }
 
+/// Segment requests in flight per client address, bounded: one client (a misbehaving app, a
+/// script) can't queue up the whole server's work.
+pub struct ClientLimits {
+    per_client: usize,
+    in_flight: Mutex<HashMap<IpAddr, usize>>,
+    refused: AtomicU64,
+}
+
+/// A client's place among its in-flight requests; given back when dropped.
+pub struct ClientTicket {
+    limits: Arc<ClientLimits>,
+    ip: IpAddr,
+}
+
+impl Drop for ClientTicket {
+    fn drop(&mut self) {
+        let mut m = self
+            .limits
+            .in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = m.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.ip);
+            }
+        }
+    }
+}
+
+impl ClientLimits {
+    /// At most `per_client` segment requests in flight per address (at least one).
+    pub fn new(per_client: usize) -> Arc<ClientLimits> {
+        Arc::new(ClientLimits {
+            per_client: per_client.max(1),
+            in_flight: Mutex::new(HashMap::new()),
+            refused: AtomicU64::new(0),
+        })
+    }
+
+    /// A ticket for one more request from `ip`, or `None` when it has its limit in flight.
+    pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Option<ClientTicket> {
+        let mut m = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        let n = m.entry(ip).or_insert(0);
+        if *n >= self.per_client {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        *n += 1;
+        Some(ClientTicket {
+            limits: self.clone(),
+            ip,
+        })
+    }
+
+    /// Requests refused for going past the limit.
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,5 +199,21 @@ mod tests {
         assert!(a.acquire(Duration::from_millis(50)).is_none());
         let q = a.queue();
         assert_eq!((q.running, q.waiting, q.refused), (1, 0, 1));
+    }
+
+    #[test]
+    fn a_client_has_at_most_its_limit_in_flight_and_others_are_not_held_back() {
+        let limits = ClientLimits::new(2);
+        let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        let first = limits.admit(a).unwrap();
+        let _second = limits.admit(a).unwrap();
+        assert!(limits.admit(a).is_none());
+        assert!(limits.admit(b).is_some(), "another client is not held back");
+        drop(first);
+        assert!(
+            limits.admit(a).is_some(),
+            "a finished request frees its place"
+        );
+        assert_eq!(limits.refused(), 1);
     }
 }

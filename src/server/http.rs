@@ -266,7 +266,7 @@ pub fn respond(state: &State, mut req: tiny_http::Request, route: Result<Route, 
     if let Some(e) = &reply.etag {
         resp.add_header(header("ETag", e));
     }
-    if status == 503 {
+    if status == 503 || status == 429 {
         // RFC 9110 10.2.3: when to ask again (players retry a failed segment on their own).
         resp.add_header(header("Retry-After", "2"));
     }

@@ -54,6 +54,8 @@ pub struct Config {
     pub transcodes: usize,
     /// How long a request may wait for a transcode slot before it gets a 503.
     pub queue_timeout: Duration,
+    /// Segment requests one client address may have in flight; more get a 429.
+    pub max_client_requests: usize,
     /// Video encoder for transcoded renditions.
     pub encoder: String,
     /// Access token required on everything but /health, if set.
@@ -83,6 +85,8 @@ pub struct State {
     /// Copied segments (and WebVTT) made at once: each holds its packets and its output in
     /// memory while it is made, megabytes for a 1080p segment.
     copies: admission::Admission,
+    /// Segment requests in flight per client.
+    clients: Arc<admission::ClientLimits>,
     /// Signs per-video tokens into playlist URIs, when the server has a token.
     signer: Option<signing::Signer>,
     /// Segments being made: cache key -> what and how far.
@@ -109,6 +113,7 @@ impl State {
             cache: Cache::new(config.cache_limit),
             admission: admission::Admission::new(config.transcodes),
             copies: admission::Admission::new(COPY_SLOTS),
+            clients: admission::ClientLimits::new(config.max_client_requests),
             signer: config.token.as_deref().map(signing::Signer::new),
             disk,
             sources: SourcePool::default(),
@@ -199,7 +204,11 @@ pub fn run(state: Arc<State>, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
     // Two acceptors decode each request's route and answer what is quick (health, API,
     // playlists) at once; segment requests, which may take a transcode, go to the worker pool:
     // a busy pool never keeps /health or the library from answering.
-    type Job = (tiny_http::Request, Result<Route, http::ApiError>);
+    type Job = (
+        tiny_http::Request,
+        Result<Route, http::ApiError>,
+        Option<admission::ClientTicket>,
+    );
     let (tx, rx) = std::sync::mpsc::channel::<Job>();
     let rx = Arc::new(Mutex::new(rx));
     let mut threads: Vec<std::thread::JoinHandle<()>> = (0..2)
@@ -213,7 +222,22 @@ pub fn run(state: Arc<State>, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
                             let method = req.method().as_str().to_ascii_uppercase();
                             let route = Route::decode(&method, req.url());
                             if route.as_ref().is_ok_and(Route::is_segment) {
-                                let _ = tx.send((req, route));
+                                let ip = req.remote_addr().map(|a| a.ip());
+                                match ip.map(|ip| (ip, state.clients.admit(ip))) {
+                                    Some((ip, None)) => {
+                                        let busy = Err(http::ApiError::new(
+                                            429,
+                                            format!("{ip} has {} segment requests in flight already; try again", state.config.max_client_requests),
+                                        ));
+                                        respond_isolated(&state, req, busy);
+                                    }
+                                    Some((_, ticket)) => {
+                                        let _ = tx.send((req, route, ticket));
+                                    }
+                                    None => {
+                                        let _ = tx.send((req, route, None));
+                                    }
+                                }
                             } else {
                                 respond_isolated(&state, req, route);
                             }
@@ -232,7 +256,8 @@ pub fn run(state: Arc<State>, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
             // The acceptors hold the senders: when they stop, the channel closes.
             let next = rx.lock().expect("lock").recv();
             match next {
-                Ok((req, route)) => respond_isolated(&state, req, route),
+                // The ticket is given back once the answer is sent.
+                Ok((req, route, _ticket)) => respond_isolated(&state, req, route),
                 Err(_) => break,
             }
         })

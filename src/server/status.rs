@@ -156,7 +156,7 @@ impl State {
     pub(super) fn metrics(&self) -> Reply {
         let c = self.cache.stats();
         let q = self.admission.queue();
-        let rows: [(&str, &str, &str, f64); 13] = [
+        let rows: [(&str, &str, &str, f64); 14] = [
             (
                 "requests_total",
                 "counter",
@@ -228,6 +228,12 @@ impl State {
                 "counter",
                 "Requests refused (503) after waiting past the queue timeout.",
                 q.refused as f64,
+            ),
+            (
+                "client_limit_refused_total",
+                "counter",
+                "Segment requests refused (429): their client had its limit in flight.",
+                self.clients.refused() as f64,
             ),
             (
                 "jobs",
