@@ -104,10 +104,12 @@ impl Admission {
     }
 }
 
-/// Segment requests in flight per client address, bounded: one client (a misbehaving app, a
-/// script) can't queue up the whole server's work.
+/// Segment requests in flight per client address, and in all, bounded: one client (a
+/// misbehaving app, a script) can't queue up the whole server's work, and all of them together
+/// can't queue more than the server will ever get to.
 pub struct ClientLimits {
     per_client: usize,
+    in_all: usize,
     in_flight: Mutex<HashMap<IpAddr, usize>>,
     refused: AtomicU64,
 }
@@ -135,20 +137,24 @@ impl Drop for ClientTicket {
 }
 
 impl ClientLimits {
-    /// At most `per_client` segment requests in flight per address (at least one).
-    pub fn new(per_client: usize) -> Arc<ClientLimits> {
+    /// At most `per_client` segment requests in flight per address (at least one), and
+    /// `in_all` in all.
+    pub fn new(per_client: usize, in_all: usize) -> Arc<ClientLimits> {
         Arc::new(ClientLimits {
             per_client: per_client.max(1),
+            in_all: in_all.max(1),
             in_flight: Mutex::new(HashMap::new()),
             refused: AtomicU64::new(0),
         })
     }
 
-    /// A ticket for one more request from `ip`, or `None` when it has its limit in flight.
+    /// A ticket for one more request from `ip`, or `None` when it (or the server) has its
+    /// limit in flight.
     pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Option<ClientTicket> {
         let mut m = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        let total: usize = m.values().sum();
         let n = m.entry(ip).or_insert(0);
-        if *n >= self.per_client {
+        if *n >= self.per_client || total >= self.in_all {
             self.refused.fetch_add(1, Ordering::Relaxed);
             return None;
         }
@@ -203,7 +209,7 @@ mod tests {
 
     #[test]
     fn a_client_has_at_most_its_limit_in_flight_and_others_are_not_held_back() {
-        let limits = ClientLimits::new(2);
+        let limits = ClientLimits::new(2, 3);
         let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
         let first = limits.admit(a).unwrap();
         let _second = limits.admit(a).unwrap();

@@ -62,6 +62,10 @@ pub struct Config {
     pub token: Option<String>,
 }
 
+/// Segment requests in flight in all: past it, a request is refused at once (more would
+/// wait past any player's timeout).
+const MAX_SEGMENT_REQUESTS: usize = 1024;
+
 /// Copied segments made at once: copies take milliseconds, so a short queue costs players
 /// little and bounds the memory of a burst of requests.
 const COPY_SLOTS: usize = 2;
@@ -113,7 +117,7 @@ impl State {
             cache: Cache::new(config.cache_limit),
             admission: admission::Admission::new(config.transcodes),
             copies: admission::Admission::new(COPY_SLOTS),
-            clients: admission::ClientLimits::new(config.max_client_requests),
+            clients: admission::ClientLimits::new(config.max_client_requests, MAX_SEGMENT_REQUESTS),
             signer: config.token.as_deref().map(signing::Signer::new),
             disk,
             sources: SourcePool::default(),
@@ -227,7 +231,7 @@ pub fn run(state: Arc<State>, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
                                     Some((ip, None)) => {
                                         let busy = Err(http::ApiError::new(
                                             429,
-                                            format!("{ip} has {} segment requests in flight already; try again", state.config.max_client_requests),
+                                            format!("too many segment requests in flight (from {ip}, or in all); try again"),
                                         ));
                                         respond_isolated(&state, req, busy);
                                     }
