@@ -77,6 +77,21 @@ pub struct StreamParams {
     pub extradata: Vec<u8>,
 }
 
+impl StreamParams {
+    /// Samples per frame of an audio codec with a fixed frame size, from the codec itself
+    /// (not from FFmpeg's stream analysis, which only some processes run): the grid audio
+    /// packets snap to. 1 (no grid) for codecs whose frames vary (Opus, FLAC, Vorbis) or AAC
+    /// with SBR.
+    pub fn frame_samples(&self) -> u32 {
+        match self.codec.as_str() {
+            "aac" if crate::codecs::aac_object_type(&self.extradata).unwrap_or(2) == 2 => 1024,
+            "ac3" | "eac3" => 1536,
+            "mp3" | "mp2" => 1152,
+            _ => 1,
+        }
+    }
+}
+
 /// One entry of a container's own index (MP4 sample table row or Matroska Cue point).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IndexEntry {

@@ -633,3 +633,68 @@ fn text_subtitles_become_webvtt_segments_with_their_cues_on_the_playlist_clock()
         );
     }
 }
+
+/// Each variant of a master playlist: its video rendition, its audio group's default rendition,
+/// and its BANDWIDTH.
+fn variants(tree: &std::path::Path) -> Vec<(String, Option<String>, u64)> {
+    let master = std::fs::read_to_string(tree.join("master.m3u8")).unwrap();
+    let attr = |line: &str, name: &str| -> Option<String> {
+        let at = line.find(&format!("{name}="))? + name.len() + 1;
+        let rest = &line[at..];
+        Some(match rest.strip_prefix('"') {
+            Some(q) => q[..q.find('"')?].to_owned(),
+            None => rest.split(',').next()?.to_owned(),
+        })
+    };
+    let lines: Vec<&str> = master.lines().collect();
+    let mut defaults = std::collections::HashMap::new();
+    for l in lines
+        .iter()
+        .filter(|l| l.starts_with("#EXT-X-MEDIA:TYPE=AUDIO"))
+    {
+        let group = attr(l, "GROUP-ID").unwrap();
+        let uri = attr(l, "URI").unwrap();
+        let rendition = uri.split('/').next().unwrap().to_owned();
+        if l.contains("DEFAULT=YES") || !defaults.contains_key(&group) {
+            defaults.insert(group, rendition);
+        }
+    }
+    lines
+        .windows(2)
+        .filter(|w| w[0].starts_with("#EXT-X-STREAM-INF:"))
+        .map(|w| {
+            let bandwidth = attr(&w[0].replace("AVERAGE-BANDWIDTH", "AVG"), "BANDWIDTH")
+                .unwrap()
+                .parse()
+                .unwrap();
+            let audio = attr(w[0], "AUDIO").map(|g| defaults[&g].clone());
+            (w[1].split('/').next().unwrap().to_owned(), audio, bandwidth)
+        })
+        .collect()
+}
+
+/// BANDWIDTH bounds what a player fetches, measured as Apple's validator does: each variant's
+/// video segment plus its audio group's default segment, as files, over the EXTINF.
+#[test]
+fn every_variants_bandwidth_bounds_its_measured_peak() {
+    for file in all() {
+        let t = tree(&file);
+        for (video, audio, bandwidth) in variants(t.path()) {
+            let durations = extinfs(t.path(), &video);
+            for (n, d) in durations.iter().enumerate() {
+                let size = |r: &str| {
+                    std::fs::metadata(t.path().join(r).join(format!("{n}.m4s")))
+                        .unwrap()
+                        .len()
+                };
+                let bytes = size(&video) + audio.as_deref().map_or(0, size);
+                let bps = bytes as f64 * 8.0 / d;
+                assert!(
+                    bps <= bandwidth as f64,
+                    "{}: {video}+{audio:?} segment {n}: {bps:.0} b/s over BANDWIDTH {bandwidth}",
+                    file.display()
+                );
+            }
+        }
+    }
+}

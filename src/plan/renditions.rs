@@ -185,6 +185,16 @@ impl Bitrates<'_> {
         self.durations.iter().map(|d| d * bit_rate as f64).collect()
     }
 
+    /// Adds what fMP4 wraps each segment's samples in (ISO/IEC 14496-12 8.8: moof, mfhd,
+    /// traf, tfhd, tfdt, trun, mdat headers, and up to 16 bytes of trun per sample): players
+    /// and Apple's validator measure the segment files, not the samples.
+    fn add_fragment_overhead(&self, bits: &mut [f64], samples_per_sec: f64) {
+        for (b, d) in bits.iter_mut().zip(&self.durations) {
+            let samples = (d * samples_per_sec).ceil();
+            *b += (FRAGMENT_HEADER_BYTES + TRUN_SAMPLE_BYTES * samples) * 8.0;
+        }
+    }
+
     /// (peak, average) bits per second.
     fn rates(&self, bits: &[f64]) -> (u64, u64) {
         let total: f64 = bits.iter().sum();
@@ -205,6 +215,35 @@ impl Bitrates<'_> {
     }
 }
 
+/// Bytes of a media segment's boxes besides the trun's per-sample fields, rounded up
+/// (moof 8, mfhd 16, traf 8, tfhd 28, tfdt 20, trun 20, mdat 8: 108).
+const FRAGMENT_HEADER_BYTES: f64 = 128.0;
+/// The most a trun spends per sample: duration, size, flags, composition offset.
+const TRUN_SAMPLE_BYTES: f64 = 16.0;
+/// Frames per second assumed when a video doesn't say (and the most counted when it does).
+const MAX_FRAME_RATE: f64 = 120.0;
+
+/// Packets per second of an audio stream: sample rate over the frame size where the codec has
+/// a fixed one, else 50 (20 ms packets, the shortest common: Opus).
+fn audio_packets_per_sec(s: &StreamParams) -> f64 {
+    let frame = s.frame_samples();
+    if frame > 1 {
+        f64::from(s.sample_rate) / f64::from(frame)
+    } else {
+        50.0
+    }
+}
+
+/// Audio streams with no bytes of their own in the index but a declared rate: counted at
+/// that rate in their renditions, so not in the video's muxed byte ranges.
+fn audio_without_bytes<'a>(rates: &'a Bitrates<'_>) -> impl Iterator<Item = &'a StreamParams> {
+    rates.info.streams.iter().filter(|s| {
+        s.kind == Kind::Audio
+            && s.bit_rate > 0
+            && !rates.info.bytes.iter().any(|b| b.stream == Some(s.index))
+    })
+}
+
 /// The original (copied, where fMP4 carries its codec: MPEG-2, VC-1... are only transcoded),
 /// then the rungs from the largest.
 pub(super) fn video_renditions(
@@ -215,10 +254,20 @@ pub(super) fn video_renditions(
     let language = language_tag(vs.language.as_deref());
     let mut out = Vec::new();
     if VIDEO_COPY.contains(&vs.codec.as_str()) {
-        // Its own bytes, plus muxed byte ranges (Cues) which cover audio too.
+        // Its own bytes, plus muxed byte ranges (Matroska Cues) which hold the audio too, less
+        // the audio whose rate is declared (constant-rate codecs: AC-3, E-AC-3, DTS) and is
+        // counted in the audio renditions: what the variants add up stays a bound.
         let mut bits = rates.segment_bits(Some(vs.index));
-        for (a, b) in bits.iter_mut().zip(rates.segment_bits(None)) {
-            *a += b;
+        let muxed = rates.segment_bits(None);
+        if muxed.iter().any(|b| *b > 0.0) {
+            let audio_declared: u64 = audio_without_bytes(rates).map(|s| s.bit_rate).sum();
+            for ((a, m), c) in bits
+                .iter_mut()
+                .zip(muxed)
+                .zip(rates.constant(audio_declared))
+            {
+                *a += (m - c).max(0.0);
+            }
         }
         if bits.iter().all(|b| *b == 0.0) {
             let fallback = if vs.bit_rate > 0 {
@@ -228,6 +277,10 @@ pub(super) fn video_renditions(
             };
             bits = rates.constant(fallback);
         }
+        let fps = vs
+            .frame_rate
+            .map_or(MAX_FRAME_RATE, |r| r.as_f64().min(MAX_FRAME_RATE));
+        rates.add_fragment_overhead(&mut bits, fps);
         let (peak_bps, average_bps) = rates.rates(&bits);
         let codecs = codec_string(&vs.codec, &vs.extradata, vs.bit_depth).unwrap_or_default();
         out.push(Rendition {
@@ -282,10 +335,11 @@ pub(super) fn audio_renditions(audio: &[&StreamParams], rates: &Bitrates<'_>) ->
             codec_string(&s.codec, &s.extradata, None),
         ) {
             let mut bits = rates.segment_bits(Some(s.index));
-            if bits.iter().all(|b| *b == 0.0) && rates.info.bytes.iter().all(|b| b.stream.is_some())
-            {
+            if bits.iter().all(|b| *b == 0.0) {
+                // No bytes of its own in the index (Matroska Cues): its declared rate.
                 bits = rates.constant(s.bit_rate);
             }
+            rates.add_fragment_overhead(&mut bits, audio_packets_per_sec(s));
             let (peak_bps, average_bps) = rates.rates(&bits);
             out.push(Rendition {
                 language: lang.clone(),

@@ -18,7 +18,7 @@ impl Segmenter<'_> {
             &self.pres.timeline,
             s.time_base,
             s.sample_rate,
-            audio_frame_samples(s),
+            s.frame_samples(),
             s.start.unwrap_or(0),
         )
     }
@@ -90,7 +90,7 @@ impl Segmenter<'_> {
     /// Duration in samples of an audio packet that has no successor.
     pub(super) fn last_duration(&self, stream: usize, p: &Packet) -> i64 {
         let s = &self.info.streams[stream];
-        match audio_frame_samples(s) {
+        match s.frame_samples() {
             1 => convert(
                 p.duration,
                 s.time_base,
@@ -189,17 +189,5 @@ impl Segmenter<'_> {
             mux.write(p, *pos, *pos, AAC_FRAME)?;
         }
         mux.finish()
-    }
-}
-
-/// Samples per frame of a codec with a fixed frame size, from the codec itself (not from
-/// FFmpeg's stream analysis, which only some processes run): the grid audio packets snap to.
-/// 1 (no grid) for codecs whose frames vary (Opus, FLAC, Vorbis) or AAC with SBR.
-pub fn audio_frame_samples(s: &crate::stream::StreamParams) -> u32 {
-    match s.codec.as_str() {
-        "aac" if crate::codecs::aac_object_type(&s.extradata).unwrap_or(2) == 2 => 1024,
-        "ac3" | "eac3" => 1536,
-        "mp3" | "mp2" => 1152,
-        _ => 1,
     }
 }
