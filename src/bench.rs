@@ -54,6 +54,10 @@ pub struct Row {
     pub ratio: Option<f64>,
     /// Seconds of media made per second of wall time, for segment rows.
     pub realtime: Option<f64>,
+    /// Mean media seconds of the segments Haema made, for segment rows.
+    pub media_secs: Option<f64>,
+    /// Mean media seconds the peer cut (its `-t`), for segment rows: the same work.
+    pub peer_media_secs: Option<f64>,
 }
 
 /// The whole report.
@@ -130,15 +134,27 @@ pub fn run(opts: &Options, haema: &Path, progress: &dyn Fn(&str)) -> Result<Repo
 
     type Cmd = Box<dyn Fn(usize) -> Vec<String>>;
     let strings = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<String>>();
-    // Run i of each row cuts segment pick(i); the ffmpeg peer cuts the same 4 s with `middle`
-    // as its codec arguments, into the same fragmented MP4.
+    // Run i of each row cuts segment pick(i); the ffmpeg peer cuts the same span (the
+    // segment's own start and duration, from the playlist: a long GOP makes a long segment)
+    // with `middle` as its codec arguments, into the same fragmented MP4.
     let starts: Vec<String> = (0..=runs).map(|i| start(pick(i))).collect();
+    let lengths: Vec<String> = (0..=runs)
+        .map(|i| format!("{:.3}", pres.timeline.duration_secs(pick(i))))
+        .collect();
     let ffmpeg_cut = |middle: Vec<String>| -> Option<Cmd> {
-        let (starts, file) = (starts.clone(), file.clone());
+        let (starts, lengths, file) = (starts.clone(), lengths.clone(), file.clone());
         has_ffmpeg.then(|| {
             Box::new(move |i: usize| {
                 let mut c = strings(&[
-                    "ffmpeg", "-v", "error", "-ss", &starts[i], "-i", &file, "-t", "4",
+                    "ffmpeg",
+                    "-v",
+                    "error",
+                    "-ss",
+                    &starts[i],
+                    "-i",
+                    &file,
+                    "-t",
+                    &lengths[i],
                 ]);
                 c.extend(middle.iter().cloned());
                 c.extend(strings(&[
@@ -267,11 +283,24 @@ pub fn run(opts: &Options, haema: &Path, progress: &dyn Fn(&str)) -> Result<Repo
             }
             progress(&name);
         }
+        // What the peer was asked to cut, read back from its own command lines.
+        let peer_media_secs = peer.as_ref().filter(|_| media_secs.is_some()).map(|p| {
+            (0..runs)
+                .filter_map(|i| {
+                    let c = p(i);
+                    let t = c.iter().position(|a| a == "-t")?;
+                    c.get(t + 1)?.parse::<f64>().ok()
+                })
+                .sum::<f64>()
+                / runs as f64
+        });
         let haema = stats(ours(0).join(" "), a);
         let peer = peer.map(|p| stats(p(0).join(" "), b));
         out.push(Row {
             ratio: peer.as_ref().map(|p| haema.median_ms / p.median_ms),
             realtime: media_secs.map(|s| s * 1000.0 / haema.median_ms),
+            media_secs,
+            peer_media_secs,
             name,
             haema,
             peer,

@@ -374,3 +374,45 @@ fn bench_times_each_row_beside_the_ffmpeg_cli() {
     }
     assert!(r["peak_memory_mib"].as_f64().unwrap() > 1.0);
 }
+
+#[test]
+fn bench_gives_the_peer_the_same_span_as_the_segment_it_times() {
+    // Irregular keyframes: segments are not 4 s long, so a fixed `-t 4` would be other work.
+    let out = haema_ok(&[
+        "bench".as_ref(),
+        mkv().as_os_str(),
+        "-k".as_ref(),
+        "3".as_ref(),
+        "--json".as_ref(),
+    ]);
+    let r: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let segment_rows: Vec<&serde_json::Value> = r["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|row| !row["media_secs"].is_null())
+        .collect();
+    assert!(segment_rows.len() >= 2, "{r}");
+    for row in segment_rows {
+        let ours = row["media_secs"].as_f64().unwrap();
+        let peer = row["peer_media_secs"].as_f64().unwrap();
+        assert!((ours - peer).abs() < 0.002, "{row}");
+        assert!(
+            (ours - 4.0).abs() > 0.01,
+            "this file's segments are not 4 s: {row}"
+        );
+    }
+    let md = String::from_utf8(haema_ok(&[
+        "bench".as_ref(),
+        mkv().as_os_str(),
+        "-k".as_ref(),
+        "1".as_ref(),
+        "--markdown".as_ref(),
+    ]))
+    .unwrap();
+    assert!(
+        md.contains("| what | haema median (min-max) | ffmpeg CLI median | ratio | realtime |"),
+        "{md}"
+    );
+    assert!(md.contains("| copy segment (video) |"), "{md}");
+}
