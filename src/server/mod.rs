@@ -201,6 +201,18 @@ pub fn run(state: Arc<State>, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
     let server = Arc::new(
         tiny_http::Server::http(&addr).map_err(|e| anyhow::anyhow!("listening on {addr}: {e}"))?,
     );
+    // Port 0 asks the system for a free port: say which one it gave, on stdout, for whoever
+    // started the server (a script, a test) to read.
+    let addr = match server.server_addr().to_ip() {
+        Some(a) => a.to_string(),
+        None => addr,
+    };
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "listening on http://{addr}/");
+        let _ = out.flush();
+    }
     log::info!(
         "serving {} on http://{addr}/",
         state.config.target.display()

@@ -1,6 +1,7 @@
 //! A real `haema serve` for the integration tests: started on a free port, waited for until
 //! its library is scanned, stopped (SIGTERM) when dropped.
 
+use std::io::BufRead;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
@@ -24,12 +25,7 @@ impl Server {
 
     /// Starts with extra arguments (`--config FILE`...) and the token they set, if any.
     pub fn start_with(db: &Path, extra: &[&std::ffi::OsStr], token: Option<&str>) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        Server::launch(db, &library(), port, extra, token, 3)
+        Server::launch(db, &library(), 0, extra, token, 3)
     }
 
     /// Starts on a given library and port, and waits until `shows` shows are listed.
@@ -41,19 +37,29 @@ impl Server {
         token: Option<&str>,
         shows: usize,
     ) -> Server {
-        let child = haema()
+        let mut child = haema()
             .args(["serve", "-p", &port.to_string(), "--db"])
             .arg(db)
             .arg("-t")
             .arg(target)
             .args(extra)
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
+        // The server says where it listens (the port it got, for port 0): this server, not
+        // whatever else may listen on a port chosen before it started.
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().and_then(Result::ok).unwrap_or_default();
+        let addr = first
+            .strip_prefix("listening on http://")
+            .and_then(|a| a.strip_suffix('/'))
+            .unwrap_or_else(|| panic!("the server did not say where it listens: {first:?}"))
+            .to_owned();
+        std::thread::spawn(move || lines.for_each(drop));
         let server = Server {
             child,
-            addr: format!("127.0.0.1:{port}"),
+            addr,
             token: token.map(str::to_owned),
         };
         // Up, and the start-up scan done.
@@ -85,11 +91,20 @@ impl Server {
 }
 
 impl Drop for Server {
+    /// SIGTERM, and the server must end cleanly (exit 0) unless a test killed it on purpose
+    /// (SIGKILL) or is already failing.
     fn drop(&mut self) {
         let _ = Command::new("kill")
             .arg(self.child.id().to_string())
             .status();
-        let _ = self.child.wait();
+        let status = self.child.wait().expect("waiting for the server");
+        let killed = std::os::unix::process::ExitStatusExt::signal(&status) == Some(9);
+        if !std::thread::panicking() && !killed {
+            assert!(
+                status.success(),
+                "the server ended with {status} on SIGTERM"
+            );
+        }
     }
 }
 
