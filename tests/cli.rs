@@ -241,6 +241,44 @@ fn bad_segment_requests_name_what_exists() {
 }
 
 #[test]
+fn probe_in_text_names_streams_keyframes_and_plan_and_lists_encoders() {
+    let text = String::from_utf8(haema_ok(&["probe".as_ref(), mkv().as_os_str()])).unwrap();
+    for want in [
+        "container matroska,webm",
+        "#0 video h264 (High), 640x360",
+        "#1 audio ac3, 48000 Hz, 6 ch",
+        "[fra]",
+        "keyframes: ",
+        "from Matroska Cues",
+        "plan: ",
+        "audio-1-eng-aac  aac 6 ch 384 kb/s",
+        "subs-4-eng",
+    ] {
+        assert!(text.contains(want), "no {want:?} in:\n{text}");
+    }
+    let enc = String::from_utf8(haema_ok(&["probe".as_ref(), "--encoders".as_ref()])).unwrap();
+    let x264 = enc
+        .lines()
+        .find(|l| l.starts_with("libx264 "))
+        .expect("libx264 listed");
+    assert!(x264.contains(" available "), "{x264}");
+    assert!(enc
+        .lines()
+        .any(|l| l.starts_with("h264_vaapi ") && l.contains("unavailable")));
+    let json: serde_json::Value = serde_json::from_slice(&haema_ok(&[
+        "probe".as_ref(),
+        "--encoders".as_ref(),
+        "--json".as_ref(),
+    ]))
+    .unwrap();
+    assert!(json
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["name"] == "libx264" && e["available"] == true));
+}
+
+#[test]
 fn a_tag_that_is_not_utf8_is_shown_lossily_and_the_video_still_plays() {
     // One flipped byte in the Matroska Language element of the French track: "fra" -> "fr\xff".
     let dir = tempfile::tempdir().unwrap();

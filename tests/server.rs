@@ -273,6 +273,69 @@ fn one_client_past_its_limit_of_segment_requests_gets_429_and_the_rest_are_serve
 }
 
 #[test]
+fn artwork_is_served_and_a_rescan_finds_what_was_added_and_removed() {
+    let (d, db) = temp_db();
+    let lib = d.path().join("lib");
+    let film = |name: &str| lib.join(format!("Movies/{name} (2024)"));
+    for name in ["Alpha", "Beta"] {
+        std::fs::create_dir_all(film(name)).unwrap();
+        std::fs::hard_link(mkv(), film(name).join(format!("{name} (2024).mkv"))).unwrap();
+    }
+    std::fs::copy(
+        library().join("Movies/Clock (2024)/poster.jpg"),
+        film("Alpha").join("poster.jpg"),
+    )
+    .unwrap();
+    std::fs::copy(
+        library().join("Series/Clockwork/banner.jpg"),
+        film("Alpha").join("fanart.jpg"),
+    )
+    .unwrap();
+    let s = Server::launch(&db, &lib, 0, &[], None, 2);
+    let shows = s.get("/api/v1/shows").json();
+    let alpha = shows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["info"]["title"] == "Alpha")
+        .unwrap()["info"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for art in ["thumbnail", "fanart"] {
+        let r = s.get(&format!("/api/v1/shows/{alpha}/{art}"));
+        assert_eq!(r.status, 200, "{art}");
+        assert_eq!(r.header("content-type"), Some("image/jpeg"));
+        assert!(r.body.starts_with(&[0xFF, 0xD8]), "{art} is a JPEG");
+    }
+    let none = s.get(&format!("/api/v1/shows/{alpha}/banner"));
+    assert_eq!(none.status, 404);
+    assert!(none.json()["error"].as_str().unwrap().contains("no banner"));
+
+    // A film added, one removed, then POST /api/v1/scan. (Another file: the same bytes under
+    // a new name would be a move, which keeps its id.)
+    std::fs::create_dir_all(film("Gamma")).unwrap();
+    std::fs::hard_link(mkv_no_cues(), film("Gamma").join("Gamma (2024).mkv")).unwrap();
+    std::fs::remove_dir_all(film("Beta")).unwrap();
+    let r = http("POST", &s.addr, "/api/v1/scan", &[], b"");
+    assert_eq!(r.status, 200);
+    let summary = r.json();
+    assert_eq!(
+        (summary["found"].as_u64(), summary["removed"].as_u64()),
+        (Some(2), Some(1))
+    );
+    let titles: Vec<String> = s
+        .get("/api/v1/shows")
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["info"]["title"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(titles, ["Alpha", "Gamma"]);
+}
+
+#[test]
 fn ffmpeg_plays_the_served_master_playlist_without_a_warning() {
     let (_d, db) = temp_db();
     let s = Server::start(&db);
