@@ -194,11 +194,7 @@ fn a_server_on_damaged_files_answers_every_request_and_keeps_serving() {
             std::fs::rename(&m, folder.join(format!("Damaged {n} (2024).{ext}"))).unwrap();
         }
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::server::free_port();
     let db = dir.path().join("haema.db");
     let mut child = haema()
         .args(["serve", "-p", &port.to_string(), "--db"])

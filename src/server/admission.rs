@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -57,42 +57,40 @@ impl Admission {
     /// A slot for work a client is waiting for: as soon as one is free, or `None` once
     /// `deadline` has passed.
     pub fn acquire(&self, deadline: Duration) -> Option<Permit<'_>> {
-        let until = Instant::now() + deadline;
         let mut q = self.state.lock().unwrap_or_else(|e| e.into_inner());
         q.waiting += 1;
-        while q.running >= q.slots {
-            let left = until.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                q.waiting -= 1;
-                q.refused += 1;
-                return None;
-            }
-            q = self
-                .freed
-                .wait_timeout(q, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
+        let mut q = self.wait(q, deadline, |q| q.running >= q.slots);
         q.waiting -= 1;
+        if q.running >= q.slots {
+            q.refused += 1;
+            return None;
+        }
         q.running += 1;
         Some(Permit(self))
+    }
+
+    /// Waits until `busy` is false or `deadline` has passed (condition variables wake
+    /// spuriously: the predicate is checked again each time).
+    fn wait<'a>(
+        &self,
+        q: MutexGuard<'a, Queue>,
+        deadline: Duration,
+        busy: impl FnMut(&mut Queue) -> bool,
+    ) -> MutexGuard<'a, Queue> {
+        self.freed
+            .wait_timeout_while(q, deadline, busy)
+            .unwrap_or_else(|e| e.into_inner())
+            .0
     }
 
     /// A slot for work nobody waits for yet (prefetch): only when one is free and no client
     /// is waiting for one; `None` if that doesn't happen before `deadline`.
     pub fn acquire_background(&self, deadline: Duration) -> Option<Permit<'_>> {
-        let until = Instant::now() + deadline;
-        let mut q = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        while q.running >= q.slots || q.waiting > 0 {
-            let left = until.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return None;
-            }
-            q = self
-                .freed
-                .wait_timeout(q, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+        let q = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let busy = |q: &mut Queue| q.running >= q.slots || q.waiting > 0;
+        let mut q = self.wait(q, deadline, busy);
+        if busy(&mut q) {
+            return None;
         }
         q.running += 1;
         Some(Permit(self))

@@ -108,6 +108,16 @@ impl Drop for Server {
     }
 }
 
+/// A port free now, for a server that must come back on the same one (most tests start on
+/// port 0 and read the port the server got).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// A temporary folder and a database path in it.
 pub fn temp_db() -> (tempfile::TempDir, std::path::PathBuf) {
     let d = tempfile::tempdir().unwrap();
