@@ -31,6 +31,6 @@ if ! command -v cargo >/dev/null; then
   exit 1
 fi
 
-if [[ "${1:-}" == "--test" && ! -d tests/browser/node_modules/playwright-core ]]; then
+if [[ "${1:-}" == "--test" ]] && ! (cd tests/browser && npm ls --depth=0 >/dev/null 2>&1); then
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -1,6 +1,6 @@
 //! A real browser as the client: hls.js in headless Chromium plays the static tree over HTTP,
 //! seeks into the middle, and reads the picture clock to prove the frame shown at time t is
-//! the frame of time t.
+//! the frame of time t; video.js and shaka-player do the same through `haema serve`.
 //!
 //! Needs Debian's chromium and the npm packages of tests/browser (scripts/test.sh installs
 //! both). Without them this test fails and says so: it never passes without having played.
@@ -9,6 +9,7 @@ mod common;
 
 use std::path::Path;
 
+use common::server::{temp_db, Server};
 use common::*;
 
 fn play(tree: &Path, extra: &[&str]) -> serde_json::Value {
@@ -129,4 +130,29 @@ fn hls_js_shows_subtitle_cues_at_their_time_with_their_text() {
         (start - 12.0).abs() < 0.15 && (end - start - 2.0).abs() < 0.01,
         "{r}"
     );
+}
+
+/// video.js (VHS) and shaka-player, beside hls.js: every fixture through `haema serve`, three
+/// seeks (forward, back into an early segment, near the end), the picture clock after each,
+/// and playing on after the last. One player working proves little: they differ.
+#[test]
+fn video_js_and_shaka_play_every_fixture_through_the_server_and_seek_to_the_right_frame() {
+    let (_d, db) = temp_db();
+    let s = Server::start(&db);
+    for player in ["videojs", "shaka"] {
+        for video in 1..=4 {
+            let url = format!("http://{}/api/v1/video/{video}/master.m3u8", s.addr);
+            let r = browser_report(
+                "players.mjs",
+                &[
+                    "--player".as_ref(),
+                    player.as_ref(),
+                    "--url".as_ref(),
+                    url.as_ref(),
+                ],
+            );
+            assert_eq!(r["ok"], true, "{player} video {video}: {r}");
+            assert_eq!(r["clock"].as_array().unwrap().len(), 3, "{r}");
+        }
+    }
 }

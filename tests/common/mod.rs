@@ -235,8 +235,10 @@ pub fn http(
 pub fn browser_report(script: &str, args: &[&std::ffi::OsStr]) -> serde_json::Value {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
     assert!(
-        dir.join("node_modules/hls.js").is_dir() && dir.join("node_modules/playwright-core").is_dir(),
-        "hls.js and playwright-core are missing: run scripts/test.sh (or `npm ci --prefix tests/browser`)"
+        ["hls.js", "video.js", "shaka-player", "playwright-core"]
+            .iter()
+            .all(|p| dir.join("node_modules").join(p).is_dir()),
+        "the players or playwright-core are missing: run scripts/test.sh (or `npm ci --prefix tests/browser`)"
     );
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     assert!(

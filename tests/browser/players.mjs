@@ -1,0 +1,64 @@
+// Plays a master playlist in headless Chromium with video.js (VHS) or shaka-player; prints one
+// JSON line. usage: node players.mjs --player videojs|shaka --url URL
+// It waits for playback, then seeks forward, back into an early segment and near the end, and
+// reads the picture clock after each seek: the frame shown must be the frame of that second.
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { launch } from './chromium.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+const argv = process.argv.slice(2);
+const opt = (k, d) => (argv.includes(k) ? argv[argv.indexOf(k) + 1] : d);
+const which = opt('--player', 'videojs');
+const files = {
+  '/': [path.join(here, 'players.html'), 'text/html'],
+  '/_test/player.js': [which === 'shaka'
+    ? require.resolve('shaka-player/dist/shaka-player.compiled.js')
+    : require.resolve('video.js/dist/video.min.js'), 'text/javascript'],
+  '/_test/video-js.css': [require.resolve('video.js/dist/video-js.min.css'), 'text/css'],
+};
+const server = http.createServer((req, res) => {
+  const f = files[new URL(req.url, 'http://x').pathname];
+  if (!f) { res.writeHead(404); res.end(); return; }
+  res.writeHead(200, { 'content-type': f[1] });
+  res.end(fs.readFileSync(f[0]));
+});
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
+
+const out = { player: which, ok: false };
+const watchdog = setTimeout(() => { out.error = 'no verdict in 120 s'; console.log(JSON.stringify(out)); process.exit(1); }, 120000);
+const browser = await launch();
+const page = await browser.newPage();
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const until = async (expr, ms) => { const t0 = Date.now(); while (Date.now() - t0 < ms) { if (await page.evaluate(expr)) return Date.now() - t0; await sleep(50); } return -1; };
+try {
+  await page.goto(`http://127.0.0.1:${server.address().port}/`);
+  await page.evaluate((u) => window.play(u), opt('--url'));
+  out.start_ms = await until('window.video().currentTime > 0.3', 30000);
+  if (out.start_ms < 0) throw new Error('playback did not start in 30 s');
+  out.duration = await page.evaluate('window.video().duration');
+  out.clock = [];
+  // Forward, back into an early segment, near the end.
+  for (const f of [0.55, 0.1, 0.85]) {
+    out.clock.push(await page.evaluate((t) => window.clockAt(t), Math.floor(out.duration * f) + 0.5));
+  }
+  // And it plays on after the last seek.
+  const t0 = await page.evaluate('window.video().currentTime');
+  await page.evaluate('window.video().play()');
+  out.plays_on_ms = await until(`window.video().currentTime > ${Math.min(t0 + 0.5, out.duration - 0.2)}`, 15000);
+  out.errors = await page.evaluate(() => window.errors);
+  out.ok = out.plays_on_ms >= 0 && !out.errors.some((e) => e.fatal)
+    && out.clock.every((c) => c.seeked && c.want === c.got);
+} catch (e) {
+  out.error = String(e);
+  out.errors = await page.evaluate(() => window.errors).catch(() => null);
+}
+clearTimeout(watchdog);
+await browser.close();
+server.close();
+console.log(JSON.stringify(out));
+process.exit(out.ok ? 0 : 1);
