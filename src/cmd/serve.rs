@@ -100,6 +100,16 @@ struct FileConfig {
     max_client_requests: Option<usize>,
 }
 
+/// A size from the YAML file: a number of bytes, or text as [`parse_size`] reads it.
+fn yaml_size(name: &str, v: Option<serde_yaml::Value>) -> anyhow::Result<Option<u64>> {
+    match v {
+        Some(serde_yaml::Value::Number(n)) => Ok(n.as_u64()),
+        Some(serde_yaml::Value::String(s)) => Ok(Some(parse_size(&s).map_err(anyhow::Error::msg)?)),
+        Some(other) => anyhow::bail!("{name}: {other:?} is not a size (like 512M)"),
+        None => Ok(None),
+    }
+}
+
 /// A size as people write it, to bytes: `1048576`, `512M`, `256MB`, `512MiB`, `1.5G`, `2GB`.
 /// K, M and G count in 1024s, with or without `B` or `iB` (a cache limit is memory).
 fn parse_size(s: &str) -> Result<u64, String> {
@@ -120,18 +130,8 @@ pub fn run_cmd(args: Args) -> anyhow::Result<()> {
         }
         None => FileConfig::default(),
     };
-    let size = |name: &str, v: Option<serde_yaml::Value>| -> anyhow::Result<Option<u64>> {
-        match v {
-            Some(serde_yaml::Value::Number(n)) => Ok(n.as_u64()),
-            Some(serde_yaml::Value::String(s)) => {
-                Ok(Some(parse_size(&s).map_err(anyhow::Error::msg)?))
-            }
-            Some(other) => anyhow::bail!("{name}: {other:?} is not a size (like 512M)"),
-            None => Ok(None),
-        }
-    };
-    let file_limit = size("cache_limit", file.cache_limit)?;
-    let file_disk_limit = size("disk_cache_limit", file.disk_cache_limit)?;
+    let file_limit = yaml_size("cache_limit", file.cache_limit)?;
+    let file_disk_limit = yaml_size("disk_cache_limit", file.disk_cache_limit)?;
     let encoder = args
         .encoder
         .or(file.encoder)
@@ -206,7 +206,30 @@ pub fn run_cmd(args: Args) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_size;
+    use super::{parse_size, yaml_size, FileConfig};
+
+    /// Fuzz target (bolero, as tests/fuzz.rs): any text as a config file gives a config or an
+    /// error, never a panic; so do its sizes. Inputs are tried as they are and spliced into a
+    /// real config.
+    #[test]
+    fn yaml_configs() {
+        const REAL: &str = "port: 8080\nhost: 127.0.0.1\ntarget_path: /srv/media\ncache: true\ncache_limit: 2G\ntoken: s3cret\nqueue_timeout: 15\n";
+        bolero::check!()
+            .with_max_len(4096)
+            .for_each(|input: &[u8]| {
+                let text = String::from_utf8_lossy(input);
+                let at = input
+                    .first()
+                    .map_or(0, |b| usize::from(*b) * REAL.len() / 256);
+                let spliced = format!("{}{text}{}", &REAL[..at], &REAL[at..]);
+                for t in [text.as_ref(), spliced.as_str()] {
+                    if let Ok(c) = serde_yaml::from_str::<FileConfig>(t) {
+                        let _ = yaml_size("cache_limit", c.cache_limit);
+                        let _ = yaml_size("disk_cache_limit", c.disk_cache_limit);
+                    }
+                }
+            });
+    }
 
     #[test]
     fn sizes_are_read_as_people_write_them() {
