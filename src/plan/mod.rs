@@ -35,6 +35,12 @@ pub enum Method {
 }
 
 impl Method {
+    /// Whether segments are decoded and encoded again (a video rung or AAC): the costly kind,
+    /// which takes a transcode slot.
+    pub fn is_transcode(&self) -> bool {
+        matches!(self, Method::Video(_) | Method::Aac(_))
+    }
+
     /// A short description for people: "copy", "h264 1280x720 <= 3500 kb/s", "aac 2 ch 128 kb/s".
     pub fn describe(&self) -> String {
         match self {

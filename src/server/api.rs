@@ -12,13 +12,6 @@ use crate::library::store::{ProgressRecord, ShowRecord};
 /// Past this fraction of its length a video counts as watched.
 const WATCHED: f64 = 0.9;
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 fn progress_json(id: i64, p: &ProgressRecord) -> Value {
     json!({ "video_id": id.to_string(), "position": p.position, "duration": p.duration, "watched": p.watched, "updated_at": p.updated_at })
 }
@@ -137,7 +130,7 @@ impl State {
             position,
             duration,
             watched: duration.is_some_and(|d| d > 0.0 && position >= WATCHED * d),
-            updated_at: now(),
+            updated_at: super::unix_now() as i64,
         };
         self.db.lock().expect("db lock").set_progress(id, &record)?;
         self.progress(id)

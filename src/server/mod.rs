@@ -183,6 +183,14 @@ impl State {
     }
 }
 
+/// Seconds since the Unix epoch (0 for a clock set before it): watch-progress stamps and
+/// per-video token expiries.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// Answers a request; a panic in doing so (a bug) is contained to it: the request's
 /// connection closes (tiny_http answers a dropped request with a 500) and the thread that
 /// took it goes on serving.

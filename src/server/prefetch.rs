@@ -10,7 +10,6 @@ use super::segments::{Loaded, Waiting};
 use super::status::JobInfo;
 use super::State;
 use crate::hls;
-use crate::plan::Method;
 use crate::segment::SegmentId;
 
 /// How many segments past the one asked for are prepared, and how many wait at most.
@@ -96,7 +95,7 @@ impl State {
                 continue;
             }
             // Wait for a slot no client wants, then check the segment is still ahead.
-            let transcoded = matches!(r.method, Method::Video(_) | Method::Aac(_));
+            let transcoded = r.method.is_transcode();
             let _slot = match self.slots(transcoded).acquire_background(SLOT_WAIT) {
                 Some(slot) if self.still_ahead(&job) => slot,
                 _ => continue,

@@ -15,7 +15,7 @@ use super::State;
 use crate::error::Error;
 use crate::hls::{self, RenditionFile};
 use crate::media::Source;
-use crate::plan::{plan_for, Method, Presentation, DEFAULT_SEGMENT_SECS};
+use crate::plan::{plan_for, Presentation, DEFAULT_SEGMENT_SECS};
 use crate::probe::MediaInfo;
 use crate::segment::{SegmentId, Segmenter};
 use crate::stream::Kind;
@@ -34,12 +34,6 @@ pub struct Loaded {
     pub pres: Presentation,
     /// Size and modification time of the file when it was probed.
     pub stamp: String,
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// Who waits for a segment being made: it decides its place in the transcode queue.
@@ -165,7 +159,7 @@ impl State {
     /// nothing.
     fn uri_query(&self, id: i64) -> String {
         match &self.signer {
-            Some(s) => format!("?{}={}", signing::PARAM, s.sign(id, unix_now())),
+            Some(s) => format!("?{}={}", signing::PARAM, s.sign(id, super::unix_now())),
             None => String::new(),
         }
     }
@@ -181,7 +175,7 @@ impl State {
             return false;
         };
         super::http::query_param(query, signing::PARAM)
-            .is_some_and(|vt| signer.verify(video, &vt, unix_now()))
+            .is_some_and(|vt| signer.verify(video, &vt, super::unix_now()))
     }
 
     /// `GET /api/v1/video/ID/RENDITION/FILE`: a media playlist, an init or a media segment.
@@ -270,7 +264,7 @@ impl State {
         let transcoded = loaded
             .pres
             .rendition(&job.rendition)
-            .is_ok_and(|r| matches!(r.method, Method::Video(_) | Method::Aac(_)));
+            .is_ok_and(|r| r.method.is_transcode());
         let _slot = match waiting {
             Waiting::Client => Some(
                 self.slots(transcoded)

@@ -22,6 +22,7 @@ const server = http.createServer((req, res) => {
   let file;
   if (u === '/') file = path.join(here, 'page.html');
   else if (u === '/_test/hls.js') file = require.resolve('hls.js/dist/hls.min.js');
+  else if (u === '/_test/clock.js') file = path.join(here, 'clock.js');
   else if (dir) file = path.join(dir, path.normalize(u).replace(/^([/\\])+/, ''));
   else { res.writeHead(404); res.end(); return; }
   if (dir && !file.startsWith(dir) && !file.startsWith(here) && !file.includes('node_modules')) { res.writeHead(403); res.end(); return; }

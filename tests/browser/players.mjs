@@ -20,6 +20,7 @@ const files = {
     ? require.resolve('shaka-player/dist/shaka-player.compiled.js')
     : require.resolve('video.js/dist/video.min.js'), 'text/javascript'],
   '/_test/video-js.css': [require.resolve('video.js/dist/video-js.min.css'), 'text/css'],
+  '/_test/clock.js': [path.join(here, 'clock.js'), 'text/javascript'],
 };
 const server = http.createServer((req, res) => {
   const f = files[new URL(req.url, 'http://x').pathname];
