@@ -120,7 +120,7 @@ pub fn master_playlist(p: &Presentation) -> String {
 /// written into each URI it names.
 pub fn master_playlist_with(p: &Presentation, query: &str) -> String {
     let mut s = String::from("#EXTM3U\n#EXT-X-VERSION:7\n");
-    if p.independent {
+    if p.offered_independent() {
         s.push_str("#EXT-X-INDEPENDENT-SEGMENTS\n");
     }
     let groups = audio_groups(p);
@@ -192,7 +192,7 @@ pub fn master_playlist_with(p: &Presentation, query: &str) -> String {
         }
         let _ = writeln!(s, "\n{}/{MEDIA_PLAYLIST_NAME}{query}", v.id);
     };
-    for v in p.videos() {
+    for v in p.offered_videos() {
         if groups.is_empty() {
             variant(v, None);
         }
@@ -224,8 +224,9 @@ pub fn media_playlist_with(p: &Presentation, r: &Rendition, query: &str) -> Stri
         s,
         "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:{target}\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:VOD\n"
     );
-    // Audio frames are all sync samples; video only when every cut is at an IDR.
-    if p.independent || r.kind != Kind::Video {
+    // Audio frames are all sync samples; a video rung starts every segment with an IDR; the
+    // original only when every cut of the file is at one.
+    if p.independent || r.kind != Kind::Video || r.method.is_transcode() {
         s.push_str("#EXT-X-INDEPENDENT-SEGMENTS\n");
     }
     // WebVTT segments stand alone; fMP4 ones need the init segment (RFC 8216 4.3.2.5).
@@ -344,12 +345,41 @@ original/stream.m3u8
     }
 
     #[test]
-    fn open_gop_video_is_not_claimed_independent_but_audio_is() {
+    fn open_gop_hevc_video_is_not_claimed_independent_but_audio_is() {
         let mut p = presentation();
         p.independent = false;
+        p.renditions[0].codecs = "hvc1.2.4.L63.90".into();
         assert!(!master_playlist(&p).contains("INDEPENDENT"));
         assert!(!media_playlist(&p, p.video()).contains("INDEPENDENT"));
         assert!(media_playlist(&p, &p.renditions[1]).contains("#EXT-X-INDEPENDENT-SEGMENTS"));
+    }
+
+    #[test]
+    fn open_gop_h264_original_gives_way_to_its_idr_rung_in_the_master() {
+        let mut p = presentation();
+        p.independent = false;
+        let target = crate::ladder::VideoTarget {
+            width: 640,
+            height: 360,
+            max_bitrate: 900_000,
+            codec: crate::ladder::RungCodec::H264,
+            level: 30,
+        };
+        p.renditions.push(Rendition {
+            method: Method::Video(target),
+            ..rendition("h264-360p", Kind::Video, "avc1.64001e", "und", None, false)
+        });
+        let master = master_playlist(&p);
+        assert!(!master.contains("original/"), "{master}");
+        assert_eq!(
+            master.matches("\nh264-360p/stream.m3u8").count(),
+            2,
+            "{master}"
+        );
+        // Every offered segment starts with an IDR now; the copy's own playlist says it doesn't.
+        assert!(master.contains("#EXT-X-INDEPENDENT-SEGMENTS"));
+        assert!(!media_playlist(&p, p.video()).contains("INDEPENDENT"));
+        assert!(media_playlist(&p, &p.renditions[3]).contains("INDEPENDENT"));
     }
 
     #[test]

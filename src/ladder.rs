@@ -167,9 +167,10 @@ pub fn widely_playable(s: &StreamParams) -> bool {
 }
 
 /// The rungs a video gets, in a codec: every ladder rung below its height, and its own size
-/// when the original is not widely playable (HEVC, 10-bit...). Widths keep the aspect ratio,
-/// even.
-pub fn video_ladder(s: &StreamParams, codec: RungCodec) -> Vec<VideoTarget> {
+/// when the original is not widely playable (HEVC, 10-bit...) or is H.264 with open GOPs
+/// (`open_gop`: see [`crate::plan::Presentation::offered_videos`]). Widths keep the aspect
+/// ratio, even.
+pub fn video_ladder(s: &StreamParams, codec: RungCodec, open_gop: bool) -> Vec<VideoTarget> {
     let (w, h) = (s.width.max(2), s.height.max(2));
     let fps = s.frame_rate.map(|r| r.as_f64());
     let even = |v: f64| ((v / 2.0).round() as u32 * 2).max(2);
@@ -187,7 +188,7 @@ pub fn video_ladder(s: &StreamParams, codec: RungCodec) -> Vec<VideoTarget> {
             }
         })
         .collect();
-    if !widely_playable(s) {
+    if !widely_playable(s) || open_gop {
         // Scale the 1080p rate by picture area, within sane bounds.
         let rate = (6_000_000.0 * f64::from(w * h) / (1920.0 * 1080.0))
             .clamp(900_000.0, 20_000_000.0) as u64;

@@ -162,6 +162,18 @@ impl Timeline {
         let Some((start, end)) = self.span(n) else {
             return Vec::new();
         };
+        self.video_timing_within((start, end), pts_decode_order)
+    }
+
+    /// [`Timeline::video_timing`] for frames shown over `span` instead of the segment's own
+    /// span: a segment cut in decode order at open GOPs (see `segment::Cut::Copy`) holds the
+    /// frames shown just before its boundary and lacks those shown just before the next, so
+    /// its decode times start at its first frame shown and end where the next segment's do.
+    pub fn video_timing_within(
+        &self,
+        (start, end): (i64, i64),
+        pts_decode_order: &[i64],
+    ) -> Vec<FrameTiming> {
         let mut sorted = pts_decode_order.to_vec();
         sorted.sort_unstable();
         if let Some(first) = sorted.first_mut() {
@@ -375,6 +387,26 @@ mod tests {
         let t = tl.video_timing(1, &[1001, 1042]);
         assert_eq!(t[0].dts, 1000);
         assert_eq!(t[0].duration, 42);
+    }
+
+    #[test]
+    fn open_gop_segments_cut_in_decode_order_run_back_to_back_in_decode_time() {
+        // 10 ms frames, boundaries at 0 and 100; I(100) is followed in decode order by the
+        // two frames shown before it (80, 90), which belong to segment 1, so segment 0 ends
+        // after its frame at 70 and segment 1 starts decoding with them.
+        let tl = Timeline::new(&[0, 100], 200, 100, 20, 0).unwrap();
+        let t0 = tl.video_timing_within((0, 80), &[0, 30, 10, 20, 60, 40, 50, 70]);
+        let seg1 = [100, 80, 90, 130, 110, 120, 160, 140, 150, 190, 170, 180];
+        let t1 = tl.video_timing_within((80, 200), &seg1);
+        let end0 = t0.last().map(|f| f.dts + f.duration).unwrap();
+        assert_eq!(t1[0].dts, end0);
+        assert_eq!(t1[0].dts, 80 + tl.shift - 20);
+        for f in t0.iter().chain(&t1) {
+            assert!(f.pts >= f.dts && f.duration == 10, "{f:?}");
+        }
+        // Every frame once, and together they run the whole timeline.
+        let total: i64 = t0.iter().chain(&t1).map(|f| f.duration).sum();
+        assert_eq!(total, 200);
     }
 
     #[test]

@@ -476,11 +476,13 @@ fn hls_js_plays_a_served_video_from_another_origin() {
     let (_d, db) = temp_db();
     let s = Server::start(&db);
     let url = format!("http://{}/api/v1/video/3/master.m3u8", s.addr);
+    let (at, want) = served_clock_points(&s.addr, 3);
     let r = browser_report(
         "play.mjs",
-        &["--url".as_ref(), url.as_ref(), "--clock".as_ref()],
+        &["--url".as_ref(), url.as_ref(), "--at".as_ref(), at.as_ref()],
     );
     assert_eq!(r["ok"], true, "{r}");
+    assert_eq!(clock_errors(&r, &want), None, "{r}");
 }
 
 #[test]
@@ -535,6 +537,14 @@ fn the_web_page_lists_the_library_resumes_plays_and_switches_audio_and_subtitles
     assert_eq!(
         r["titles"],
         serde_json::json!(["Clock", "Clock HEVC", "Clockwork"]),
+        "{r}"
+    );
+    // The page starts hls.js on the copied original, not on a guess from its bandwidth.
+    assert!(
+        r["start_level"]
+            .as_str()
+            .unwrap()
+            .ends_with("/original/stream.m3u8"),
         "{r}"
     );
     let resumed = r["resumed_at"].as_f64().unwrap();
@@ -873,9 +883,16 @@ fn the_tui_shows_a_live_transcode_and_says_when_the_server_goes_and_comes_back()
 
     let session = format!("haema-tui-{}", std::process::id());
     let exe = env!("CARGO_BIN_EXE_haema");
+    // The dashboard's exit status lands in a file: quitting on q must be a clean exit 0, not
+    // a crash that also ends the session.
+    let status = d.path().join("tui-status");
     let started = run(Command::new("tmux")
         .args(["new-session", "-d", "-s", &session, "-x", "120", "-y", "40"])
-        .arg(format!("{exe} tui --server {}", s.addr)));
+        .arg(format!(
+            "{exe} tui --server {}; echo $? > '{}'; sleep 30",
+            s.addr,
+            status.display()
+        )));
     assert!(
         started.status.success(),
         "tmux: {}",
@@ -927,13 +944,23 @@ fn the_tui_shows_a_live_transcode_and_says_when_the_server_goes_and_comes_back()
     })
     .expect("reconnected");
     drop(s);
-    // q quits and gives the terminal back.
+    // q quits, with status 0, and gives the terminal back.
     run(Command::new("tmux").args(["send-keys", "-t", &session, "q"]));
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    let alive = run(Command::new("tmux").args(["has-session", "-t", &session]));
+    let t0 = std::time::Instant::now();
+    while !status.exists() && t0.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let code = std::fs::read_to_string(&status).unwrap_or_default();
+    assert_eq!(
+        code.trim(),
+        "0",
+        "the tui did not quit cleanly on q:\n{}",
+        pane(&session)
+    );
     assert!(
-        !alive.status.success() || !pane(&session).contains("Recent requests"),
-        "the tui did not quit on q"
+        !pane(&session).contains("Recent requests"),
+        "{}",
+        pane(&session)
     );
 }
 

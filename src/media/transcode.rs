@@ -269,13 +269,14 @@ pub struct EncodeSpec<'a> {
 
 /// Decodes a segment's packets (decode order, starting with its keyframe) and encodes the
 /// frames; `progress(frames encoded, frames in the segment)` is called as it goes. Encodes the
-/// frames presented at or after `keep_from` (leading frames of an open GOP are dropped).
+/// frames presented in `keep` (what decodes outside it, the leading frames of the open GOPs
+/// at either end, belongs to other segments).
 /// Returns the encoder's parameters and its packets in order; packet PTS are the source PTS
 /// of their frames, in `time_base`.
 pub fn transcode_video(
     src: &CodecParams,
     packets: &[Packet],
-    keep_from: i64,
+    keep: std::ops::Range<i64>,
     out_spec: &EncodeSpec<'_>,
     progress: &dyn Fn(u64, u64),
 ) -> Result<(CodecParams, Vec<Packet>)> {
@@ -316,7 +317,7 @@ pub fn transcode_video(
         let Some(pts) = frame.timestamp().or(frame.pts()) else {
             return Ok(());
         };
-        if pts < keep_from {
+        if !keep.contains(&pts) {
             return Ok(());
         }
         let sws = match &mut scaler {

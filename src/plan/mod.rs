@@ -154,6 +154,31 @@ impl Presentation {
         self.renditions.iter().filter(|r| r.kind == Kind::Video)
     }
 
+    /// The video renditions a master playlist offers: all but an H.264 original with open
+    /// GOPs. Such a copy is cut in decode order, so every frame is in it once, but after a
+    /// seek a segment starts with the leading frames of its keyframe, which lean on the GOP
+    /// before: Chromium's decoder (FFmpeg's h264, no default reference after a flush) fails on
+    /// them and ends playback, and dropping them instead leaves a frame_num gap it fails on
+    /// just the same. H.264 has nothing like HEVC's RASL rule that lets a decoder skip them.
+    /// So players get the source-size rung (IDR at every boundary) in its place; the copy
+    /// stays at its own media playlist for clients that play it from the start.
+    pub fn offered_videos(&self) -> impl Iterator<Item = &Rendition> {
+        let drop_copy = !self.independent && self.video_codec_is("avc1");
+        self.videos()
+            .filter(move |r| !drop_copy || r.method.is_transcode())
+    }
+
+    /// Whether the original's CODECS string starts with `prefix` (`avc1`, `hvc1`...).
+    fn video_codec_is(&self, prefix: &str) -> bool {
+        self.video().codecs.starts_with(prefix)
+    }
+
+    /// Whether every segment of every video variant the master offers starts with an IDR
+    /// picture (RFC 8216 4.3.5.1 EXT-X-INDEPENDENT-SEGMENTS).
+    pub fn offered_independent(&self) -> bool {
+        self.independent || self.offered_videos().all(|r| r.method.is_transcode())
+    }
+
     /// Audio renditions.
     pub fn audio(&self) -> impl Iterator<Item = &Rendition> {
         self.renditions.iter().filter(|r| r.kind == Kind::Audio)
@@ -214,14 +239,15 @@ pub fn plan_for(info: &MediaInfo, segment_secs: f64, rungs: RungCodec) -> Result
         timeline: &timeline,
         durations: timeline.durations(),
     };
-    let mut renditions = video_renditions(vs, rungs, &rates);
+    let independent = info.idr_keyframes.unwrap_or(true);
+    let mut renditions = video_renditions(vs, rungs, &rates, !independent);
     renditions.extend(audio_renditions(&streams.audio, &rates));
     renditions.extend(subtitle_renditions(info, vs, &streams.subtitles));
     Ok(Presentation {
         timeline,
         renditions,
         skipped: streams.skipped,
-        independent: info.idr_keyframes.unwrap_or(true),
+        independent,
         width: vs.width,
         height: vs.height,
         frame_rate: vs.frame_rate.map(|r| r.as_f64()),

@@ -250,6 +250,7 @@ pub(super) fn video_renditions(
     vs: &StreamParams,
     rungs: RungCodec,
     rates: &Bitrates<'_>,
+    open_gop: bool,
 ) -> Vec<Rendition> {
     let language = language_tag(vs.language.as_deref());
     let mut out = Vec::new();
@@ -298,7 +299,7 @@ pub(super) fn video_renditions(
             )
         });
     }
-    for t in video_ladder(vs, rungs) {
+    for t in video_ladder(vs, rungs, open_gop) {
         // Capped CRF: the peak is the VBV maximum plus what a 1 s buffer lets through in a
         // segment; the average is taken as three quarters of the cap.
         out.push(Rendition {

@@ -215,8 +215,7 @@ pub enum Depth {
     /// What segment making needs: streams as the container header declares them, keyframes,
     /// the timeline constants. No decoding, no byte counts.
     Segments,
-    /// What playlists need besides: per-segment byte counts for bandwidths, and whether the
-    /// keyframes are IDR (independent segments).
+    /// What playlists need besides: per-segment byte counts for bandwidths.
     Playlists,
     /// Everything: also profile, level, pixel format and bit depth, which FFmpeg's stream
     /// analysis decodes a few frames to find (a second open of the file).
@@ -318,11 +317,9 @@ pub fn probe_source(path: &Path, depth: Depth) -> Result<(MediaInfo, Source)> {
     let end_pts = end_pts.max(keys[keys.len() - 1] + 1);
     let duration = (end_pts - keys[0]) as f64 * vtb.as_f64();
     let mut bit_rate = src.bit_rate();
-    let idr_keyframes = if full {
-        check_idr(&mut src, vs, &keys)
-    } else {
-        None
-    };
+    // At every depth: whether the keyframes are IDR decides which renditions exist (an H.264
+    // original with open GOPs gets a source-size rung), and two packet reads are cheap.
+    let idr_keyframes = check_idr(&mut src, vs, &keys);
     if depth == Depth::Full {
         // FFmpeg's stream analysis decodes a few frames for profile, level, pixel format...:
         // shown to people, never used for bytes.

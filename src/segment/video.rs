@@ -12,10 +12,17 @@ use crate::rational::{convert, Rational};
 use crate::stream::StreamParams;
 
 impl Segmenter<'_> {
-    /// The packets of video segment `n` in decode order, from its keyframe to the next
-    /// boundary's. Leading frames of an open GOP (shown before the keyframe, predicted from the
-    /// previous GOP) can't decode in a segment of their own and are left out.
-    pub(super) fn video_packets(&mut self, stream: usize, n: usize) -> Result<Vec<Packet>> {
+    /// The packets of video segment `n` in decode order, from its keyframe on; `cut` says what
+    /// happens to the leading frames of an open GOP (after a non-IDR keyframe in decode order,
+    /// shown before it, predicted from the GOP before: x264's open-gop, HEVC's RASL pictures).
+    /// Also returns the span of time the packets show: the segment's own, or for a copy cut
+    /// at open GOPs, from its first leading frame to the next keyframe's first.
+    pub(super) fn video_packets(
+        &mut self,
+        stream: usize,
+        n: usize,
+        cut: Cut,
+    ) -> Result<(Vec<Packet>, (i64, i64))> {
         let tl = &self.pres.timeline;
         let (start, end) = tl.span(n).expect("checked");
         let vs = &self.info.streams[stream];
@@ -23,20 +30,66 @@ impl Segmenter<'_> {
         self.src.seek(stream, start)?;
         let mut packets: Vec<Packet> = Vec::new();
         let is_last = n + 1 == tl.len();
+        // Copy, segment 0: there is no GOP before to lean on.
+        let keep_own_leading = cut == Cut::Copy && n > 0;
+        // Decode: the next keyframe, held until the packet after it says whether leading
+        // frames follow (then they and it are fed to the decoder) or not (the segment ends).
+        let mut next_key: Option<Packet> = None;
+        let (mut shown_from, mut shown_to) = (start, end);
         while let Some(p) = self.src.read()? {
             if p.stream != stream {
                 continue;
             }
             let Some(t) = p.time() else { continue };
+            if let Some(key) = next_key.take() {
+                if t >= end - tol {
+                    break;
+                }
+                packets.push(key);
+                packets.push(p);
+                // Leading frames of the next GOP follow its keyframe until the first that is
+                // shown after it.
+                while let Some(q) = self.src.read()? {
+                    if q.stream != stream {
+                        continue;
+                    }
+                    match q.time() {
+                        Some(t) if t < end - tol => packets.push(q),
+                        _ => break,
+                    }
+                }
+                break;
+            }
             if packets.is_empty() {
                 // Skip what comes before this segment's keyframe (a seek may land earlier).
                 if !(p.keyframe && t >= start - tol) {
                     continue;
                 }
             } else if p.keyframe && !is_last && t >= end - tol {
-                break;
+                match cut {
+                    Cut::Copy => {
+                        // The next segment starts with the leading frames after this keyframe.
+                        while let Some(q) = self.src.read()? {
+                            if q.stream != stream {
+                                continue;
+                            }
+                            match q.time() {
+                                Some(t) if t < end - tol => shown_to = shown_to.min(t),
+                                _ => break,
+                            }
+                        }
+                        break;
+                    }
+                    Cut::Decode => {
+                        next_key = Some(p);
+                        continue;
+                    }
+                }
             } else if t < start - tol {
-                continue;
+                if !keep_own_leading {
+                    continue;
+                }
+                shown_from = shown_from.min(t);
             }
             packets.push(p);
         }
@@ -46,14 +99,23 @@ impl Segmenter<'_> {
                 reason: format!("segment {n}: no video keyframe found at the index's position (truncated file?)"),
             });
         }
-        Ok(packets)
+        Ok((packets, (shown_from, shown_to)))
     }
 
     pub(super) fn video_copy(&mut self, r: &Rendition, n: usize) -> Result<(Vec<u8>, Vec<u8>)> {
-        let mut packets = self.video_packets(r.stream, n)?;
+        let (mut packets, shown) = self.video_packets(r.stream, n, Cut::Copy)?;
         let tl = &self.pres.timeline;
-        let pts: Vec<i64> = packets.iter().map(|p| p.time().unwrap_or(0)).collect();
-        let timing = tl.video_timing(n, &pts);
+        let mut pts: Vec<i64> = packets.iter().map(|p| p.time().unwrap_or(0)).collect();
+        let mut timing = tl.video_timing_within(shown, &pts);
+        // A file cut off in the middle of a reorder window (truncated) ends with frames whose
+        // decode slot would come after their display time: nothing decodes after them, so
+        // they are dropped rather than shown out of order.
+        while packets.len() > 1 && pts.last().map(|&p| tl.out_pts(p)) < timing.last().map(|t| t.dts)
+        {
+            packets.pop();
+            pts.pop();
+            timing = tl.video_timing_within(shown, &pts);
+        }
         let s = &self.info.streams[r.stream];
         if self.own_fragments {
             // Written here without opening a muxer at all: the track timescale is the one the
@@ -80,16 +142,21 @@ impl Segmenter<'_> {
         n: usize,
         target: VideoTarget,
     ) -> Result<(Vec<u8>, Vec<u8>)> {
-        let packets = self.video_packets(r.stream, n)?;
+        let (packets, _) = self.video_packets(r.stream, n, Cut::Decode)?;
         let s = &self.info.streams[r.stream];
         let tl = &self.pres.timeline;
-        let (start, _) = tl.span(n).expect("checked");
+        let (start, end) = tl.span(n).expect("checked");
         let src_params = self.params(r.stream)?;
         let tol = keyframe_tolerance(s.time_base);
+        let keep_until = if n + 1 == tl.len() {
+            i64::MAX
+        } else {
+            end - tol
+        };
         let (params, mut out) = transcode::transcode_video(
             &src_params,
             &packets,
-            start - tol,
+            start - tol..keep_until,
             &transcode::EncodeSpec {
                 encoder: &self.encoder,
                 target: &target,
@@ -121,6 +188,19 @@ impl Segmenter<'_> {
         }
         mux.finish()
     }
+}
+
+/// What a segment takes of the open GOPs at its ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Cut {
+    /// Cut in decode order, as the file is: a segment is its keyframe and every packet up to
+    /// the next keyframe, its own leading frames included (they decode after the segment
+    /// before, as a player plays them). Every frame is in exactly one segment.
+    Copy,
+    /// Everything needed to decode the frames shown in the segment's span: not its own
+    /// leading frames (shown before it), but the next keyframe and its leading frames (shown
+    /// in it). Frames outside the span are decoded and dropped.
+    Decode,
 }
 
 /// The samples of a copied video segment as the mp4 muxer would record them (timing rescaled

@@ -21,7 +21,7 @@ use crate::segment::{SegmentId, Segmenter};
 use crate::stream::Kind;
 
 /// Bumped whenever segment bytes change for the same request: part of every cache key and ETag.
-const FORMAT_VERSION: u32 = 1;
+const FORMAT_VERSION: u32 = 2;
 
 /// Open sources kept per video.
 const SOURCES_PER_VIDEO: usize = 4;

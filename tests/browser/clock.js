@@ -1,6 +1,7 @@
 // The picture clock, read by the test pages (page.html with hls.js, players.html with video.js
-// or shaka-player): the first <video> on the page, and a 64x64 canvas #c to read it through.
-// The clock block (top-left 64x64) is grey at 16 + 28 * (floor(t) mod 8): read it back at time t.
+// or shaka-player) from the first <video> on the page. Every fixture draws its frame number in
+// binary along the bottom of its 640x360 picture: 20 blocks of 32x32, bit 0 at the left, white
+// for 1 (fixtures/make-fixtures.sh). A rendition of another size is scaled back to 640x360.
 window.clockAt = async (t) => {
   const v = document.querySelector('video');
   const timeout = (p, ms) => Promise.race([p, new Promise((r) => setTimeout(() => r('timeout'), ms))]);
@@ -8,11 +9,24 @@ window.clockAt = async (t) => {
   const seeked = await timeout(new Promise((r) => { v.addEventListener('seeked', () => r('ok'), { once: true }); v.currentTime = t; }), 15000);
   await timeout(new Promise((r) => v.requestVideoFrameCallback(() => r())), 3000);
   await new Promise((r) => setTimeout(r, 150));
-  const c = document.getElementById('c').getContext('2d', { willReadFrequently: true });
-  c.drawImage(v, 0, 0, 64, 64, 0, 0, 64, 64);
-  const px = c.getImageData(32, 32, 1, 1).data;
-  const luma = (px[0] + px[1] + px[2]) / 3;
-  // Full-range RGB of limited-range luma Y: (Y - 16) * 255 / 219.
-  const level = Math.round((luma * 219) / 255 / 28) % 8;
-  return { t: v.currentTime, seeked: seeked === 'ok', want: Math.floor(v.currentTime) % 8, got: level };
+  return { t, at: v.currentTime, seeked: seeked === 'ok', got: window.frameNumber() };
+};
+window.frameNumber = () => {
+  const v = document.querySelector('video');
+  let c = document.getElementById('clock-canvas');
+  if (!c) {
+    c = document.createElement('canvas');
+    Object.assign(c, { id: 'clock-canvas', width: 640, height: 360 });
+    c.style.display = 'none';
+    document.body.appendChild(c);
+  }
+  const g = c.getContext('2d', { willReadFrequently: true });
+  g.drawImage(v, 0, 0, 640, 360);
+  const row = g.getImageData(0, 344, 640, 1).data;
+  let n = 0;
+  for (let i = 0; i < 20; i++) {
+    const px = row.subarray((i * 32 + 16) * 4, (i * 32 + 16) * 4 + 3);
+    if ((px[0] + px[1] + px[2]) / 3 >= 128) n += 2 ** i;
+  }
+  return n;
 };

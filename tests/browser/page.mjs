@@ -20,6 +20,7 @@ try {
   await page.click(`#library .card[data-title="${resumeTitle}"]`);
   await page.waitForFunction(() => document.getElementById('player') && document.getElementById('player').currentTime > 0.3, null, { timeout: 30000 });
   out.resumed_at = await page.$eval('#player', (v) => v.currentTime);
+  out.start_level = await page.evaluate(() => window.hls.levels[window.hls.startLevel].uri);
 
   // A series: its episodes, then the first one plays; switch audio and subtitles.
   await page.click('#home');

