@@ -68,16 +68,12 @@ fn hls_js_switches_to_another_audio_language_and_keeps_playing() {
 }
 
 #[test]
-fn hls_js_switches_quality_in_the_middle_of_playback_and_keeps_playing() {
+fn hls_js_switches_quality_in_the_middle_of_playback_and_shows_the_right_frames_in_the_rung() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("720p.mkv");
-    ffmpeg_make(
-        &file,
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=s=1280x720:r=24:d=16",
+    let mut args = clock_video_input("1280x720", 16);
+    args.extend(
+        [
             "-f",
             "lavfi",
             "-i",
@@ -86,22 +82,26 @@ fn hls_js_switches_quality_in_the_middle_of_playback_and_keeps_playing() {
             "libx264",
             "-preset",
             "ultrafast",
-            "-g",
-            "48",
-            "-c:a",
-            "aac",
-        ],
+        ]
+        .into_iter()
+        .chain(["-g", "48", "-c:a", "aac"])
+        .map(String::from),
     );
+    ffmpeg_make(&file, &args.iter().map(String::as_str).collect::<Vec<_>>());
     let t = tree(&file);
-    // original (720p), h264-480p, h264-360p: switch to the last.
-    let r = play(t.path(), &["--level", "2", "--seek", "0.7"]);
+    let (at, want) = tree_clock_points(t.path());
+    // h264-360p, h264-480p, original (720p), as hls.js sorts them: switch to the first, then
+    // seek and read the clock there, in a transcoded rung.
+    let r = play(t.path(), &["--level", "0", "--seek", "0.7", "--at", &at]);
     assert_eq!(r["ok"], true, "{r}");
     assert_eq!(r["levels"].as_array().unwrap().len(), 3, "{r}");
     assert!(
         r["switch_ms"].as_i64().unwrap() >= 0,
         "playback stalled after the switch: {r}"
     );
-    assert_eq!(r["level_after_switch"], 2, "{r}");
+    assert_eq!(r["level_after_switch"], 0, "{r}");
+    assert_eq!(r["w"], 640, "{r}");
+    assert_eq!(clock_errors(&r, &want), None, "{r}");
 }
 
 #[test]
@@ -163,5 +163,82 @@ fn video_js_and_shaka_play_every_fixture_through_the_server_and_seek_to_the_righ
                 panic!("{player} video {video}: {e}: {r}");
             }
         }
+    }
+}
+
+/// A film whose default audio is AC-3 5.1 with an AAC 44.1 kHz stereo track beside it (another
+/// sample rate, another frame duration than the video's grid): video.js and shaka-player with
+/// the second track selected seek to the right frame and play on.
+#[test]
+fn video_js_and_shaka_seek_to_the_right_frame_with_a_non_default_audio_rendition() {
+    let d = tempfile::tempdir().unwrap();
+    let film = d.path().join("lib/Movies/Alt (2024)");
+    std::fs::create_dir_all(&film).unwrap();
+    let mut args = clock_video_input("640x360", 20);
+    args.extend(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=f=440:d=20:r=48000",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=f=660:d=20:r=44100",
+            "-map",
+            "0:v",
+            "-map",
+            "1:a",
+            "-map",
+            "2:a",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-g",
+            "48",
+            "-c:a:0",
+            "ac3",
+            "-ac:a:0",
+            "6",
+            "-b:a:0",
+            "448k",
+            "-c:a:1",
+            "aac",
+            "-ac:a:1",
+            "2",
+            "-metadata:s:a:0",
+            "language=eng",
+            "-metadata:s:a:1",
+            "language=spa",
+            "-disposition:a:0",
+            "default",
+        ]
+        .map(String::from),
+    );
+    ffmpeg_make(
+        &film.join("Alt (2024).mkv"),
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let s = Server::launch(
+        &d.path().join("haema.db"),
+        &d.path().join("lib"),
+        0,
+        &[],
+        None,
+        1,
+    );
+    let (at, want) = served_clock_points(&s.addr, 1);
+    let url = format!("http://{}/api/v1/video/1/master.m3u8", s.addr);
+    for player in ["videojs", "shaka"] {
+        let args = [
+            "--player", player, "--url", &url, "--at", &at, "--audio", "spa",
+        ];
+        let args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+        let r = browser_report("players.mjs", &args);
+        assert_eq!(r["ok"], true, "{player}: {r}");
+        let lang = r["audio_language"].as_str().unwrap_or_default();
+        assert!(lang == "spa" || lang == "es", "{player}: {r}");
+        assert_eq!(clock_errors(&r, &want), None, "{player}: {r}");
     }
 }

@@ -1,5 +1,6 @@
 // Plays a master playlist in headless Chromium with video.js (VHS) or shaka-player; prints one
-// JSON line. usage: node players.mjs --player videojs|shaka --url URL --at T,T...
+// JSON line. usage: node players.mjs --player videojs|shaka --url URL --at T,T... [--audio LANG]
+// --audio: switch to the audio rendition in that language once playing, before the seeks.
 // It waits for playback, then seeks to each time in turn (the test asks forward, back into an
 // early segment and near the end) and reads the frame number drawn in the picture (clock.js).
 import http from 'node:http';
@@ -42,6 +43,10 @@ try {
   out.start_ms = await until('window.video().currentTime > 0.3', 30000);
   if (out.start_ms < 0) throw new Error('playback did not start in 30 s');
   out.duration = await page.evaluate('window.video().duration');
+  if (opt('--audio')) {
+    out.audio_languages = await page.evaluate((l) => window.selectAudio(l), opt('--audio'));
+    await sleep(1000);
+  }
   out.clock = [];
   for (const t of opt('--at').split(',').map(Number)) {
     out.clock.push(await page.evaluate((x) => window.clockAt(x), t));
@@ -50,6 +55,7 @@ try {
   const t0 = await page.evaluate('window.video().currentTime');
   await page.evaluate('window.video().play()');
   out.plays_on_ms = await until(`window.video().currentTime > ${Math.min(t0 + 0.5, out.duration - 0.2)}`, 15000);
+  out.audio_language = await page.evaluate(() => window.audioLanguage());
   out.errors = await page.evaluate(() => window.errors);
   out.ok = out.plays_on_ms >= 0 && !out.errors.some((e) => e.fatal)
     && out.clock.every((c) => c.seeked);
