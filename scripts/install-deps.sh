@@ -2,7 +2,8 @@
 # Installs what Haema needs to build and test on Debian/Ubuntu, only what is missing.
 # Idempotent: a second run installs nothing. Run as root or with sudo available.
 #   scripts/install-deps.sh          build + run needs (FFmpeg libraries, clang, ffmpeg CLI)
-#   scripts/install-deps.sh --test   also the test clients (Chromium, Node.js, hls.js, playwright-core)
+#   scripts/install-deps.sh --test   also the test clients (Chromium, Node.js, hls.js, playwright-core,
+#                                    GStreamer with its HLS and FFmpeg plugins)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,7 +11,8 @@ want=(pkg-config clang libclang-dev ffmpeg
       libavcodec-dev libavformat-dev libavutil-dev libavfilter-dev libavdevice-dev
       libswscale-dev libswresample-dev)
 if [[ "${1:-}" == "--test" ]]; then
-  want+=(chromium tmux)
+  want+=(chromium tmux gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+         gstreamer1.0-plugins-bad gstreamer1.0-libav)
   command -v node >/dev/null && command -v npm >/dev/null || want+=(nodejs npm)
 fi
 
