@@ -1,6 +1,6 @@
 // Drives Haema's own web page in headless Chromium: library, series, player, resume, audio and
 // subtitle selection, progress saved. Prints one JSON line.
-// usage: node page.mjs BASE_URL RESUME_TITLE
+// usage: node page.mjs BASE_URL|PAGE_URL RESUME_TITLE (a PAGE_URL has a query: ?token=...)
 import { launch } from './chromium.mjs';
 
 const [base, resumeTitle] = process.argv.slice(2);
@@ -12,7 +12,7 @@ const errors = [];
 page.on('pageerror', (e) => errors.push(String(e)));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 try {
-  await page.goto(base + '/');
+  await page.goto(base.includes('?') ? base : base + '/');
   await page.waitForSelector('#library .card', { timeout: 15000 });
   out.titles = await page.$$eval('#library .card', (cs) => cs.map((c) => c.dataset.title));
 
