@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::*;
-use haema::mp4::{contains_box, init_timescale, parse_fragment};
+use haema::mp4::{contains_box, parse_fragment};
 
 #[test]
 fn every_segment_made_alone_in_shuffled_order_equals_the_tree_byte_for_byte() {
@@ -43,6 +43,52 @@ fn every_segment_made_alone_in_shuffled_order_equals_the_tree_byte_for_byte() {
     }
 }
 
+/// One packet as ffprobe reads it from an fMP4 file: pts, dts and duration in seconds (dts
+/// from the fragment's tfdt and the trun durations, ISO/IEC 14496-12 8.8.12 and 8.8.8).
+#[derive(Debug, Clone, Copy)]
+struct Pkt {
+    pts: f64,
+    dts: f64,
+    duration: f64,
+}
+
+/// Every packet of init + one segment, in decode order, read by ffprobe.
+fn segment_packets(dir: &Path, name: &str) -> Vec<Pkt> {
+    let whole = dir.join(format!("{name}.probe.mp4"));
+    let mut bytes = std::fs::read(dir.join("init.mp4")).unwrap();
+    bytes.extend(std::fs::read(dir.join(name)).unwrap());
+    std::fs::write(&whole, bytes).unwrap();
+    let out = run(Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "packet=pts_time,dts_time,duration_time",
+        ])
+        .args(["-of", "csv=p=0"])
+        .arg(&whole));
+    std::fs::remove_file(&whole).unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let v: Vec<f64> = l
+                .split(',')
+                .map(|x| x.parse().unwrap_or(f64::NAN))
+                .collect();
+            (v.len() == 3).then(|| Pkt {
+                pts: v[0],
+                dts: v[1],
+                duration: v[2],
+            })
+        })
+        .collect()
+}
+
+/// Judged by ffprobe: each segment's first decode time is where the one before ended (to the
+/// source's rounding), no packet lasts zero, none is shown before it is decoded. The
+/// boxes ffprobe does not print are checked structurally: no edit list in the init (an fMP4
+/// timeline starts at tfdt), an mvex (it is fragmented), and mfhd counting up from 1 (read
+/// with Haema's own parser: nothing here prints it; the writer has golden tests).
 #[test]
 fn fragments_have_exact_tfdt_continuity_sequence_numbers_and_no_edit_lists() {
     for file in all() {
@@ -52,25 +98,43 @@ fn fragments_have_exact_tfdt_continuity_sequence_numbers_and_no_edit_lists() {
             let init = std::fs::read(dir.join("init.mp4")).unwrap();
             assert!(!contains_box(&init, b"edts"), "{r}: init has an edit list");
             assert!(contains_box(&init, b"mvex"), "{r}: init is not fragmented");
-            let mut expected_tfdt = None;
+            let mut expected: Option<f64> = None;
+            let mut exact_tfdt: Option<u64> = None;
             for n in 0..segment_count(t.path(), &r) {
-                let seg = std::fs::read(dir.join(format!("{n}.m4s"))).unwrap();
+                let name = format!("{n}.m4s");
+                let seg = std::fs::read(dir.join(&name)).unwrap();
                 let f = parse_fragment(&seg).unwrap_or_else(|| panic!("{r}/{n}: no moof"));
                 assert_eq!(f.sequence, n as u32 + 1, "{r}/{n}: mfhd");
-                if let Some(e) = expected_tfdt {
-                    assert_eq!(
-                        f.base_decode_time,
-                        e,
-                        "{}: {r}/{n}: tfdt not continuous",
-                        file.display()
+                let p = segment_packets(&dir, &name);
+                assert!(!p.is_empty(), "{r}/{n}: no packets");
+                if let Some(e) = expected {
+                    assert!(
+                        (p[0].dts - e).abs() < 0.002,
+                        "{}: {r}/{n}: starts decoding at {}, the segment before ended at {e}",
+                        file.display(),
+                        p[0].dts
                     );
                 }
-                assert!(!f.durations.is_empty());
-                assert!(
-                    f.durations.iter().all(|d| *d > 0),
-                    "{r}/{n}: zero-length sample"
-                );
-                expected_tfdt = Some(
+                // Durations from consecutive decode times (ffprobe leaves the first AAC
+                // packet's own duration unset).
+                for w in p.windows(2) {
+                    assert!(w[1].dts > w[0].dts, "{r}/{n}: zero-length packet {w:?}");
+                }
+                for q in &p {
+                    assert!(q.pts >= q.dts - 1e-6, "{r}/{n}: shown before decoded {q:?}");
+                }
+                // ffprobe's per-packet durations are not the trun's (it leaves some unset and
+                // evens out others), so the last packet is taken to last as long as the one
+                // before it: good to the container's rounding (Matroska's 1 ms).
+                let last = p[p.len() - 1];
+                let step = p.windows(2).map(|w| w[1].dts - w[0].dts).last();
+                expected = Some(last.dts + step.unwrap_or(last.duration));
+                // Exactly, in Haema's own reader (its writer has golden tests): each tfdt is
+                // the last one plus the trun's durations.
+                if let Some(e) = exact_tfdt {
+                    assert_eq!(f.base_decode_time, e, "{}: {r}/{n}: tfdt", file.display());
+                }
+                exact_tfdt = Some(
                     f.base_decode_time + f.durations.iter().map(|d| u64::from(*d)).sum::<u64>(),
                 );
             }
@@ -78,39 +142,40 @@ fn fragments_have_exact_tfdt_continuity_sequence_numbers_and_no_edit_lists() {
     }
 }
 
-/// Presentation start of a segment in seconds: tfdt plus the first sample's composition offset.
-fn start_secs(init: &[u8], seg: &[u8]) -> f64 {
-    let ts = f64::from(init_timescale(init).unwrap());
-    let f = parse_fragment(seg).unwrap();
-    (f.base_decode_time as f64 + f64::from(f.cts_offsets[0])) / ts
-}
-
 #[test]
 fn audio_and_video_of_every_segment_start_together_where_the_playlist_says() {
     for file in all() {
         let t = tree(&file);
         let rs = renditions(t.path());
-        let read = |r: &str, name: &str| std::fs::read(t.path().join(r).join(name)).unwrap();
-        let vinit = read("original", "init.mp4");
-        let v0 = start_secs(&vinit, &read("original", "0.m4s"));
+        // Where a segment's presentation starts, as ffprobe reads it: its first packet's pts
+        // (a video segment starts with its keyframe).
+        let start =
+            |r: &str, n: usize| segment_packets(&t.path().join(r), &format!("{n}.m4s"))[0].pts;
+        let v0 = start("original", 0);
         let durations = extinfs(t.path(), "original");
         let mut playlist_start = 0.0;
         for (n, d) in durations.iter().enumerate() {
-            let name = format!("{n}.m4s");
-            let v = start_secs(&vinit, &read("original", &name)) - v0;
-            assert!(
-                (v - playlist_start).abs() < 0.002,
-                "{}: video {n} starts at {v}, playlist says {playlist_start}",
-                file.display()
-            );
+            for video in rs.iter().filter(|r| !r.starts_with("audio")) {
+                assert_eq!(
+                    extinfs(t.path(), video),
+                    durations,
+                    "{video}: EXTINFs differ"
+                );
+                let v = start(video, n) - v0;
+                assert!(
+                    (v - playlist_start).abs() < 0.002,
+                    "{}: {video} {n} starts at {v}, playlist says {playlist_start}",
+                    file.display()
+                );
+            }
+            let v = start("original", n) - v0;
             for a in rs.iter().filter(|r| r.starts_with("audio")) {
                 assert_eq!(
                     extinfs(t.path(), a),
                     durations,
                     "{a}: EXTINFs differ from the video's"
                 );
-                let ainit = read(a, "init.mp4");
-                let at = start_secs(&ainit, &read(a, &name)) - v0;
+                let at = start(a, n) - v0;
                 // A frame belongs to the segment it starts in: audio starts at most one frame
                 // (1536 samples at 48 kHz = 32 ms) after the video; segment 0 may begin earlier
                 // with audio the file has before its first picture.
@@ -122,6 +187,46 @@ fn audio_and_video_of_every_segment_start_together_where_the_playlist_says() {
                 );
             }
             playlist_start += d;
+        }
+    }
+}
+
+/// Every variant's CODECS (video, then its audio group's) is what ffprobe reads from the init
+/// segments of the renditions it names.
+#[test]
+fn every_variants_codecs_agree_with_what_ffprobe_reads_from_its_init_segments() {
+    for file in all() {
+        let t = tree(&file);
+        let master = std::fs::read_to_string(t.path().join("master.m3u8")).unwrap();
+        let lines: Vec<&str> = master.lines().collect();
+        let group_uri = |gid: &str| -> Vec<String> {
+            lines
+                .iter()
+                .filter(|l| l.contains(&format!("GROUP-ID=\"{gid}\"")))
+                .filter_map(|l| l.split("URI=\"").nth(1))
+                .map(|u| u.split('/').next().unwrap().to_string())
+                .collect()
+        };
+        let attr = |l: &str, k: &str| {
+            l.split(&format!("{k}=\""))
+                .nth(1)
+                .map(|v| v.split('"').next().unwrap().to_string())
+        };
+        for w in lines
+            .windows(2)
+            .filter(|w| w[0].starts_with("#EXT-X-STREAM-INF"))
+        {
+            let codecs = attr(w[0], "CODECS").unwrap();
+            let mut entries = codecs.split(',');
+            let video = w[1].split('/').next().unwrap();
+            let init = |r: &str| t.path().join(r);
+            codecs_agree(entries.next().unwrap(), &init(video)).unwrap();
+            if let (Some(a), Some(gid)) = (entries.next(), attr(w[0], "AUDIO")) {
+                for r in group_uri(&gid) {
+                    codecs_agree(a, &init(&r))
+                        .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+                }
+            }
         }
     }
 }
@@ -519,17 +624,10 @@ fn an_hevc_encoder_makes_hvc1_rungs_labelled_with_their_true_codecs() {
     assert!(all.contains(&"hevc-360p".to_string()), "{all:?}");
     assert!(!all.iter().any(|r| r.starts_with("h264-")), "{all:?}");
 
-    // The master's CODECS for the rung is what the init's hvcC says (ISO/IEC 14496-15), and
-    // the sample entry is hvc1 (parameter sets out of band), as Apple's players require.
-    let init = std::fs::read(t.path().join("hevc-360p/init.mp4")).unwrap();
-    assert!(init.windows(4).any(|w| w == b"hvc1") && !init.windows(4).any(|w| w == b"hev1"));
-    let at = init
-        .windows(4)
-        .position(|w| w == b"hvcC")
-        .expect("an hvcC box");
-    let size = u32::from_be_bytes(init[at - 4..at].try_into().unwrap()) as usize;
-    let hvcc = &init[at + 4..at - 4 + size];
-    let want = haema::codecs::codec_string("hevc", hvcc, Some(8)).unwrap();
+    // The master's CODECS for the rung is what ffprobe reads from its init (ISO/IEC 14496-15),
+    // and the sample entry is hvc1 (parameter sets out of band), as Apple's players require.
+    let bytes = std::fs::read(t.path().join("hevc-360p/init.mp4")).unwrap();
+    assert!(!bytes.windows(4).any(|w| w == b"hev1"));
     let master = std::fs::read_to_string(t.path().join("master.m3u8")).unwrap();
     let lines: Vec<&str> = master.lines().collect();
     let inf = lines
@@ -537,10 +635,14 @@ fn an_hevc_encoder_makes_hvc1_rungs_labelled_with_their_true_codecs() {
         .find(|w| w[1].starts_with("hevc-360p/"))
         .map(|w| w[0])
         .expect("a variant for the rung");
-    assert!(
-        inf.contains(&format!("CODECS=\"{want},")),
-        "{want} vs {inf}"
-    );
+    let codecs = inf
+        .split("CODECS=\"")
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap();
+    codecs_agree(codecs, &t.path().join("hevc-360p")).unwrap();
 
     // The whole rendition decodes; each segment alone starts with a keyframe.
     let all = t.path().join("all.mp4");

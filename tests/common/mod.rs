@@ -409,3 +409,68 @@ pub fn clock_video_input(size: &str, secs: u32) -> Vec<String> {
         .map(|s| s.to_string())
         .collect()
 }
+
+/// Whether an RFC 6381 CODECS entry agrees with what ffprobe reads from the rendition it
+/// names (`dir`: its init and first segment; codec, profile, level): `Err` says how not. The
+/// judge is ffprobe's reading of the stream, never Haema's codec-string code.
+pub fn codecs_agree(entry: &str, dir: &Path) -> Result<(), String> {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let init = tmp.path().join("head.mp4");
+    let mut head = std::fs::read(dir.join("init.mp4")).map_err(|e| e.to_string())?;
+    head.extend(std::fs::read(dir.join("0.m4s")).map_err(|e| e.to_string())?);
+    std::fs::write(&init, head).map_err(|e| e.to_string())?;
+    let out = run(Command::new("ffprobe")
+        .args(["-v", "error", "-show_streams", "-of", "json"])
+        .arg(&init));
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
+    let s = &j["streams"][0];
+    let (name, profile, level) = (
+        s["codec_name"].as_str().unwrap_or(""),
+        s["profile"].as_str().unwrap_or(""),
+        s["level"].as_i64().unwrap_or(-1),
+    );
+    let parts: Vec<&str> = entry.split('.').collect();
+    let ok = match parts[0] {
+        // ISO/IEC 14496-15 / RFC 6381: avc1.PPCCLL in hex: profile_idc, constraints, level.
+        "avc1" => {
+            let idc = match profile {
+                "Baseline" | "Constrained Baseline" => 0x42,
+                "Main" => 0x4d,
+                "High" => 0x64,
+                "High 10" => 0x6e,
+                _ => -1,
+            };
+            let hex = parts.get(1).copied().unwrap_or("");
+            name == "h264"
+                && hex.len() == 6
+                && i64::from_str_radix(&hex[..2], 16) == Ok(idc)
+                && i64::from_str_radix(&hex[4..], 16) == Ok(level)
+        }
+        // ISO/IEC 14496-15 E.3: hvc1.<profile>.<compat>.<tier><level>...
+        "hvc1" => {
+            let idc = match profile {
+                "Main" => "1",
+                "Main 10" => "2",
+                _ => "?",
+            };
+            name == "hevc"
+                && s["codec_tag_string"] == "hvc1"
+                && parts.get(1) == Some(&idc)
+                && parts.get(3).map(|t| &t[1..]) == Some(&level.to_string())
+        }
+        "mp4a" => name == "aac" && entry == "mp4a.40.2" && profile == "LC",
+        "ac-3" => name == "ac3",
+        "ec-3" => name == "eac3",
+        "opus" => name == "opus",
+        "fLaC" => name == "flac",
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{entry} vs ffprobe's {name} {profile} level {level} in {}",
+            init.display()
+        ))
+    }
+}
