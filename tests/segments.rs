@@ -127,7 +127,7 @@ fn fragments_have_exact_tfdt_continuity_sequence_numbers_and_no_edit_lists() {
                 // evens out others), so the last packet is taken to last as long as the one
                 // before it: good to the container's rounding (Matroska's 1 ms).
                 let last = p[p.len() - 1];
-                let step = p.windows(2).map(|w| w[1].dts - w[0].dts).last();
+                let step = p.windows(2).map(|w| w[1].dts - w[0].dts).next_back();
                 expected = Some(last.dts + step.unwrap_or(last.duration));
                 // Exactly, in Haema's own reader (its writer has golden tests): each tfdt is
                 // the last one plus the trun's durations.

@@ -6,10 +6,12 @@ window.clockAt = async (t) => {
   const v = document.querySelector('video');
   const timeout = (p, ms) => Promise.race([p, new Promise((r) => setTimeout(() => r('timeout'), ms))]);
   v.pause();
+  const t0 = performance.now();
   const seeked = await timeout(new Promise((r) => { v.addEventListener('seeked', () => r('ok'), { once: true }); v.currentTime = t; }), 15000);
+  const seekMs = Math.round(performance.now() - t0);
   await timeout(new Promise((r) => v.requestVideoFrameCallback(() => r())), 3000);
   await new Promise((r) => setTimeout(r, 150));
-  return { t, at: v.currentTime, seeked: seeked === 'ok', got: window.frameNumber() };
+  return { t, at: v.currentTime, seeked: seeked === 'ok', seek_ms: seekMs, got: window.frameNumber() };
 };
 window.frameNumber = () => {
   const v = document.querySelector('video');

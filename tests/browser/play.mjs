@@ -50,6 +50,7 @@ try {
   out.start_ms = await until(`${V}.currentTime > 0.3`, 30000);
   if (out.start_ms < 0) throw new Error('playback did not start in 30 s');
   out.duration = await page.evaluate(`${V}.duration`);
+  out.start_uri = await page.evaluate(() => window.startUri);
   out.levels = await page.evaluate(() => window.hls.levels.map((l) => ({ codecs: [l.videoCodec, l.audioCodec].filter(Boolean).join(','), w: l.width })));
   out.audio_tracks = await page.evaluate(() => window.hls.audioTracks.map((a) => a.lang));
   if (opt('--audio') !== undefined) await page.evaluate((n) => { window.hls.audioTrack = n; }, Number(opt('--audio')));
@@ -80,7 +81,9 @@ try {
     })));
   }
   out.errors = await page.evaluate(() => window.errors);
-  out.ok = out.seek_ms >= 0 && out.frames > 0 && out.w > 0 && !out.errors.some((e) => e.fatal)
+  // A stall or a jump over a hole in the buffer is a failure too, fatal or not: a viewer sees it.
+  out.stalls = out.errors.filter((e) => /stall|hole/i.test(e.details));
+  out.ok = out.seek_ms >= 0 && out.frames > 0 && out.w > 0 && !out.errors.some((e) => e.fatal) && out.stalls.length === 0
     && (!out.clock || out.clock.every((c) => c.seeked));
 } catch (e) {
   out.error = String(e);

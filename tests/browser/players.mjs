@@ -1,5 +1,6 @@
 // Plays a master playlist in headless Chromium with video.js (VHS) or shaka-player; prints one
-// JSON line. usage: node players.mjs --player videojs|shaka --url URL --at T,T... [--audio LANG]
+// JSON line. usage: node players.mjs --player videojs|shaka --url URL|--dir DIR --at T,T... [--audio LANG]
+// --dir: plays DIR/master.m3u8, a static tree served from the page's own origin.
 // --audio: switch to the audio rendition in that language once playing, before the seeks.
 // It waits for playback, then seeks to each time in turn (the test asks forward, back into an
 // early segment and near the end) and reads the frame number drawn in the picture (clock.js).
@@ -23,8 +24,14 @@ const files = {
   '/_test/video-js.css': [require.resolve('video.js/dist/video-js.min.css'), 'text/css'],
   '/_test/clock.js': [path.join(here, 'clock.js'), 'text/javascript'],
 };
+const dir = opt('--dir') && path.resolve(opt('--dir'));
 const server = http.createServer((req, res) => {
-  const f = files[new URL(req.url, 'http://x').pathname];
+  const u = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+  let f = files[u];
+  if (!f && dir) {
+    const file = path.join(dir, path.normalize(u));
+    if (file.startsWith(dir + path.sep) && fs.existsSync(file)) f = [file, 'application/octet-stream'];
+  }
   if (!f) { res.writeHead(404); res.end(); return; }
   res.writeHead(200, { 'content-type': f[1] });
   res.end(fs.readFileSync(f[0]));
@@ -39,7 +46,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const until = async (expr, ms) => { const t0 = Date.now(); while (Date.now() - t0 < ms) { if (await page.evaluate(expr)) return Date.now() - t0; await sleep(50); } return -1; };
 try {
   await page.goto(`http://127.0.0.1:${server.address().port}/`);
-  await page.evaluate((u) => window.play(u), opt('--url'));
+  await page.evaluate((u) => window.play(u), opt('--url') ?? `http://127.0.0.1:${server.address().port}/master.m3u8`);
   out.start_ms = await until('window.video().currentTime > 0.3', 30000);
   if (out.start_ms < 0) throw new Error('playback did not start in 30 s');
   out.duration = await page.evaluate('window.video().duration');
@@ -48,7 +55,7 @@ try {
     await sleep(1000);
   }
   out.clock = [];
-  for (const t of opt('--at').split(',').map(Number)) {
+  for (const t of (opt('--at') || '').split(',').filter(Boolean).map(Number)) {
     out.clock.push(await page.evaluate((x) => window.clockAt(x), t));
   }
   // And it plays on after the last seek.

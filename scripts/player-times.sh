@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Start and seek times of hls.js, video.js and shaka-player in headless Chromium, for one file
+# served by `haema serve` (segments made on request) beside the same file as a static tree
+# (every segment made beforehand, served from disk): the cost of making segments on demand.
+#   scripts/player-times.sh FILE [RUNS]
+# Needs what `scripts/install-deps.sh --test` installs. Prints a markdown table; the times are
+# medians over RUNS (default 3) fresh page loads; seeks go to 3 points and back (6 per run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+file=$(realpath "$1"); runs=${2:-3}
+cargo build --release -q
+bin=target/release/haema
+work=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+mkdir -p "$work/lib/Movies/Film (2024)"
+ln -s "$file" "$work/lib/Movies/Film (2024)/Film (2024).${file##*.}"
+"$bin" playlist "$file" --out "$work/tree" >/dev/null
+"$bin" scan "$work/lib" --db "$work/h.db" >/dev/null
+# A new server for every run: nothing made by an earlier run is in its cache.
+serve() {
+  "$bin" serve --db "$work/h.db" --port 0 > "$work/serve.out" 2>/dev/null &
+  server=$!
+  for _ in $(seq 100); do grep -q listening "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
+  url="http://$(sed -n 's|listening on http://\([^/]*\)/.*|\1|p' "$work/serve.out")/api/v1/video/1/master.m3u8"
+}
+dur=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$file")
+at=$(python3 -c "d=$dur; print(','.join(f'{d*f:.2f}' for f in (0.55, 0.85, 0.15, 0.6, 0.3, 0.9)))")
+median() { sort -n | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : "-")}'; }
+row() { # player source args...
+  local player=$1 source=$2; shift 2
+  local starts=() seeks=()
+  for _ in $(seq "$runs"); do
+    local r
+    if [[ $source == served ]]; then
+      serve
+      r=$("${@/URL/$url}" 2>/dev/null || true)
+      kill "$server"; wait "$server" 2>/dev/null || true
+    else
+      r=$("$@" 2>/dev/null || true)
+    fi
+    starts+=("$(node -e 'const r = JSON.parse(process.argv[1] || "{}"); console.log(r.start_ms ?? "")' "$r")")
+    while read -r s; do seeks+=("$s"); done < <(node -e 'for (const c of (JSON.parse(process.argv[1] || "{}").clock || [])) console.log(c.seek_ms)' "$r")
+  done
+  printf '| %s | %s | %s | %s |\n' "$player" "$source" \
+    "$(printf '%s\n' "${starts[@]}" | median)" "$(printf '%s\n' "${seeks[@]}" | median)"
+}
+echo "| player | source | start (ms) | seek (ms) |"
+echo "|---|---|---|---|"
+row hls.js static node tests/browser/play.mjs "$work/tree" --at "$at"
+row hls.js served node tests/browser/play.mjs --url URL --at "$at"
+for p in videojs shaka; do
+  row "$p" static node tests/browser/players.mjs --player "$p" --dir "$work/tree" --at "$at"
+  row "$p" served node tests/browser/players.mjs --player "$p" --url URL --at "$at"
+done
