@@ -245,6 +245,9 @@ pub fn browser_report(script: &str, args: &[&std::ffi::OsStr]) -> serde_json::Va
         Path::new(&chromium).exists(),
         "no Chromium at {chromium}: run scripts/test.sh (it installs Debian's chromium)"
     );
+    // One browser at a time: players judged on stalls must not be starved by each other.
+    static ONE_BROWSER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_BROWSER.lock().unwrap_or_else(|e| e.into_inner());
     let out = run(Command::new("node").arg(dir.join(script)).args(args));
     let line = String::from_utf8_lossy(&out.stdout);
     serde_json::from_str(line.trim()).unwrap_or_else(|_| {
