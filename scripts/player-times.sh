@@ -13,14 +13,16 @@ bin=target/release/haema
 work=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
 mkdir -p "$work/lib/Movies/Film (2024)"
 ln -s "$file" "$work/lib/Movies/Film (2024)/Film (2024).${file##*.}"
-"$bin" playlist "$file" --out "$work/tree" >/dev/null
-"$bin" scan "$work/lib" --db "$work/h.db" >/dev/null
+"$bin" playlist "$file" --out "$work/tree" >/dev/null 2>&1
 # A new server for every run: nothing made by an earlier run is in its cache.
 serve() {
-  "$bin" serve --db "$work/h.db" --port 0 > "$work/serve.out" 2>/dev/null &
+  rm -f "$work/h.db"
+  "$bin" serve --target-path "$work/lib" --db "$work/h.db" --port 0 > "$work/serve.out" 2>/dev/null &
   server=$!
   for _ in $(seq 100); do grep -q listening "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
   url="http://$(sed -n 's|listening on http://\([^/]*\)/.*|\1|p' "$work/serve.out")/api/v1/video/1/master.m3u8"
+  # The library is scanned after the server starts listening: wait until the film is there.
+  for _ in $(seq 100); do curl -sf -o /dev/null "$url" && break; sleep 0.1; done
 }
 dur=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$file")
 at=$(python3 -c "d=$dur; print(','.join(f'{d*f:.2f}' for f in (0.55, 0.85, 0.15, 0.6, 0.3, 0.9)))")

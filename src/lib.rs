@@ -15,6 +15,7 @@
 //! are pure and tested on plain data. `docs/architecture.md` is the map.
 
 pub mod bench;
+pub mod channel;
 pub mod client;
 pub mod codecs;
 pub mod error;

@@ -65,6 +65,21 @@ fn hls_js_switches_to_another_audio_language_and_keeps_playing() {
         "{r}"
     );
     assert_eq!(r["audio_track"], 1, "{r}");
+    // Not only what the script set: the German rendition's segments were fetched (hls.js
+    // starts on English and fetches German only once switched) and sound was decoded.
+    let fetched =
+        |r: &serde_json::Value, what: &str| {
+            r["requested"].as_array().unwrap().iter().any(|p| {
+                p.as_str().unwrap().starts_with(what) && p.as_str().unwrap().ends_with(".m4s")
+            })
+        };
+    assert!(fetched(&r, "/audio-2-deu-aac/"), "{r}");
+    assert!(r["audio_decoded_bytes"].as_u64().unwrap() > 0, "{r}");
+    let before = play(t.path(), &["--seek", "0.3"]);
+    assert!(
+        !fetched(&before, "/audio-2-deu-aac/"),
+        "German fetched unasked: {before}"
+    );
 }
 
 #[test]

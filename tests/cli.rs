@@ -338,14 +338,25 @@ fn truncated_mp4_fails_past_its_data_with_an_error_not_a_panic() {
     // faststart: the sample tables are whole, the data is half there.
     let j = probe_json(&cut);
     assert_eq!(j["keyframe_index"]["source"], "mp4-sample-table");
-    haema_ok(&["segment".as_ref(), cut.as_os_str(), "0".as_ref()]);
+    // Before the cut: whole segments that decode cleanly with the init.
+    let init = haema_ok(&["segment".as_ref(), cut.as_os_str(), "init".as_ref()]);
+    for n in ["0", "1"] {
+        let seg = haema_ok(&["segment".as_ref(), cut.as_os_str(), n.as_ref()]);
+        let whole = dir.path().join(format!("{n}.mp4"));
+        std::fs::write(&whole, [init.clone(), seg].concat()).unwrap();
+        let w = ffmpeg_warnings(&whole, &[]);
+        assert!(w.is_empty(), "segment {n}: {w}");
+    }
+    // Past it: a clear error naming the file, the damaged-file exit code, no panic.
     let out = run(haema().args(["segment".as_ref(), cut.as_os_str(), "4".as_ref()]));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked"), "{err}");
-    if !out.status.success() {
-        assert_eq!(out.status.code(), Some(EXIT_CORRUPT), "{err}");
-        assert!(err.contains("cut.mp4"), "{err}");
-    }
+    assert_eq!(out.status.code(), Some(EXIT_CORRUPT), "{err}");
+    assert!(
+        err.contains("cut.mp4") && err.contains("truncated"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
 }
 
 #[test]

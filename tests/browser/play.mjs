@@ -67,7 +67,7 @@ try {
   out.seek_to = target;
   out.seek_ms = await until(`!${V}.seeking && ${V}.currentTime > ${target + 1.0}`, 30000);
   out.audio_track = await page.evaluate(() => window.hls.audioTrack);
-  const q = await page.evaluate(() => { const v = document.getElementById('v'); const p = v.getVideoPlaybackQuality(); return { frames: p.totalVideoFrames, w: v.videoWidth, t: v.currentTime }; });
+  const q = await page.evaluate(() => { const v = document.getElementById('v'); const p = v.getVideoPlaybackQuality(); return { frames: p.totalVideoFrames, w: v.videoWidth, t: v.currentTime, audio_decoded_bytes: v.webkitAudioDecodedByteCount }; });
   Object.assign(out, q);
   if (opt('--at')) {
     out.clock = [];
@@ -92,6 +92,7 @@ try {
   out.errors = await page.evaluate(() => window.errors).catch(() => null);
 }
 out.requests = requests.length;
+out.requested = requests;
 clearTimeout(watchdog);
 await browser.close();
 server.close();
