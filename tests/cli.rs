@@ -5,7 +5,7 @@ mod common;
 
 use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use common::*;
 
@@ -15,20 +15,8 @@ fn probe_json(file: &Path) -> serde_json::Value {
 }
 
 fn ffprobe_keyframes(file: &Path) -> Vec<f64> {
-    let out = run(Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "packet=pts_time,flags",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(file));
-    let mut k: Vec<f64> = String::from_utf8_lossy(&out.stdout)
-        .lines()
+    let mut k: Vec<f64> = ffprobe_video_csv(file, &["-show_entries", "packet=pts_time,flags"])
+        .iter()
         .filter(|l| l.contains('K'))
         .filter_map(|l| l.split(',').next()?.parse().ok())
         .collect();

@@ -342,23 +342,6 @@ fn walk(root: &Path) -> Vec<String> {
     out
 }
 
-/// When ffprobe says each frame of `input` is shown, in seconds, in the order shown.
-fn frame_times(input: &Path) -> Vec<f64> {
-    let out = run(Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "v:0"])
-        .args([
-            "-show_entries",
-            "frame=best_effort_timestamp_time",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(input));
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.trim().trim_end_matches(',').parse().ok())
-        .collect()
-}
-
 /// The judge is ffmpeg reading the frame number each fixture draws in its picture: decoding a
 /// whole rendition (init and every segment) must show frame 0, 1, 2... to the source's last,
 /// each once, each at its own time (ffprobe), in the copy and in every rung. Open GOPs (x264's
@@ -392,7 +375,7 @@ fn every_video_rendition_shows_every_source_frame_once_in_order_at_its_time() {
                     shown.len()
                 );
             }
-            for (k, at) in frame_times(&whole).iter().enumerate() {
+            for (k, at) in frame_times(&whole, &[]).iter().enumerate() {
                 let due = origin + k as f64 / FPS;
                 assert!(
                     (at - due).abs() < 0.5 / FPS,

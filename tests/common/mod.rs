@@ -291,29 +291,37 @@ pub fn frame_numbers(input: &Path) -> Vec<u32> {
         .collect()
 }
 
+/// The lines ffprobe prints for the first video stream of `input` as CSV without section
+/// names, given what to show (`-show_entries ...` and any other options).
+pub fn ffprobe_video_csv(input: &Path, show: &[&str]) -> Vec<String> {
+    let out = run(Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-of", "csv=p=0"])
+        .args(show)
+        .arg(input));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim().trim_end_matches(',').to_owned())
+        .collect()
+}
+
+/// When ffprobe says each frame of `input` is shown, in seconds, in the order shown (`show`
+/// adds options: `-read_intervals %+#1` for the first frame only).
+pub fn frame_times(input: &Path, show: &[&str]) -> Vec<f64> {
+    let mut args = vec!["-show_entries", "frame=best_effort_timestamp_time"];
+    args.extend(show);
+    ffprobe_video_csv(input, &args)
+        .iter()
+        .filter_map(|l| l.parse().ok())
+        .collect()
+}
+
 /// When the first frame of `input` is shown, in seconds, as ffprobe reads it: where frame 0
 /// sits on a player's clock.
 pub fn first_frame_time(input: &Path) -> f64 {
-    let out = run(Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-select_streams",
-            "v:0",
-            "-read_intervals",
-            "%+#1",
-        ])
-        .args([
-            "-show_entries",
-            "frame=best_effort_timestamp_time",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(input));
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.lines()
-        .find_map(|l| l.trim().trim_end_matches(',').parse().ok())
-        .unwrap_or_else(|| panic!("ffprobe found no frame in {}: {text}", input.display()))
+    frame_times(input, &["-read_intervals", "%+#1"])
+        .first()
+        .copied()
+        .unwrap_or_else(|| panic!("ffprobe found no frame in {}", input.display()))
 }
 
 /// Where a player test seeks, and the frame it must then show: the first and the last frame of
