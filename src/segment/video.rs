@@ -32,59 +32,43 @@ impl Segmenter<'_> {
         let is_last = n + 1 == tl.len();
         // Copy, segment 0: there is no GOP before to lean on.
         let keep_own_leading = cut == Cut::Copy && n > 0;
-        // Decode: the next keyframe, held until the packet after it says whether leading
-        // frames follow (then they and it are fed to the decoder) or not (the segment ends).
-        let mut next_key: Option<Packet> = None;
         let (mut shown_from, mut shown_to) = (start, end);
         while let Some(p) = self.src.read()? {
             if p.stream != stream {
                 continue;
             }
             let Some(t) = p.time() else { continue };
-            if let Some(key) = next_key.take() {
-                if t >= end - tol {
-                    break;
-                }
-                packets.push(key);
-                packets.push(p);
-                // Leading frames of the next GOP follow its keyframe until the first that is
-                // shown after it.
-                while let Some(q) = self.src.read()? {
-                    if q.stream != stream {
-                        continue;
-                    }
-                    match q.time() {
-                        Some(t) if t < end - tol => packets.push(q),
-                        _ => break,
-                    }
-                }
-                break;
-            }
             if packets.is_empty() {
                 // Skip what comes before this segment's keyframe (a seek may land earlier).
                 if !(p.keyframe && t >= start - tol) {
                     continue;
                 }
             } else if p.keyframe && !is_last && t >= end - tol {
-                match cut {
-                    Cut::Copy => {
-                        // The next segment starts with the leading frames after this keyframe.
-                        while let Some(q) = self.src.read()? {
-                            if q.stream != stream {
-                                continue;
-                            }
-                            match q.time() {
-                                Some(t) if t < end - tol => shown_to = shown_to.min(t),
-                                _ => break,
-                            }
-                        }
-                        break;
-                    }
-                    Cut::Decode => {
-                        next_key = Some(p);
+                // The next keyframe. Its leading frames follow it until the first frame shown
+                // after it: they open the next copied segment, or are decoded here.
+                let mut leading = Vec::new();
+                while let Some(q) = self.src.read()? {
+                    if q.stream != stream {
                         continue;
                     }
+                    match q.time() {
+                        Some(t) if t < end - tol => leading.push(q),
+                        _ => break,
+                    }
                 }
+                match cut {
+                    Cut::Copy => {
+                        if let Some(first) = leading.iter().filter_map(Packet::time).min() {
+                            shown_to = first;
+                        }
+                    }
+                    Cut::Decode if !leading.is_empty() => {
+                        packets.push(p);
+                        packets.extend(leading);
+                    }
+                    Cut::Decode => {}
+                }
+                break;
             } else if t < start - tol {
                 if !keep_own_leading {
                     continue;
