@@ -151,9 +151,10 @@ fn hls_js_shows_subtitle_cues_at_their_time_with_their_text() {
     );
 }
 
-/// video.js (VHS) and shaka-player, beside hls.js: every fixture through `haema serve`, three
-/// seeks (forward, back into an early segment, near the end), the picture clock after each,
-/// and playing on after the last. One player working proves little: they differ.
+/// video.js (VHS) and shaka-player, beside hls.js: every fixture through `haema serve`, seeks
+/// to the first and last frame of three segments (forward, near the end, back into an early
+/// one), the frame clock after each, and playing on after the last; the film with a subtitle
+/// track showing. One player working proves little: they differ.
 #[test]
 fn video_js_and_shaka_play_every_fixture_through_the_server_and_seek_to_the_right_frame() {
     let (_d, db) = temp_db();
@@ -162,20 +163,26 @@ fn video_js_and_shaka_play_every_fixture_through_the_server_and_seek_to_the_righ
         let (at, want) = served_clock_points(&s.addr, video);
         for player in ["videojs", "shaka"] {
             let url = format!("http://{}/api/v1/video/{video}/master.m3u8", s.addr);
-            let r = browser_report(
-                "players.mjs",
-                &[
-                    "--player".as_ref(),
-                    player.as_ref(),
-                    "--url".as_ref(),
-                    url.as_ref(),
-                    "--at".as_ref(),
-                    at.as_ref(),
-                ],
-            );
+            let mut args = vec!["--player", player, "--url", &url, "--at", &at];
+            // The film (video 1) plays with its English subtitles showing.
+            if video == 1 {
+                args.extend(["--subs", "eng"]);
+            }
+            let args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+            let r = browser_report("players.mjs", &args);
             assert_eq!(r["ok"], true, "{player} video {video}: {r}");
             if let Some(e) = clock_errors(&r, &want) {
                 panic!("{player} video {video}: {e}: {r}");
+            }
+            if video == 1 {
+                let cues = r["text_tracks"][0]["cues"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                assert!(
+                    cues.iter().any(|c| c == "Twelve to fourteen"),
+                    "{player}: subtitles not shown: {r}"
+                );
             }
         }
     }

@@ -2,6 +2,7 @@
 // JSON line. usage: node players.mjs --player videojs|shaka --url URL|--dir DIR --at T,T... [--audio LANG]
 // --dir: plays DIR/master.m3u8, a static tree served from the page's own origin.
 // --audio: switch to the audio rendition in that language once playing, before the seeks.
+// --subs LANG: show that subtitle track first; the report lists the cues of showing tracks.
 // It waits for playback, then seeks to each time in turn (the test asks forward, back into an
 // early segment and near the end) and reads the frame number drawn in the picture (clock.js).
 import http from 'node:http';
@@ -54,6 +55,10 @@ try {
     out.audio_languages = await page.evaluate((l) => window.selectAudio(l), opt('--audio'));
     await sleep(1000);
   }
+  if (opt('--subs')) {
+    await page.evaluate((l) => window.selectText(l), opt('--subs'));
+    await sleep(1000);
+  }
   out.clock = [];
   for (const t of (opt('--at') || '').split(',').filter(Boolean).map(Number)) {
     out.clock.push(await page.evaluate((x) => window.clockAt(x), t));
@@ -63,6 +68,7 @@ try {
   await page.evaluate('window.video().play()');
   out.plays_on_ms = await until(`window.video().currentTime > ${Math.min(t0 + 0.5, out.duration - 0.2)}`, 15000);
   out.audio_language = await page.evaluate(() => window.audioLanguage());
+  if (opt('--subs')) out.text_tracks = await page.evaluate(() => window.shownCues());
   out.errors = await page.evaluate(() => window.errors);
   out.ok = out.plays_on_ms >= 0 && !out.errors.some((e) => e.fatal)
     && out.clock.every((c) => c.seeked);
