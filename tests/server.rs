@@ -8,6 +8,14 @@ use std::process::{Command, Stdio};
 use common::server::{free_port, temp_db, Server};
 use common::*;
 
+/// The heavy tests (many players, transcodes, whole films through GStreamer, the dashboard
+/// watching a live transcode) take turns: each judges latency or memory, and must not be
+/// judged while another loads the machine.
+fn heavy() -> std::sync::MutexGuard<'static, ()> {
+    static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    HEAVY.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 #[test]
 fn the_api_lists_and_searches_shows_in_the_designed_shape() {
     let (_d, db) = temp_db();
@@ -342,6 +350,7 @@ fn artwork_is_served_and_a_rescan_finds_what_was_added_and_removed() {
 /// (its first variant) shows the same frames.
 #[test]
 fn gstreamer_and_ffmpeg_play_every_served_master_playlist_to_the_end_showing_every_frame() {
+    let _turn = heavy();
     let (d, db) = temp_db();
     let s = Server::start(&db);
     let raw = d.path().join("strip.raw");
@@ -684,6 +693,7 @@ fn rss(pid: u32) -> u64 {
 
 #[test]
 fn fifty_players_keep_health_answering_and_memory_bounded() {
+    let _turn = heavy();
     let (_d, db) = temp_db();
     let limit = 16u64 << 20;
     let s = Server::start_with(&db, &["--cache-limit".as_ref(), "16M".as_ref()], None);
@@ -742,6 +752,7 @@ fn fifty_players_keep_health_answering_and_memory_bounded() {
 
 #[test]
 fn fifty_players_hammering_transcodes_keep_memory_within_the_cache_limit_plus_150_mb() {
+    let _turn = heavy();
     // A 1080p film at a film's bit rate with 5.1 AC-3: three H.264 rungs and an AAC
     // rendition to make, 6 segments each, made at test time.
     let (d, db) = temp_db();
@@ -909,6 +920,7 @@ fn wait_for_pane(session: &str, want: impl Fn(&str) -> bool) -> Result<(), Strin
 
 #[test]
 fn the_tui_shows_a_live_transcode_and_says_when_the_server_goes_and_comes_back() {
+    let _turn = heavy();
     // A 1080p film, so that a transcoded segment takes long enough to be seen running.
     let d = tempfile::tempdir().unwrap();
     let lib = d.path().join("lib/Movies/Big (2024)");
@@ -1095,6 +1107,7 @@ fn a_file_replaced_or_truncated_after_the_scan_is_indexed_again_and_never_served
 
 #[test]
 fn bench_plays_viewers_against_a_server_and_reports_latency() {
+    let _turn = heavy();
     let (_d, db) = temp_db();
     let s = Server::start(&db);
     let out = haema_ok(&[

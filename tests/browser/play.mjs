@@ -74,7 +74,9 @@ try {
     for (const t of opt('--at').split(',').map(Number)) out.clock.push(await page.evaluate((x) => window.clockAt(x), t));
   }
   if (opt('--subs') !== undefined) {
-    await sleep(1500);
+    // Until the cues around the playing position have arrived.
+    out.subs_ms = await until(`Array.from(${V}.textTracks).some((t) => t.mode === 'showing' && t.cues
+      && Array.from(t.cues).some((c) => Math.abs(c.startTime - ${V}.currentTime) < 4))`, 10000);
     out.subtitle_tracks = await page.evaluate(() => window.hls.subtitleTracks.map((t) => t.lang));
     out.text_tracks = await page.evaluate(() => Array.from(document.getElementById('v').textTracks).map((t) => ({
       lang: t.language, mode: t.mode, cues: t.cues ? Array.from(t.cues).map((c) => [+c.startTime.toFixed(3), +c.endTime.toFixed(3), c.text]) : [],

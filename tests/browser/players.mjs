@@ -53,11 +53,12 @@ try {
   out.duration = await page.evaluate('window.video().duration');
   if (opt('--audio')) {
     out.audio_languages = await page.evaluate((l) => window.selectAudio(l), opt('--audio'));
-    await sleep(1000);
+    const short = new Intl.Locale(opt('--audio')).language;
+    out.audio_switch_ms = await until(`['${opt('--audio')}', '${short}'].includes(window.audioLanguage())`, 10000);
   }
   if (opt('--subs')) {
     await page.evaluate((l) => window.selectText(l), opt('--subs'));
-    await sleep(1000);
+    out.subs_ms = await until('window.shownCues().some((t) => t.cues.length > 0)', 10000);
   }
   out.clock = [];
   for (const t of (opt('--at') || '').split(',').filter(Boolean).map(Number)) {
