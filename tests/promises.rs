@@ -238,3 +238,57 @@ fn the_web_page_works_behind_a_token_given_in_its_address() {
     let resumed = r["resumed_at"].as_f64().unwrap();
     assert!((11.5..14.0).contains(&resumed), "{r}");
 }
+
+/// Bitmap subtitles (PGS, VobSub) can't become WebVTT: they are listed as not offered, and
+/// everything else of the file plays. ffmpeg can't write a bitmap subtitle stream from
+/// nothing, so a Matroska file's text track is relabelled: its CodecID `S_TEXT/UTF8` becomes
+/// `S_HDMV/PGS` or `S_VOBSUB`, padded with zeros to the same length (EBML strings may be).
+#[test]
+fn bitmap_subtitles_are_listed_as_not_offered_and_the_rest_plays() {
+    let dir = tempfile::tempdir().unwrap();
+    let srt = dir.path().join("cues.srt");
+    std::fs::write(&srt, "1\n00:00:01,000 --> 00:00:02,000\nhello\n").unwrap();
+    let text = dir.path().join("text.mkv");
+    let mut args = clock_video_input("640x360", 6);
+    args.extend(["-i", srt.to_str().unwrap(), "-map", "0:v", "-map", "1:s"].map(String::from));
+    args.extend(
+        [
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "24",
+            "-c:s",
+            "srt",
+        ]
+        .map(String::from),
+    );
+    ffmpeg_make(&text, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    let bytes = std::fs::read(&text).unwrap();
+    for (codec_id, name) in [
+        (&b"S_HDMV/PGS\0"[..], "hdmv_pgs_subtitle"),
+        (&b"S_VOBSUB\0\0\0"[..], "dvd_subtitle"),
+    ] {
+        let at = bytes
+            .windows(11)
+            .position(|w| w == b"S_TEXT/UTF8")
+            .expect("the text track's CodecID");
+        let mut relabelled = bytes.clone();
+        relabelled[at..at + 11].copy_from_slice(codec_id);
+        let file = dir.path().join(format!("{name}.mkv"));
+        std::fs::write(&file, relabelled).unwrap();
+        assert_eq!(ffprobe_streams(&file)["streams"][1]["codec_name"], name);
+        let probe = String::from_utf8(haema_ok(&["probe".as_ref(), file.as_os_str()])).unwrap();
+        assert!(
+            probe.contains(&format!(
+                "not offered: stream #1: {name} is a bitmap subtitle format"
+            )),
+            "{probe}"
+        );
+        let t = tree(&file);
+        let master = std::fs::read_to_string(t.path().join("master.m3u8")).unwrap();
+        assert!(!master.contains("SUBTITLES"), "{master}");
+        assert_rendition_shows_every_frame(t.path(), "original", 144);
+    }
+}
