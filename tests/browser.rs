@@ -86,9 +86,11 @@ fn hls_js_switches_to_another_audio_language_and_keeps_playing() {
 fn hls_js_switches_quality_in_the_middle_of_playback_and_shows_the_right_frames_in_the_rung() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("720p.mkv");
-    let mut args = clock_video_input("1280x720", 16);
-    args.extend(
-        [
+    ffmpeg_make_clock(
+        &file,
+        "1280x720",
+        16,
+        &[
             "-f",
             "lavfi",
             "-i",
@@ -97,12 +99,12 @@ fn hls_js_switches_quality_in_the_middle_of_playback_and_shows_the_right_frames_
             "libx264",
             "-preset",
             "ultrafast",
-        ]
-        .into_iter()
-        .chain(["-g", "48", "-c:a", "aac"])
-        .map(String::from),
+            "-g",
+            "48",
+            "-c:a",
+            "aac",
+        ],
     );
-    ffmpeg_make(&file, &args.iter().map(String::as_str).collect::<Vec<_>>());
     let t = tree(&file);
     let (at, want) = tree_clock_points(t.path());
     // h264-360p, h264-480p, original (720p), as hls.js sorts them: switch to the first, then
@@ -199,9 +201,11 @@ fn video_js_and_shaka_seek_to_the_right_frame_with_a_non_default_audio_rendition
     let d = tempfile::tempdir().unwrap();
     let film = d.path().join("lib/Movies/Alt (2024)");
     std::fs::create_dir_all(&film).unwrap();
-    let mut args = clock_video_input("640x360", 20);
-    args.extend(
-        [
+    ffmpeg_make_clock(
+        &film.join("Alt (2024).mkv"),
+        "640x360",
+        20,
+        &[
             "-f",
             "lavfi",
             "-i",
@@ -238,12 +242,7 @@ fn video_js_and_shaka_seek_to_the_right_frame_with_a_non_default_audio_rendition
             "language=spa",
             "-disposition:a:0",
             "default",
-        ]
-        .map(String::from),
-    );
-    ffmpeg_make(
-        &film.join("Alt (2024).mkv"),
-        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        ],
     );
     let s = Server::launch(
         &d.path().join("haema.db"),

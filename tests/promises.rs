@@ -29,10 +29,9 @@ fn assert_rendition_shows_every_frame(tree: &Path, rendition: &str, frames: usiz
     assert_eq!(shown, (0..frames as u32).collect::<Vec<_>>(), "{rendition}");
 }
 
-fn make(path: &Path, codec_args: &[&str]) {
-    let mut args = clock_video_input("640x360", 6);
-    args.extend(codec_args.iter().map(|s| s.to_string()));
-    ffmpeg_make(path, &args.iter().map(String::as_str).collect::<Vec<_>>());
+/// Makes a 6 s 640x360 file with the frame clock; `args` adds inputs, maps and codecs.
+fn make(path: &Path, args: &[&str]) {
+    ffmpeg_make_clock(path, "640x360", 6, args);
 }
 
 #[test]
@@ -126,10 +125,15 @@ fn webvtt_and_mov_text_streams_and_a_vtt_sidecar_become_webvtt_renditions_with_t
     let mkv_file = dir.path().join("webvtt.mkv");
     let mp4_file = dir.path().join("Film.mp4");
     for (file, codec) in [(&mkv_file, "webvtt"), (&mp4_file, "mov_text")] {
-        let mut args = clock_video_input("640x360", 6);
-        args.extend(["-i", srt.to_str().unwrap(), "-map", "0:v", "-map", "1:s"].map(String::from));
-        args.extend(
-            [
+        make(
+            file,
+            &[
+                "-i",
+                srt.to_str().unwrap(),
+                "-map",
+                "0:v",
+                "-map",
+                "1:s",
                 "-c:v",
                 "libx264",
                 "-preset",
@@ -138,11 +142,10 @@ fn webvtt_and_mov_text_streams_and_a_vtt_sidecar_become_webvtt_renditions_with_t
                 "24",
                 "-c:s",
                 codec,
-            ]
-            .map(String::from),
+                "-metadata:s:s:0",
+                "language=eng",
+            ],
         );
-        args.extend(["-metadata:s:s:0", "language=eng"].map(String::from));
-        ffmpeg_make(file, &args.iter().map(String::as_str).collect::<Vec<_>>());
     }
     for (file, want) in [
         (&mkv_file, vec!["From the stream"]),
@@ -249,10 +252,15 @@ fn bitmap_subtitles_are_listed_as_not_offered_and_the_rest_plays() {
     let srt = dir.path().join("cues.srt");
     std::fs::write(&srt, "1\n00:00:01,000 --> 00:00:02,000\nhello\n").unwrap();
     let text = dir.path().join("text.mkv");
-    let mut args = clock_video_input("640x360", 6);
-    args.extend(["-i", srt.to_str().unwrap(), "-map", "0:v", "-map", "1:s"].map(String::from));
-    args.extend(
-        [
+    make(
+        &text,
+        &[
+            "-i",
+            srt.to_str().unwrap(),
+            "-map",
+            "0:v",
+            "-map",
+            "1:s",
             "-c:v",
             "libx264",
             "-preset",
@@ -261,10 +269,8 @@ fn bitmap_subtitles_are_listed_as_not_offered_and_the_rest_plays() {
             "24",
             "-c:s",
             "srt",
-        ]
-        .map(String::from),
+        ],
     );
-    ffmpeg_make(&text, &args.iter().map(String::as_str).collect::<Vec<_>>());
     let bytes = std::fs::read(&text).unwrap();
     for (codec_id, name) in [
         (&b"S_HDMV/PGS\0"[..], "hdmv_pgs_subtitle"),

@@ -759,9 +759,11 @@ fn an_aac_segment_does_not_wait_behind_a_video_transcode() {
     let (d, db) = temp_db();
     let folder = d.path().join("lib/Movies/Seek (2024)");
     std::fs::create_dir_all(&folder).unwrap();
-    let mut args = clock_video_input("1920x1080", 16);
-    args.extend(
-        [
+    ffmpeg_make_clock(
+        &folder.join("Seek (2024).mkv"),
+        "1920x1080",
+        16,
+        &[
             "-f",
             "lavfi",
             "-i",
@@ -774,12 +776,7 @@ fn an_aac_segment_does_not_wait_behind_a_video_transcode() {
             "96",
             "-c:a",
             "ac3",
-        ]
-        .map(String::from),
-    );
-    ffmpeg_make(
-        &folder.join("Seek (2024).mkv"),
-        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        ],
     );
     let extra: [&std::ffi::OsStr; 2] = ["--transcodes".as_ref(), "1".as_ref()];
     let s = Server::launch(&db, &d.path().join("lib"), 0, &extra, None, 1);

@@ -404,10 +404,11 @@ pub fn served_clock_points(addr: &str, video: u32) -> (String, Vec<u32>) {
     (at.join(","), want)
 }
 
-/// ffmpeg input arguments for `secs` seconds of test picture at 24 fps and `size` (`WxH`),
-/// with the fixtures' frame-number clock drawn in it (see [`frame_numbers`]): media made at
-/// test time carries the same clock as the committed fixtures.
-pub fn clock_video_input(size: &str, secs: u32) -> Vec<String> {
+/// Makes `out` with ffmpeg from `secs` seconds of test picture at 24 fps and `size` (`WxH`),
+/// with the fixtures' frame-number clock drawn in it (see [`frame_numbers`]), as input 0;
+/// `args` adds inputs, maps and codecs. Media made at test time carries the same clock as the
+/// committed fixtures.
+pub fn ffmpeg_make_clock(out: &Path, size: &str, secs: u32, args: &[&str]) {
     let graph = format!(
         "testsrc2=s=640x360:r=24:d={secs},format=yuv420p[bg];\
          nullsrc=s=640x32:r=24:d={secs},format=yuv420p,\
@@ -415,10 +416,9 @@ pub fn clock_video_input(size: &str, secs: u32) -> Vec<String> {
          [bg][bits]overlay=0:328:format=yuv420,scale={}[out0]",
         size.replace('x', ":")
     );
-    ["-f", "lavfi", "-i", &graph]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+    let mut all = vec!["-f", "lavfi", "-i", &graph];
+    all.extend(args);
+    ffmpeg_make(out, &all);
 }
 
 /// Whether an RFC 6381 CODECS entry agrees with what ffprobe reads from the rendition it
