@@ -34,6 +34,32 @@ fn make(path: &Path, args: &[&str]) {
     ffmpeg_make_clock(path, "640x360", 6, args);
 }
 
+/// [`make`] with H.264 video and the cues of `srt` as an English subtitle stream in `codec`.
+fn make_with_subtitles(path: &Path, srt: &Path, codec: &str) {
+    let srt = srt.to_str().unwrap();
+    make(
+        path,
+        &[
+            "-i",
+            srt,
+            "-map",
+            "0:v",
+            "-map",
+            "1:s",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "24",
+            "-c:s",
+            codec,
+            "-metadata:s:s:0",
+            "language=eng",
+        ],
+    );
+}
+
 #[test]
 fn an_hev1_tagged_hevc_file_is_copied_as_hvc1_and_plays_through_its_h264_rung() {
     let dir = tempfile::tempdir().unwrap();
@@ -125,27 +151,7 @@ fn webvtt_and_mov_text_streams_and_a_vtt_sidecar_become_webvtt_renditions_with_t
     let mkv_file = dir.path().join("webvtt.mkv");
     let mp4_file = dir.path().join("Film.mp4");
     for (file, codec) in [(&mkv_file, "webvtt"), (&mp4_file, "mov_text")] {
-        make(
-            file,
-            &[
-                "-i",
-                srt.to_str().unwrap(),
-                "-map",
-                "0:v",
-                "-map",
-                "1:s",
-                "-c:v",
-                "libx264",
-                "-preset",
-                "ultrafast",
-                "-g",
-                "24",
-                "-c:s",
-                codec,
-                "-metadata:s:s:0",
-                "language=eng",
-            ],
-        );
+        make_with_subtitles(file, &srt, codec);
     }
     for (file, want) in [
         (&mkv_file, vec!["From the stream"]),
@@ -252,25 +258,7 @@ fn bitmap_subtitles_are_listed_as_not_offered_and_the_rest_plays() {
     let srt = dir.path().join("cues.srt");
     std::fs::write(&srt, "1\n00:00:01,000 --> 00:00:02,000\nhello\n").unwrap();
     let text = dir.path().join("text.mkv");
-    make(
-        &text,
-        &[
-            "-i",
-            srt.to_str().unwrap(),
-            "-map",
-            "0:v",
-            "-map",
-            "1:s",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-g",
-            "24",
-            "-c:s",
-            "srt",
-        ],
-    );
+    make_with_subtitles(&text, &srt, "srt");
     let bytes = std::fs::read(&text).unwrap();
     for (codec_id, name) in [
         (&b"S_HDMV/PGS\0"[..], "hdmv_pgs_subtitle"),
