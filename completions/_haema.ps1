@@ -98,7 +98,7 @@ Register-ArgumentCompleter -Native -CommandName 'haema' -ScriptBlock {
             [CompletionResult]::new('-e', '-e', [CompletionResultType]::ParameterName, 'Video encoder for transcoded renditions [default: libx264] (an HEVC encoder makes `hevc-<height>p` rungs)')
             [CompletionResult]::new('--encoder', '--encoder', [CompletionResultType]::ParameterName, 'Video encoder for transcoded renditions [default: libx264] (an HEVC encoder makes `hevc-<height>p` rungs)')
             [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Access token required on everything but /health')
-            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Worker threads answering segment requests; most wait on I/O or for a transcode slot [default: 16]')
+            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Worker threads answering segment requests; most wait on I/O or for a transcode slot [default: 8]')
             [CompletionResult]::new('--transcodes', '--transcodes', [CompletionResultType]::ParameterName, 'Transcodes that run at once; a segment a player waits for goes before prefetching [default: one per two cores: each transcode encodes on two threads]')
             [CompletionResult]::new('--max-client-requests', '--max-client-requests', [CompletionResultType]::ParameterName, 'Segment requests one client address may have in flight at once; more are answered 429 with Retry-After [default: 64]')
             [CompletionResult]::new('--queue-timeout', '--queue-timeout', [CompletionResultType]::ParameterName, 'Seconds a request may wait for a transcode slot before it is refused with 503 and Retry-After [default: 15]')

@@ -172,9 +172,17 @@ fn video_js_and_shaka_play_every_fixture_through_the_server_and_seek_to_the_righ
             }
             let args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
             let r = browser_report("players.mjs", &args);
-            assert_eq!(r["ok"], true, "{player} video {video}: {r}");
+            assert_eq!(
+                r["ok"],
+                true,
+                "{player} video {video}: {r}\n{}",
+                s.trouble()
+            );
             if !r["stuck"].is_null() {
-                eprintln!("{player} video {video} started only when asked again: {r}");
+                eprintln!(
+                    "{player} video {video} started only when asked again: {r}\n{}",
+                    s.trouble()
+                );
             }
             if let Some(e) = clock_errors(&r, &want) {
                 panic!("{player} video {video}: {e}: {r}");
@@ -260,7 +268,7 @@ fn video_js_and_shaka_seek_to_the_right_frame_with_a_non_default_audio_rendition
         ];
         let args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
         let r = browser_report("players.mjs", &args);
-        assert_eq!(r["ok"], true, "{player}: {r}");
+        assert_eq!(r["ok"], true, "{player}: {r}\n{}", s.trouble());
         let lang = r["audio_language"].as_str().unwrap_or_default();
         assert!(lang == "spa" || lang == "es", "{player}: {r}");
         assert_eq!(clock_errors(&r, &want), None, "{player}: {r}");

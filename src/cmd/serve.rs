@@ -60,7 +60,7 @@ pub struct Args {
     #[arg(long)]
     pub token: Option<String>,
     /// Worker threads answering segment requests; most wait on I/O or for a transcode slot
-    /// [default: 16].
+    /// [default: 8].
     #[arg(long)]
     pub threads: Option<usize>,
     /// Transcodes that run at once; a segment a player waits for goes before prefetching

@@ -43,19 +43,43 @@ const out = { player: which, ok: false };
 const watchdog = setTimeout(() => { out.error = 'no verdict in 120 s'; console.log(JSON.stringify(out)); process.exit(1); }, 120000);
 const browser = await launch();
 const page = await browser.newPage();
+// What the player fetched and logged, reported when it fails: a stall without an error says
+// nothing by itself.
+const t00 = Date.now();
+const net = [];
+const logs = [];
+page.on('request', (r) => net.push({ t: Date.now() - t00, url: r.url().replace(/^http:\/\/[^/]+/, ''), status: null }));
+page.on('requestfinished', async (r) => { const e = net.find((x) => x.url === r.url().replace(/^http:\/\/[^/]+/, '') && x.status === null); if (e) { e.status = (await r.response())?.status(); e.done = Date.now() - t00; } });
+page.on('requestfailed', (r) => { const e = net.find((x) => x.url === r.url().replace(/^http:\/\/[^/]+/, '') && x.status === null); if (e) { e.status = r.failure()?.errorText || 'failed'; e.done = Date.now() - t00; } });
+page.on('console', (m) => { logs.push(`${Date.now() - t00} ${m.type()}: ${m.text()}`.slice(0, 300)); if (logs.length > 80) logs.shift(); });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const until = async (expr, ms) => { const t0 = Date.now(); while (Date.now() - t0 < ms) { if (await page.evaluate(expr)) return Date.now() - t0; await sleep(50); } return -1; };
 try {
   await page.goto(`http://127.0.0.1:${server.address().port}/`);
-  await page.evaluate((u) => window.play(u), opt('--url') ?? `http://127.0.0.1:${server.address().port}/master.m3u8`);
+  // video.js says what VHS decides (kept only for a failure's report).
+  await page.evaluate(() => window.videojs && videojs.log.level('debug'));
+  const url = opt('--url') ?? `http://127.0.0.1:${server.address().port}/master.m3u8`;
+  await page.evaluate((u) => window.play(u), url);
   out.start_ms = await until('window.video().currentTime > 0.3', 20000);
   if (out.start_ms < 0) {
-    // Seen once in CI (video.js, the HEVC film through its H.264 rung): no start and no
-    // error. Record what the element says, press play again as a viewer would, and say so.
+    // Seen in CI only (video.js, the HEVC film through its H.264 rung, the one variant
+    // Chromium can play): no start and no error. video.js does that after any one failed
+    // segment request when no other variant is left to switch to (it "switches" to the same
+    // playlist and never asks again). Record what the element, the network and VHS say, then
+    // do what a viewer would: press play, and then reload.
     out.stuck = await page.evaluate(() => { const v = window.video(); return { readyState: v.readyState, networkState: v.networkState, paused: v.paused, buffered: Array.from({ length: v.buffered.length }, (_, i) => [v.buffered.start(i), v.buffered.end(i)]), error: v.error && v.error.message }; });
+    out.stuck.requests = net.filter((r) => !r.url.startsWith('/_test') && !r.url.startsWith('blob:'));
+    out.stuck.console = logs.filter((l) => !l.includes('DEBUG')).slice(-20);
     await page.evaluate(() => { window.video().play().catch(() => {}); });
-    out.start_ms = await until('window.video().currentTime > 0.3', 20000);
-    if (out.start_ms < 0) throw new Error(`playback did not start in 40 s: ${JSON.stringify(out.stuck)}`);
+    out.start_ms = await until('window.video().currentTime > 0.3', 10000);
+    if (out.start_ms < 0 && which === 'videojs') {
+      out.stuck.reloaded = true;
+      await page.evaluate((u) => { window.vjs.src({ src: u, type: 'application/x-mpegURL' }); window.vjs.play().catch(() => {}); }, url);
+      out.start_ms = await until('window.video().currentTime > 0.3', 20000);
+      // The reload interrupts the first play() (an AbortError), as it does for a viewer.
+      await page.evaluate(() => { window.errors = window.errors.filter((e) => !e.details.startsWith('play(): AbortError')); });
+    }
+    if (out.start_ms < 0) throw new Error(`playback did not start: ${JSON.stringify(out.stuck)}`);
   }
   out.duration = await page.evaluate('window.video().duration');
   if (opt('--audio')) {
@@ -85,6 +109,7 @@ try {
   out.errors = await page.evaluate(() => window.errors).catch(() => null);
 }
 clearTimeout(watchdog);
+if (!out.ok) { out.requests = net.filter((r) => !r.url.startsWith('/_test') && !r.url.startsWith('blob:')); out.console = logs; }
 await browser.close();
 server.close();
 console.log(JSON.stringify(out));

@@ -15,6 +15,8 @@ pub struct Server {
     pub addr: String,
     /// The token it was started with, sent on every request.
     pub token: Option<String>,
+    /// Its log (requests with status and time, warnings), beside the database.
+    pub log: std::path::PathBuf,
 }
 
 impl Server {
@@ -37,14 +39,16 @@ impl Server {
         token: Option<&str>,
         shows: usize,
     ) -> Server {
+        let log = db.with_extension("log");
         let mut child = haema()
+            .env("RUST_LOG", "info")
             .args(["serve", "-p", &port.to_string(), "--db"])
             .arg(db)
             .arg("-t")
             .arg(target)
             .args(extra)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("server log file"))
             .spawn()
             .unwrap();
         // The server says where it listens (the port it got, for port 0): this server, not
@@ -61,6 +65,7 @@ impl Server {
             child,
             addr,
             token: token.map(str::to_owned),
+            log,
         };
         // Up, and the start-up scan done.
         for _ in 0..300 {
@@ -79,6 +84,22 @@ impl Server {
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
         panic!("the server did not come up with the library scanned");
+    }
+
+    /// What went wrong in the server so far, for a failing test's message: its warnings,
+    /// errors and requests answered 4xx/5xx.
+    pub fn trouble(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let bad: Vec<&str> = log
+            .lines()
+            .filter(|l| {
+                l.contains(" WARN ")
+                    || l.contains(" ERROR ")
+                    || l.contains("status=4")
+                    || l.contains("status=5")
+            })
+            .collect();
+        format!("server trouble ({} lines): {}", bad.len(), bad.join("\n"))
     }
 
     /// GETs a path (with the token, if any).
