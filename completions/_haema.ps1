@@ -33,6 +33,7 @@ Register-ArgumentCompleter -Native -CommandName 'haema' -ScriptBlock {
             [CompletionResult]::new('segment', 'segment', [CompletionResultType]::ParameterValue, 'One init or media segment on stdout')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'The library API, HLS and watch progress over HTTP')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measured speed of the pipeline, side by side with the ffmpeg CLI')
+            [CompletionResult]::new('channel', 'channel', [CompletionResultType]::ParameterValue, 'A live channel''s playlist at an instant, or its guide')
             [CompletionResult]::new('tui', 'tui', [CompletionResultType]::ParameterValue, 'A live dashboard of a running server: jobs, cache, encoders, requests')
             [CompletionResult]::new('docs', 'docs', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers: `haema docs --out .`)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -102,7 +103,9 @@ Register-ArgumentCompleter -Native -CommandName 'haema' -ScriptBlock {
             [CompletionResult]::new('--transcodes', '--transcodes', [CompletionResultType]::ParameterName, 'Transcodes that run at once; a segment a player waits for goes before prefetching [default: one per two cores: each transcode encodes on two threads]')
             [CompletionResult]::new('--max-client-requests', '--max-client-requests', [CompletionResultType]::ParameterName, 'Segment requests one client address may have in flight at once; more are answered 429 with Retry-After [default: 64]')
             [CompletionResult]::new('--queue-timeout', '--queue-timeout', [CompletionResultType]::ParameterName, 'Seconds a request may wait for a transcode slot before it is refused with 503 and Retry-After [default: 15]')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'A YAML file with any of the options above')
+            [CompletionResult]::new('--live-window', '--live-window', [CompletionResultType]::ParameterName, 'Segments a live channel''s playlist lists [default: 6, the least allowed]')
+            [CompletionResult]::new('--clock', '--clock', [CompletionResultType]::ParameterName, 'Run the channels'' clock as if it were TIME now (RFC 3339): for tests and demos')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'A YAML file with any of the options above, and `channels:` (see the README)')
             [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log filter: error, warn, info, debug, trace, or per module (`haema=debug,warn`); overrides RUST_LOG [default: info for serve, warn otherwise]')
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log lines as text or as one JSON object each')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -124,6 +127,21 @@ Register-ArgumentCompleter -Native -CommandName 'haema' -ScriptBlock {
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log lines as text or as one JSON object each')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object')
             [CompletionResult]::new('--markdown', '--markdown', [CompletionResultType]::ParameterName, 'A Markdown table')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'haema;channel' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The YAML config that declares the channel')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The library database [default: the config''s db, else haema.db]')
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'The library folder [default: the config''s target_path, else .]')
+            [CompletionResult]::new('--target-path', '--target-path', [CompletionResultType]::ParameterName, 'The library folder [default: the config''s target_path, else .]')
+            [CompletionResult]::new('--at', '--at', [CompletionResultType]::ParameterName, 'The instant, RFC 3339 [default: now]')
+            [CompletionResult]::new('--hours', '--hours', [CompletionResultType]::ParameterName, 'Hours of guide')
+            [CompletionResult]::new('--window', '--window', [CompletionResultType]::ParameterName, 'Segments the live playlist lists')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Log filter: error, warn, info, debug, trace, or per module (`haema=debug,warn`); overrides RUST_LOG [default: info for serve, warn otherwise]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log lines as text or as one JSON object each')
+            [CompletionResult]::new('--guide', '--guide', [CompletionResultType]::ParameterName, 'Print the schedule from that instant instead of the playlist')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -152,6 +170,7 @@ Register-ArgumentCompleter -Native -CommandName 'haema' -ScriptBlock {
             [CompletionResult]::new('segment', 'segment', [CompletionResultType]::ParameterValue, 'One init or media segment on stdout')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'The library API, HLS and watch progress over HTTP')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measured speed of the pipeline, side by side with the ffmpeg CLI')
+            [CompletionResult]::new('channel', 'channel', [CompletionResultType]::ParameterValue, 'A live channel''s playlist at an instant, or its guide')
             [CompletionResult]::new('tui', 'tui', [CompletionResultType]::ParameterValue, 'A live dashboard of a running server: jobs, cache, encoders, requests')
             [CompletionResult]::new('docs', 'docs', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers: `haema docs --out .`)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -173,6 +192,9 @@ Register-ArgumentCompleter -Native -CommandName 'haema' -ScriptBlock {
             break
         }
         'haema;help;bench' {
+            break
+        }
+        'haema;help;channel' {
             break
         }
         'haema;help;tui' {

@@ -19,6 +19,9 @@ _haema() {
             haema,bench)
                 cmd="haema__subcmd__bench"
                 ;;
+            haema,channel)
+                cmd="haema__subcmd__channel"
+                ;;
             haema,docs)
                 cmd="haema__subcmd__docs"
                 ;;
@@ -45,6 +48,9 @@ _haema() {
                 ;;
             haema__subcmd__help,bench)
                 cmd="haema__subcmd__help__subcmd__bench"
+                ;;
+            haema__subcmd__help,channel)
+                cmd="haema__subcmd__help__subcmd__channel"
                 ;;
             haema__subcmd__help,docs)
                 cmd="haema__subcmd__help__subcmd__docs"
@@ -77,7 +83,7 @@ _haema() {
 
     case "${cmd}" in
         haema)
-            opts="-h -V --log-level --log-format --help --version scan probe playlist segment serve bench tui docs help"
+            opts="-h -V --log-level --log-format --help --version scan probe playlist segment serve bench channel tui docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -160,6 +166,56 @@ _haema() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        haema__subcmd__channel)
+            opts="-t -h --config --db --target-path --at --guide --hours --window --log-level --log-format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --at)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hours)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --window)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         haema__subcmd__docs)
             opts="-h --out --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -187,7 +243,7 @@ _haema() {
             return 0
             ;;
         haema__subcmd__help)
-            opts="scan probe playlist segment serve bench tui docs help"
+            opts="scan probe playlist segment serve bench channel tui docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -201,6 +257,20 @@ _haema() {
             return 0
             ;;
         haema__subcmd__help__subcmd__bench)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        haema__subcmd__help__subcmd__channel)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -479,7 +549,7 @@ _haema() {
             return 0
             ;;
         haema__subcmd__serve)
-            opts="-p -t -e -h --port --host --target-path --db --cache --cache-limit --cache-path --disk-cache-limit --encoder --token --threads --transcodes --max-client-requests --queue-timeout --config --log-level --log-format --help"
+            opts="-p -t -e -h --port --host --target-path --db --cache --cache-limit --cache-path --disk-cache-limit --encoder --token --threads --transcodes --max-client-requests --queue-timeout --live-window --clock --config --log-level --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -550,6 +620,14 @@ _haema() {
                     return 0
                     ;;
                 --queue-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --live-window)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --clock)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

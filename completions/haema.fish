@@ -35,6 +35,7 @@ complete -c haema -n "__fish_haema_needs_command" -f -a "playlist" -d 'Master or
 complete -c haema -n "__fish_haema_needs_command" -f -a "segment" -d 'One init or media segment on stdout'
 complete -c haema -n "__fish_haema_needs_command" -f -a "serve" -d 'The library API, HLS and watch progress over HTTP'
 complete -c haema -n "__fish_haema_needs_command" -f -a "bench" -d 'Measured speed of the pipeline, side by side with the ffmpeg CLI'
+complete -c haema -n "__fish_haema_needs_command" -f -a "channel" -d 'A live channel\'s playlist at an instant, or its guide'
 complete -c haema -n "__fish_haema_needs_command" -f -a "tui" -d 'A live dashboard of a running server: jobs, cache, encoders, requests'
 complete -c haema -n "__fish_haema_needs_command" -f -a "docs" -d 'Write shell completions and man pages (for packagers: `haema docs --out .`)'
 complete -c haema -n "__fish_haema_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -82,7 +83,9 @@ complete -c haema -n "__fish_haema_using_subcommand serve" -l threads -d 'Worker
 complete -c haema -n "__fish_haema_using_subcommand serve" -l transcodes -d 'Transcodes that run at once; a segment a player waits for goes before prefetching [default: one per two cores: each transcode encodes on two threads]' -r
 complete -c haema -n "__fish_haema_using_subcommand serve" -l max-client-requests -d 'Segment requests one client address may have in flight at once; more are answered 429 with Retry-After [default: 64]' -r
 complete -c haema -n "__fish_haema_using_subcommand serve" -l queue-timeout -d 'Seconds a request may wait for a transcode slot before it is refused with 503 and Retry-After [default: 15]' -r
-complete -c haema -n "__fish_haema_using_subcommand serve" -l config -d 'A YAML file with any of the options above' -r -F
+complete -c haema -n "__fish_haema_using_subcommand serve" -l live-window -d 'Segments a live channel\'s playlist lists [default: 6, the least allowed]' -r
+complete -c haema -n "__fish_haema_using_subcommand serve" -l clock -d 'Run the channels\' clock as if it were TIME now (RFC 3339): for tests and demos' -r
+complete -c haema -n "__fish_haema_using_subcommand serve" -l config -d 'A YAML file with any of the options above, and `channels:` (see the README)' -r -F
 complete -c haema -n "__fish_haema_using_subcommand serve" -l log-level -d 'Log filter: error, warn, info, debug, trace, or per module (`haema=debug,warn`); overrides RUST_LOG [default: info for serve, warn otherwise]' -r
 complete -c haema -n "__fish_haema_using_subcommand serve" -l log-format -d 'Log lines as text or as one JSON object each' -r -f -a "text\t'`2026-12-01T10:00:00Z INFO  haema::request GET /health 200 ... method=GET ...`'
 json\t'One JSON object a line: `{"ts": ..., "level": ..., "target": ..., "msg": ..., fields}`'"
@@ -100,6 +103,17 @@ json\t'One JSON object a line: `{"ts": ..., "level": ..., "target": ..., "msg": 
 complete -c haema -n "__fish_haema_using_subcommand bench" -l json -d 'One JSON object'
 complete -c haema -n "__fish_haema_using_subcommand bench" -l markdown -d 'A Markdown table'
 complete -c haema -n "__fish_haema_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c haema -n "__fish_haema_using_subcommand channel" -l config -d 'The YAML config that declares the channel' -r -F
+complete -c haema -n "__fish_haema_using_subcommand channel" -l db -d 'The library database [default: the config\'s db, else haema.db]' -r -F
+complete -c haema -n "__fish_haema_using_subcommand channel" -s t -l target-path -d 'The library folder [default: the config\'s target_path, else .]' -r -F
+complete -c haema -n "__fish_haema_using_subcommand channel" -l at -d 'The instant, RFC 3339 [default: now]' -r
+complete -c haema -n "__fish_haema_using_subcommand channel" -l hours -d 'Hours of guide' -r
+complete -c haema -n "__fish_haema_using_subcommand channel" -l window -d 'Segments the live playlist lists' -r
+complete -c haema -n "__fish_haema_using_subcommand channel" -l log-level -d 'Log filter: error, warn, info, debug, trace, or per module (`haema=debug,warn`); overrides RUST_LOG [default: info for serve, warn otherwise]' -r
+complete -c haema -n "__fish_haema_using_subcommand channel" -l log-format -d 'Log lines as text or as one JSON object each' -r -f -a "text\t'`2026-12-01T10:00:00Z INFO  haema::request GET /health 200 ... method=GET ...`'
+json\t'One JSON object a line: `{"ts": ..., "level": ..., "target": ..., "msg": ..., fields}`'"
+complete -c haema -n "__fish_haema_using_subcommand channel" -l guide -d 'Print the schedule from that instant instead of the playlist'
+complete -c haema -n "__fish_haema_using_subcommand channel" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c haema -n "__fish_haema_using_subcommand tui" -l server -d 'The server\'s address' -r
 complete -c haema -n "__fish_haema_using_subcommand tui" -l token -d 'Its access token, if it has one' -r
 complete -c haema -n "__fish_haema_using_subcommand tui" -l log-level -d 'Log filter: error, warn, info, debug, trace, or per module (`haema=debug,warn`); overrides RUST_LOG [default: info for serve, warn otherwise]' -r
@@ -111,12 +125,13 @@ complete -c haema -n "__fish_haema_using_subcommand docs" -l log-level -d 'Log f
 complete -c haema -n "__fish_haema_using_subcommand docs" -l log-format -d 'Log lines as text or as one JSON object each' -r -f -a "text\t'`2026-12-01T10:00:00Z INFO  haema::request GET /health 200 ... method=GET ...`'
 json\t'One JSON object a line: `{"ts": ..., "level": ..., "target": ..., "msg": ..., fields}`'"
 complete -c haema -n "__fish_haema_using_subcommand docs" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve bench tui docs help" -f -a "scan" -d 'Index a library folder (films and series) into SQLite'
-complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve bench tui docs help" -f -a "probe" -d 'Streams, codecs, keyframes and the streaming plan of one file'
-complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve bench tui docs help" -f -a "playlist" -d 'Master or media playlist on stdout, or a complete static HLS tree with --out'
-complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve bench tui docs help" -f -a "segment" -d 'One init or media segment on stdout'
-complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve bench tui docs help" -f -a "serve" -d 'The library API, HLS and watch progress over HTTP'
-complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve bench tui docs help" -f -a "bench" -d 'Measured speed of the pipeline, side by side with the ffmpeg CLI'
-complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve bench tui docs help" -f -a "tui" -d 'A live dashboard of a running server: jobs, cache, encoders, requests'
-complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve bench tui docs help" -f -a "docs" -d 'Write shell completions and man pages (for packagers: `haema docs --out .`)'
-complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve bench tui docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve bench channel tui docs help" -f -a "scan" -d 'Index a library folder (films and series) into SQLite'
+complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve bench channel tui docs help" -f -a "probe" -d 'Streams, codecs, keyframes and the streaming plan of one file'
+complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve bench channel tui docs help" -f -a "playlist" -d 'Master or media playlist on stdout, or a complete static HLS tree with --out'
+complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve bench channel tui docs help" -f -a "segment" -d 'One init or media segment on stdout'
+complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve bench channel tui docs help" -f -a "serve" -d 'The library API, HLS and watch progress over HTTP'
+complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve bench channel tui docs help" -f -a "bench" -d 'Measured speed of the pipeline, side by side with the ffmpeg CLI'
+complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve bench channel tui docs help" -f -a "channel" -d 'A live channel\'s playlist at an instant, or its guide'
+complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve bench channel tui docs help" -f -a "tui" -d 'A live dashboard of a running server: jobs, cache, encoders, requests'
+complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve bench channel tui docs help" -f -a "docs" -d 'Write shell completions and man pages (for packagers: `haema docs --out .`)'
+complete -c haema -n "__fish_haema_using_subcommand help; and not __fish_seen_subcommand_from scan probe playlist segment serve bench channel tui docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

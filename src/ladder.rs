@@ -207,6 +207,31 @@ pub fn video_ladder(s: &StreamParams, codec: RungCodec, open_gop: bool) -> Vec<V
     out
 }
 
+/// The rung of `height` for this video whatever its own height (a channel plays every
+/// programme at one size): the ladder's rate at that height, or the size rule's rate off the
+/// ladder; the width keeps the aspect ratio, even.
+pub fn rung_at(s: &StreamParams, codec: RungCodec, height: u32) -> VideoTarget {
+    let (w, h) = (s.width.max(2), s.height.max(2));
+    let even = |v: f64| ((v / 2.0).round() as u32 * 2).max(2);
+    let height = even(f64::from(height));
+    let width = even(f64::from(height) * f64::from(w) / f64::from(h));
+    let max_bitrate = LADDER
+        .iter()
+        .find(|(rung, _)| *rung == height)
+        .map(|(_, rate)| *rate)
+        .unwrap_or_else(|| {
+            (6_000_000.0 * f64::from(width * height) / (1920.0 * 1080.0))
+                .clamp(900_000.0, 20_000_000.0) as u64
+        });
+    VideoTarget {
+        width,
+        height,
+        max_bitrate,
+        codec,
+        level: level(codec, width, height, s.frame_rate.map(|r| r.as_f64())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -53,6 +53,8 @@ enum Command {
     Serve(cmd::serve::Args),
     /// Measured speed of the pipeline, side by side with the ffmpeg CLI.
     Bench(cmd::bench::Args),
+    /// A live channel's playlist at an instant, or its guide.
+    Channel(cmd::channel::Args),
     /// A live dashboard of a running server: jobs, cache, encoders, requests.
     Tui(cmd::tui::Args),
     /// Write shell completions and man pages (for packagers: `haema docs --out .`).
@@ -76,6 +78,7 @@ fn main() {
         Command::Serve(a) => cmd::serve::run_cmd(a),
         Command::Bench(a) => cmd::bench::run(a),
         Command::Tui(a) => cmd::tui::run(a),
+        Command::Channel(a) => cmd::channel::run(a),
         Command::Docs(a) => cmd::docs::run(a, Cli::command()),
     };
     if let Err(e) = result {

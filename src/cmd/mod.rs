@@ -1,6 +1,7 @@
 //! The subcommands: each file owns its `Args` and its `run`, and calls only the core.
 
 pub mod bench;
+pub mod channel;
 pub mod docs;
 pub mod logging;
 pub mod playlist;

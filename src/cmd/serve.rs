@@ -75,7 +75,13 @@ pub struct Args {
     /// Retry-After [default: 15].
     #[arg(long, value_name = "SECONDS")]
     pub queue_timeout: Option<f64>,
-    /// A YAML file with any of the options above.
+    /// Segments a live channel's playlist lists [default: 6, the least allowed].
+    #[arg(long, value_name = "N")]
+    pub live_window: Option<usize>,
+    /// Run the channels' clock as if it were TIME now (RFC 3339): for tests and demos.
+    #[arg(long, value_name = "TIME")]
+    pub clock: Option<String>,
+    /// A YAML file with any of the options above, and `channels:` (see the README).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
@@ -83,7 +89,7 @@ pub struct Args {
 /// The options as a YAML file gives them.
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FileConfig {
+pub(crate) struct FileConfig {
     port: Option<u16>,
     host: Option<String>,
     target_path: Option<PathBuf>,
@@ -98,6 +104,36 @@ struct FileConfig {
     transcodes: Option<usize>,
     queue_timeout: Option<f64>,
     max_client_requests: Option<usize>,
+    live_window: Option<usize>,
+    #[serde(default)]
+    channels: Vec<haema::channel::config::ChannelConfig>,
+}
+
+/// Reads a YAML config file (the server's options and its channels), checking its channels.
+pub(crate) fn read_config(p: &std::path::Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+    let file: FileConfig = serde_yaml::from_str(&text)
+        .with_context(|| format!("{}: not a valid haema config", p.display()))?;
+    haema::channel::config::check(&file.channels)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+    Ok(file)
+}
+
+impl FileConfig {
+    /// The channels it declares.
+    pub(crate) fn channels(&self) -> &[haema::channel::config::ChannelConfig] {
+        &self.channels
+    }
+
+    /// The library folder it names, if any.
+    pub(crate) fn target_path(&self) -> Option<&std::path::Path> {
+        self.target_path.as_deref()
+    }
+
+    /// The database it names, if any.
+    pub(crate) fn db(&self) -> Option<&std::path::Path> {
+        self.db.as_deref()
+    }
 }
 
 /// A size from the YAML file: a number of bytes, or text as [`parse_size`] reads it.
@@ -122,13 +158,20 @@ fn parse_size(s: &str) -> Result<u64, String> {
 /// Runs `haema serve`.
 pub fn run_cmd(args: Args) -> anyhow::Result<()> {
     let file: FileConfig = match &args.config {
-        Some(p) => {
-            let text =
-                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-            serde_yaml::from_str(&text)
-                .with_context(|| format!("{}: not a valid haema config", p.display()))?
-        }
+        Some(p) => read_config(p)?,
         None => FileConfig::default(),
+    };
+    let clock_offset_us = match &args.clock {
+        Some(t) => {
+            let at = haema::channel::config::parse_rfc3339(t).ok_or_else(|| {
+                anyhow::anyhow!("--clock {t}: not an RFC 3339 time like 2026-01-01T00:00:00Z")
+            })?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_micros() as i64);
+            at - now
+        }
+        None => 0,
     };
     let file_limit = yaml_size("cache_limit", file.cache_limit)?;
     let file_disk_limit = yaml_size("disk_cache_limit", file.disk_cache_limit)?;
@@ -176,6 +219,9 @@ pub fn run_cmd(args: Args) -> anyhow::Result<()> {
             .unwrap_or(64),
         encoder,
         token: args.token.or(file.token),
+        live_window: args.live_window.or(file.live_window).unwrap_or(6),
+        channels: file.channels,
+        clock_offset_us,
     };
     haema::media::sys::bound_allocator_arenas();
     haema::media::sys::raise_open_file_limit();

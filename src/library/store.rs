@@ -62,6 +62,25 @@ pub struct VideoStamp {
     pub mtime: i64,
 }
 
+/// A video as [`Store::catalogue`] lists it.
+#[derive(Debug, Clone)]
+pub struct CatalogueRow {
+    /// Id.
+    pub id: i64,
+    /// Absolute path.
+    pub path: String,
+    /// Its show's title.
+    pub show: String,
+    /// Season (episodes).
+    pub season: Option<u32>,
+    /// Episode number (episodes).
+    pub episode: Option<u32>,
+    /// Episode title.
+    pub title: Option<String>,
+    /// Cached probe JSON.
+    pub probe: Option<String>,
+}
+
 /// What the scanner writes for one video.
 pub struct VideoRow<'a> {
     /// The show it belongs to.
@@ -225,6 +244,26 @@ impl Store {
                 season: r.get(1)?,
                 episode: r.get(2)?,
                 title: r.get(3)?,
+            })
+        })?;
+        rows.collect()
+    }
+
+    /// Every video with its show's title, numbers and cached probe, by path: what channels
+    /// choose their programmes from.
+    pub fn catalogue(&self) -> Result<Vec<CatalogueRow>> {
+        let mut st = self.conn.prepare(
+            "SELECT v.id, v.path, s.title, v.season, v.episode, v.title, v.probe FROM videos v JOIN shows s ON s.id = v.show_id ORDER BY v.path",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok(CatalogueRow {
+                id: r.get(0)?,
+                path: r.get(1)?,
+                show: r.get(2)?,
+                season: r.get(3)?,
+                episode: r.get(4)?,
+                title: r.get(5)?,
+                probe: lossy_text(r.get_ref(6)?),
             })
         })?;
         rows.collect()

@@ -2,16 +2,19 @@
 //! box iteration and the top-level reads here; [`table`] reads a progressive MP4's sample tables
 //! (keyframes, sizes and offsets without reading any media data); [`stub`] makes the stub
 //! file libavformat parses instead of the real one; [`fragment`] writes and reads media
-//! fragments (`moof` + `mdat`).
+//! fragments (`moof` + `mdat`); [`combine`] makes a video and an audio rendition one
+//! two-track stream (live channels).
 //!
 //! Pure: takes bytes, returns plain data. No FFmpeg here.
 
+mod combine;
 mod fragment;
 mod stub;
 mod table;
 
 use std::io::{Read, Seek, SeekFrom};
 
+pub use combine::{combine_fragment, combine_init};
 pub use fragment::{
     init_timescale, parse_fragment, video_timescale, write_fragment, FragmentInfo, FragmentSample,
 };

@@ -15,7 +15,9 @@ use crate::probe::{lead_ticks, MediaInfo};
 use crate::stream::Kind;
 use crate::subtitle::Format as SubFormat;
 use crate::timeline::Timeline;
-use renditions::{audio_renditions, subtitle_renditions, video_renditions, Bitrates, Streams};
+use renditions::{
+    audio_renditions, rung_rendition, subtitle_renditions, video_renditions, Bitrates, Streams,
+};
 
 /// Default target segment duration, seconds.
 pub const DEFAULT_SEGMENT_SECS: f64 = 4.0;
@@ -131,6 +133,25 @@ pub struct Presentation {
 }
 
 impl Presentation {
+    /// The id of the video's rung at `height` in `codec`, added when the ladder has none
+    /// there (a channel plays every programme at one size, above or at a file's own). A rung
+    /// the ladder has is used as it is, so its segments are the on-demand ones, byte for byte.
+    pub fn with_rung(&mut self, info: &MediaInfo, codec: RungCodec, height: u32) -> Result<String> {
+        let vs = info.video_stream().ok_or_else(|| Error::Unsupported {
+            path: info.path.clone(),
+            reason: "no video stream".into(),
+        })?;
+        let r = rung_rendition(vs, codec, crate::ladder::rung_at(vs, codec, height));
+        let id = r.id.clone();
+        if self.rendition(&id).is_err() {
+            self.renditions.push(Rendition {
+                default: false,
+                ..r
+            });
+        }
+        Ok(id)
+    }
+
     /// The rendition with this id.
     pub fn rendition(&self, id: &str) -> Result<&Rendition> {
         self.renditions.iter().find(|r| r.id == id).ok_or_else(|| {

@@ -4,7 +4,7 @@
 
 use super::{Method, Rendition, Skipped, SubtitleSource};
 use crate::codecs::codec_string;
-use crate::ladder::{rung_codecs, video_ladder, AudioTarget, RungCodec};
+use crate::ladder::{rung_codecs, video_ladder, AudioTarget, RungCodec, VideoTarget};
 use crate::probe::MediaInfo;
 use crate::stream::{Kind, StreamParams};
 use crate::subtitle::Format as SubFormat;
@@ -300,23 +300,28 @@ pub(super) fn video_renditions(
         });
     }
     for t in video_ladder(vs, rungs, open_gop) {
-        // Capped CRF: the peak is the VBV maximum plus what a 1 s buffer lets through in a
-        // segment; the average is taken as three quarters of the cap.
-        out.push(Rendition {
-            language: language.clone(),
-            name: format!("{}p", t.height),
-            peak_bps: t.max_bitrate * 5 / 4,
-            average_bps: t.max_bitrate * 3 / 4,
-            ..Rendition::new(
-                format!("{}-{}p", rungs.prefix(), t.height),
-                Kind::Video,
-                vs.index,
-                Method::Video(t),
-                rung_codecs(&t),
-            )
-        });
+        out.push(rung_rendition(vs, rungs, t));
     }
     out
+}
+
+/// A transcoded video rendition at a rung, named for its codec and height (`h264-720p`).
+pub(super) fn rung_rendition(vs: &StreamParams, rungs: RungCodec, t: VideoTarget) -> Rendition {
+    // Capped CRF: the peak is the VBV maximum plus what a 1 s buffer lets through in a
+    // segment; the average is taken as three quarters of the cap.
+    Rendition {
+        language: language_tag(vs.language.as_deref()),
+        name: format!("{}p", t.height),
+        peak_bps: t.max_bitrate * 5 / 4,
+        average_bps: t.max_bitrate * 3 / 4,
+        ..Rendition::new(
+            format!("{}-{}p", rungs.prefix(), t.height),
+            Kind::Video,
+            vs.index,
+            Method::Video(t),
+            rung_codecs(&t),
+        )
+    }
 }
 
 /// Each audio track copied where fMP4 carries its codec, and as AAC where it isn't AAC.

@@ -181,6 +181,10 @@ pub fn respond(state: &State, mut req: tiny_http::Request, route: Result<Route, 
             .map(|h| h.value.as_str().to_owned())
     };
     let if_none_match = get("If-None-Match");
+    let base = format!(
+        "http://{}",
+        get("Host").unwrap_or_else(|| format!("{}:{}", state.config.host, state.config.port))
+    );
     let auth = get("Authorization");
     let mut body = Vec::new();
     let reader: &mut dyn std::io::Read = req.as_reader();
@@ -208,7 +212,7 @@ pub fn respond(state: &State, mut req: tiny_http::Request, route: Result<Route, 
         )
     } else {
         route
-            .and_then(|route| state.handle(route, &body))
+            .and_then(|route| state.handle(route, &body, &base))
             .unwrap_or_else(|e| Reply::error(e.status, e.message))
     };
     state.record(RecentRequest {

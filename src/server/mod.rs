@@ -11,6 +11,7 @@
 pub mod admission;
 mod api;
 pub mod cache;
+pub mod channels;
 pub mod http;
 mod prefetch;
 pub mod route;
@@ -60,6 +61,12 @@ pub struct Config {
     pub encoder: String,
     /// Access token required on everything but /health, if set.
     pub token: Option<String>,
+    /// Live channels, as the config declares them.
+    pub channels: Vec<crate::channel::config::ChannelConfig>,
+    /// Segments a channel's live playlist lists (at least [`channels::MIN_WINDOW`]).
+    pub live_window: usize,
+    /// Microseconds added to the system clock for channels (`--clock`: tests, demos).
+    pub clock_offset_us: i64,
 }
 
 /// Segment requests in flight in all: past it, a request is refused at once (more would
@@ -100,6 +107,8 @@ pub struct State {
     scanning: Mutex<Option<String>>,
     /// The last requests answered, newest last.
     recent: Mutex<VecDeque<RecentRequest>>,
+    /// The channels made concrete against the library; rebuilt after a scan.
+    channels: Mutex<Option<channels::Channels>>,
 }
 
 impl State {
@@ -130,6 +139,7 @@ impl State {
             recent: Mutex::new(VecDeque::new()),
             progress: Arc::new(Mutex::new(HashMap::new())),
             prefetch: prefetch::Prefetch::default(),
+            channels: Mutex::new(None),
         })
     }
 
@@ -154,11 +164,13 @@ impl State {
         // Presentations of changed files are loaded again on their next request.
         self.videos.lock().expect("lock").clear();
         self.sources.clear();
+        *self.channels.lock().expect("lock") = None;
         result
     }
 
-    /// Answers one decoded request (the token was checked) with its body.
-    pub fn handle(&self, route: Route, body: &[u8]) -> ApiResult {
+    /// Answers one decoded request (the token was checked) with its body; `base` is the
+    /// server's URL as the client named it (`http://host:port`), for lists that link back.
+    pub fn handle(&self, route: Route, body: &[u8], base: &str) -> ApiResult {
         self.requests.fetch_add(1, Ordering::Relaxed);
         match route {
             Route::Health => Ok(Reply::json(200, &serde_json::json!({ "status": "ok" }))),
@@ -179,6 +191,18 @@ impl State {
             Route::ContinueWatching => self.continue_watching(),
             Route::Progress(id) => self.progress(id),
             Route::SetProgress(id) => self.set_progress(id, body),
+            Route::Channels => self.channel_list(),
+            Route::ChannelMaster(id) => self.channel_master(&id),
+            Route::ChannelLive(id) => self.channel_live(&id),
+            Route::ChannelInit { id, version, video } => self.channel_init(&id, &version, video),
+            Route::ChannelSegment {
+                id,
+                version,
+                sequence,
+            } => self.channel_segment(&id, &version, sequence),
+            Route::IptvM3u => self.iptv_m3u(base),
+            Route::Xmltv => self.iptv_xmltv(base),
+            Route::HdHomeRun(what) => self.hdhomerun(base, what),
         }
     }
 }

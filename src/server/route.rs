@@ -46,6 +46,36 @@ pub enum Route {
     Progress(i64),
     /// `PUT /api/v1/progress/ID`.
     SetProgress(i64),
+    /// `GET /api/v1/channels`.
+    Channels,
+    /// `GET /api/v1/channels/ID/master.m3u8`.
+    ChannelMaster(String),
+    /// `GET /api/v1/channels/ID/live.m3u8`.
+    ChannelLive(String),
+    /// `GET /api/v1/channels/ID/VERSION/init-VIDEO.mp4`.
+    ChannelInit {
+        /// Channel id.
+        id: String,
+        /// Schedule version.
+        version: String,
+        /// The programme's video.
+        video: i64,
+    },
+    /// `GET /api/v1/channels/ID/VERSION/SEQUENCE.m4s`.
+    ChannelSegment {
+        /// Channel id.
+        id: String,
+        /// Schedule version.
+        version: String,
+        /// Media sequence number.
+        sequence: u64,
+    },
+    /// `GET /iptv/channels.m3u`.
+    IptvM3u,
+    /// `GET /iptv/xmltv.xml`.
+    Xmltv,
+    /// `GET /discover.json`, `/lineup.json`, `/lineup_status.json` (the name's stem).
+    HdHomeRun(&'static str),
 }
 
 /// A show's pictures.
@@ -101,6 +131,40 @@ impl Route {
                 };
                 Route::Artwork(id(s, "show")?, art)
             }
+            (true, _, ["api", "v1", "channels"]) => Route::Channels,
+            (true, _, ["api", "v1", "channels", c, "master.m3u8"]) => {
+                Route::ChannelMaster((*c).to_owned())
+            }
+            (true, _, ["api", "v1", "channels", c, "live.m3u8"]) => {
+                Route::ChannelLive((*c).to_owned())
+            }
+            (true, _, ["api", "v1", "channels", c, version, file]) => {
+                let bad = || ApiError::new(404, format!("no {file} on channel {c}"));
+                if let Some(v) = file
+                    .strip_prefix("init-")
+                    .and_then(|f| f.strip_suffix(".mp4"))
+                {
+                    Route::ChannelInit {
+                        id: (*c).to_owned(),
+                        version: (*version).to_owned(),
+                        video: v.parse().map_err(|_| bad())?,
+                    }
+                } else {
+                    Route::ChannelSegment {
+                        id: (*c).to_owned(),
+                        version: (*version).to_owned(),
+                        sequence: file
+                            .strip_suffix(".m4s")
+                            .and_then(|n| n.parse().ok())
+                            .ok_or_else(bad)?,
+                    }
+                }
+            }
+            (true, _, ["iptv", "channels.m3u"]) => Route::IptvM3u,
+            (true, _, ["iptv", "xmltv.xml"]) => Route::Xmltv,
+            (true, _, ["discover.json"]) => Route::HdHomeRun("discover"),
+            (true, _, ["lineup.json"]) => Route::HdHomeRun("lineup"),
+            (true, _, ["lineup_status.json"]) => Route::HdHomeRun("lineup_status"),
             (true, _, ["api", "v1", "video", v, rest @ ..]) => {
                 let video = id(v, "video")?;
                 match rest {
@@ -150,7 +214,11 @@ impl Route {
     /// Whether answering may take a transcode (an init or media segment): such requests go to
     /// the worker pool, the rest are answered by the acceptors at once.
     pub fn is_segment(&self) -> bool {
-        matches!(self, Route::Rendition { file, .. } if *file != RenditionFile::Playlist)
+        match self {
+            Route::Rendition { file, .. } => *file != RenditionFile::Playlist,
+            Route::ChannelInit { .. } | Route::ChannelSegment { .. } => true,
+            _ => false,
+        }
     }
 }
 

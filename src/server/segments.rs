@@ -198,24 +198,8 @@ impl State {
             loaded.pres.check_segment(n)?;
             self.watch(id, rid, n, &loaded);
         }
+        let body = self.segment_bytes(id, rid, seg, &loaded)?;
         let key = self.segment_key(id, rid, &name, &loaded);
-        let job = JobInfo {
-            video: id,
-            rendition: rid.to_owned(),
-            file: name,
-            ..Default::default()
-        };
-        let body = self
-            .cache
-            .get_or_make(&key, || {
-                self.make_segment(&key, job, &loaded, seg, Waiting::Client)
-            })
-            .map_err(|e| {
-                ApiError::new(
-                    super::http::status_of(&e),
-                    format!("video {id} {rid}/{}: {e}", file.name()),
-                )
-            })?;
         Ok(Reply {
             status: 200,
             content_type: match (r.kind, seg) {
@@ -227,6 +211,38 @@ impl State {
             cache_control: "public, max-age=31536000, immutable",
             etag: Some(etag_of(&key)),
         })
+    }
+
+    /// A segment's bytes through the caches (made once, whoever asks).
+    pub(super) fn segment_bytes(
+        &self,
+        id: i64,
+        rid: &str,
+        seg: SegmentId,
+        loaded: &Loaded,
+    ) -> Result<Arc<Vec<u8>>, ApiError> {
+        let r = loaded.pres.rendition(rid)?;
+        let name = match seg {
+            SegmentId::Init => RenditionFile::Init.name(),
+            SegmentId::Media(n) => hls::segment_name(r, n),
+        };
+        let key = self.segment_key(id, rid, &name, loaded);
+        let job = JobInfo {
+            video: id,
+            rendition: rid.to_owned(),
+            file: name.clone(),
+            ..Default::default()
+        };
+        self.cache
+            .get_or_make(&key, || {
+                self.make_segment(&key, job, loaded, seg, Waiting::Client)
+            })
+            .map_err(|e| {
+                ApiError::new(
+                    super::http::status_of(&e),
+                    format!("video {id} {rid}/{name}: {e}"),
+                )
+            })
     }
 
     /// The slots a segment is made on: transcodes', or copies'.

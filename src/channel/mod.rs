@@ -9,6 +9,14 @@
 //! 6.2.2) with a discontinuity where one file gives way to the next (4.3.2.3).
 //!
 //! Times are integer microseconds (Unix time for instants), so no sum drifts.
+//!
+//! [`config`] reads the YAML's channels; [`lineup`] makes one concrete against the library
+//! (its programmes and renditions); [`iptv`] writes what IPTV clients read (M3U, XMLTV,
+//! HDHomeRun). The server's `channels` module serves them.
+
+pub mod config;
+pub mod iptv;
+pub mod lineup;
 
 use std::fmt::Write;
 
@@ -105,6 +113,11 @@ impl Schedule {
             loop_us,
             segments_per_loop,
         })
+    }
+
+    /// The epoch, Unix microseconds.
+    pub fn start_us(&self) -> i64 {
+        self.start_us
     }
 
     /// The programmes, in library order.

@@ -1,0 +1,344 @@
+//! Live channels over HTTP: the channel list, live HLS (a master, a sliding-window media
+//! playlist, init and media segments of video and AAC in one fMP4), and what IPTV clients
+//! read (M3U, XMLTV, HDHomeRun). Nothing runs per channel: every answer is computed from the
+//! clock and the schedule when it is asked for, and a channel's segment is its programme's
+//! own on-demand segments (through the same caches), combined and re-timed.
+
+use std::sync::Arc;
+
+use super::http::{ApiError, ApiResult, Reply};
+use super::segments::Loaded;
+use super::State;
+use crate::channel::iptv::{self, GuideChannel, GuideProgramme};
+use crate::channel::lineup::{shift_ticks, Channel, LibraryVideo};
+use crate::channel::{iso8601, Slot};
+use crate::segment::SegmentId;
+
+/// The configured channels, each made concrete or the reason it can't air.
+pub type Channels = Arc<Vec<Result<Channel, String>>>;
+
+/// A programme's video and audio init segments.
+type Inits = (Arc<Vec<u8>>, Arc<Vec<u8>>);
+
+/// Segments a live playlist lists at least (RFC 8216 6.2.2 asks for three target durations;
+/// Apple's authoring rules for six segments).
+pub const MIN_WINDOW: usize = 6;
+
+/// Hours of guide XMLTV gives.
+const GUIDE_HOURS: i64 = 24;
+
+impl State {
+    /// Unix microseconds now, on the server's channel clock (`--clock` moves it).
+    pub(super) fn now_us(&self) -> i64 {
+        let real = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as i64);
+        real + self.config.clock_offset_us
+    }
+
+    /// The configured channels, made concrete against the library (built once per scan).
+    pub(super) fn channels(&self) -> Result<Channels, ApiError> {
+        if let Some(c) = self.channels.lock().expect("lock").as_ref() {
+            return Ok(c.clone());
+        }
+        let rows = self.db.lock().expect("db lock").catalogue()?;
+        let videos: Vec<LibraryVideo> = rows
+            .into_iter()
+            .map(|r| LibraryVideo::from_row(r, &self.config.target))
+            .collect();
+        let built: Vec<Result<Channel, String>> = self
+            .config
+            .channels
+            .iter()
+            .map(|c| Channel::build(c, &videos))
+            .collect();
+        for c in &built {
+            match c {
+                Ok(c) if !c.left_out.is_empty() => {
+                    log::warn!("channel {}: left out {}", c.id, c.left_out.join("; "))
+                }
+                Err(e) => log::error!("{e}"),
+                _ => {}
+            }
+        }
+        let built = Arc::new(built);
+        *self.channels.lock().expect("lock") = Some(built.clone());
+        Ok(built)
+    }
+
+    fn channel(&self, id: &str) -> Result<(Channels, usize), ApiError> {
+        let all = self.channels()?;
+        let i = all
+            .iter()
+            .position(|c| match c {
+                Ok(c) => c.id == id,
+                Err(_) => false,
+            })
+            .or_else(|| self.config.channels.iter().position(|c| c.id() == id))
+            .ok_or_else(|| ApiError::new(404, format!("no channel '{id}'")))?;
+        if let Err(e) = &all[i] {
+            return Err(ApiError::new(422, e));
+        }
+        Ok((all, i))
+    }
+
+    /// `GET /api/v1/channels`: each channel with what airs now and next.
+    pub(super) fn channel_list(&self) -> ApiResult {
+        let now = self.now_us();
+        let all = self.channels()?;
+        let list: Vec<serde_json::Value> = all
+            .iter()
+            .zip(&self.config.channels)
+            .map(|(c, conf)| match c {
+                Ok(c) => {
+                    let guide = c.schedule.guide(now, now + 1);
+                    let next = c.schedule.guide(
+                        guide.first().map_or(now, |a| a.end_us),
+                        guide.first().map_or(now, |a| a.end_us) + 1,
+                    );
+                    let describe = |a: Option<&crate::channel::Airing>| {
+                        a.map(|a| {
+                            let item = &c.items[a.programme];
+                            serde_json::json!({
+                                "video": item.video,
+                                "title": item.title,
+                                "sub_title": item.sub_title,
+                                "start": iso8601(a.start_us),
+                                "end": iso8601(a.end_us),
+                                "position": (now - a.start_us) as f64 / 1e6,
+                            })
+                        })
+                    };
+                    serde_json::json!({
+                        "id": c.id,
+                        "number": c.config.number,
+                        "name": c.config.name,
+                        "url": format!("/api/v1/channels/{}/master.m3u8", c.id),
+                        "now": describe(guide.first().filter(|a| a.start_us <= now)),
+                        "next": describe(next.first()),
+                        "left_out": c.left_out,
+                    })
+                }
+                Err(e) => serde_json::json!({
+                    "id": conf.id(),
+                    "number": conf.number,
+                    "name": conf.name,
+                    "error": e,
+                }),
+            })
+            .collect();
+        Ok(Reply::json(200, &list))
+    }
+
+    /// `GET /api/v1/channels/ID/master.m3u8`: one variant, the channel's stream.
+    pub(super) fn channel_master(&self, id: &str) -> ApiResult {
+        let (all, i) = self.channel(id)?;
+        let c = all[i].as_ref().map_err(|e| ApiError::new(422, e))?;
+        let (bandwidth, codecs, (w, h)) = c.variant();
+        Ok(Reply::playlist(format!(
+            "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-STREAM-INF:BANDWIDTH={bandwidth},CODECS=\"{codecs}\",RESOLUTION={w}x{h}\nlive.m3u8\n"
+        )))
+    }
+
+    /// `GET /api/v1/channels/ID/live.m3u8`: the sliding window at the live edge.
+    pub(super) fn channel_live(&self, id: &str) -> ApiResult {
+        let (all, i) = self.channel(id)?;
+        let c = all[i].as_ref().map_err(|e| ApiError::new(422, e))?;
+        let text = live_playlist(c, self.now_us(), self.config.live_window).ok_or_else(|| {
+            ApiError::new(404, format!("channel '{id}' starts at {}", c.config.start))
+        })?;
+        Ok(Reply {
+            // A live playlist changes every segment: caches may keep it a second at most.
+            cache_control: "public, max-age=1",
+            ..Reply::playlist(text)
+        })
+    }
+
+    /// A programme's video as the channel plays it (its presentation has the channel's rung).
+    fn channel_loaded(&self, c: &Channel, programme: usize) -> Result<Arc<Loaded>, ApiError> {
+        let item = &c.items[programme];
+        let vod = self.load(item.video)?;
+        Ok(Arc::new(Loaded {
+            info: vod.info.clone(),
+            pres: item.pres.clone(),
+            stamp: vod.stamp.clone(),
+        }))
+    }
+
+    fn check_version(c: &Channel, version: &str) -> Result<(), ApiError> {
+        if c.version != version {
+            return Err(ApiError::new(
+                404,
+                format!(
+                    "channel '{}' changed (library rescanned); load its playlist again",
+                    c.id
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `GET /api/v1/channels/ID/VERSION/init-VIDEO.mp4`: a programme's init, both tracks.
+    pub(super) fn channel_init(&self, id: &str, version: &str, video: i64) -> ApiResult {
+        let (all, i) = self.channel(id)?;
+        let c = all[i].as_ref().map_err(|e| ApiError::new(422, e))?;
+        Self::check_version(c, version)?;
+        let programme = c
+            .items
+            .iter()
+            .position(|it| it.video == video)
+            .ok_or_else(|| ApiError::new(404, format!("video {video} is not on '{id}'")))?;
+        let (v, a) = self.channel_inits(c, programme)?;
+        let body = crate::mp4::combine_init(&v, &a)
+            .ok_or_else(|| ApiError::new(500, "the renditions' inits could not be combined"))?;
+        Ok(Reply {
+            status: 200,
+            content_type: "video/mp4",
+            etag: Some(super::http::etag_of(&format!(
+                "{id}:{version}:init:{video}"
+            ))),
+            body: Arc::new(body),
+            cache_control: "public, max-age=31536000, immutable",
+        })
+    }
+
+    fn channel_inits(&self, c: &Channel, programme: usize) -> Result<Inits, ApiError> {
+        let item = &c.items[programme];
+        let loaded = self.channel_loaded(c, programme)?;
+        Ok((
+            self.segment_bytes(item.video, &item.video_rendition, SegmentId::Init, &loaded)?,
+            self.segment_bytes(item.video, &item.audio_rendition, SegmentId::Init, &loaded)?,
+        ))
+    }
+
+    /// `GET /api/v1/channels/ID/VERSION/SEQUENCE.m4s`: the segment with that media sequence
+    /// number, video and AAC re-timed onto the channel's clock.
+    pub(super) fn channel_segment(&self, id: &str, version: &str, sequence: u64) -> ApiResult {
+        let (all, i) = self.channel(id)?;
+        let c = all[i].as_ref().map_err(|e| ApiError::new(422, e))?;
+        Self::check_version(c, version)?;
+        let slot = c.schedule.by_sequence(sequence);
+        let item = &c.items[slot.programme];
+        let loaded = self.channel_loaded(c, slot.programme)?;
+        let seg = SegmentId::Media(slot.segment);
+        let video = self.segment_bytes(item.video, &item.video_rendition, seg, &loaded)?;
+        let audio = self.segment_bytes(item.video, &item.audio_rendition, seg, &loaded)?;
+        let (vinit, ainit) = self.channel_inits(c, slot.programme)?;
+        let timescale = |init: &[u8]| {
+            crate::mp4::init_timescale(init)
+                .ok_or_else(|| ApiError::new(500, "a rendition's init has no timescale"))
+        };
+        let start = c.programme_start_us(&slot);
+        let epoch = c.schedule.start_us();
+        let tl = &item.pres.timeline;
+        let body = crate::mp4::combine_fragment(
+            sequence as u32,
+            &video,
+            shift_ticks(start, epoch, tl, timescale(&vinit)?),
+            &audio,
+            shift_ticks(start, epoch, tl, timescale(&ainit)?),
+        )
+        .ok_or_else(|| ApiError::new(500, "the renditions' segments could not be combined"))?;
+        Ok(Reply {
+            status: 200,
+            content_type: "video/iso.segment",
+            etag: Some(super::http::etag_of(&format!("{id}:{version}:{sequence}"))),
+            body: Arc::new(body),
+            cache_control: "public, max-age=31536000, immutable",
+        })
+    }
+
+    fn guide_channels(&self, base: &str) -> Result<Vec<(GuideChannel, Option<Channel>)>, ApiError> {
+        let all = self.channels()?;
+        Ok(all
+            .iter()
+            .zip(&self.config.channels)
+            .map(|(c, conf)| {
+                (
+                    GuideChannel {
+                        id: conf.id(),
+                        number: conf.number,
+                        name: conf.name.clone(),
+                        logo: conf.logo.clone(),
+                        group: conf.group.clone(),
+                        url: format!("{base}/api/v1/channels/{}/master.m3u8", conf.id()),
+                    },
+                    c.as_ref().ok().cloned(),
+                )
+            })
+            .collect())
+    }
+
+    /// `GET /iptv/channels.m3u`.
+    pub(super) fn iptv_m3u(&self, base: &str) -> ApiResult {
+        let chans: Vec<GuideChannel> = self
+            .guide_channels(base)?
+            .into_iter()
+            .map(|c| c.0)
+            .collect();
+        Ok(Reply::text(
+            "audio/x-mpegurl; charset=utf-8",
+            iptv::m3u(&chans, &format!("{base}/iptv/xmltv.xml")),
+        ))
+    }
+
+    /// `GET /iptv/xmltv.xml`: the next 24 hours of every channel.
+    pub(super) fn iptv_xmltv(&self, base: &str) -> ApiResult {
+        let now = self.now_us();
+        let chans = self.guide_channels(base)?;
+        let mut programmes = Vec::new();
+        for (g, c) in &chans {
+            let Some(c) = c else { continue };
+            for a in c.schedule.guide(now, now + GUIDE_HOURS * 3_600_000_000) {
+                let item = &c.items[a.programme];
+                programmes.push(GuideProgramme {
+                    channel: g.id.clone(),
+                    start_us: a.start_us,
+                    end_us: a.end_us,
+                    title: item.title.clone(),
+                    sub_title: item.sub_title.clone(),
+                    desc: None,
+                    episode: item.episode,
+                    icon: None,
+                });
+            }
+        }
+        let chans: Vec<GuideChannel> = chans.into_iter().map(|c| c.0).collect();
+        Ok(Reply::text(
+            "application/xml; charset=utf-8",
+            iptv::xmltv(&chans, &programmes),
+        ))
+    }
+
+    /// `GET /discover.json`, `/lineup.json`, `/lineup_status.json`: the HDHomeRun tuner.
+    pub(super) fn hdhomerun(&self, base: &str, what: &str) -> ApiResult {
+        Ok(Reply::json(
+            200,
+            &match what {
+                "discover" => iptv::hdhr_discover(
+                    base,
+                    &format!("{:08X}", iptv::device_id(&self.config.db.to_string_lossy())),
+                    self.config.channels.len().max(1),
+                ),
+                "lineup" => iptv::hdhr_lineup(
+                    &self
+                        .guide_channels(base)?
+                        .into_iter()
+                        .map(|c| c.0)
+                        .collect::<Vec<_>>(),
+                ),
+                _ => iptv::hdhr_lineup_status(),
+            },
+        ))
+    }
+}
+
+/// The live playlist of a channel at `now_us` with a window of at least `window` segments
+/// (and [`MIN_WINDOW`]), its URIs relative to the channel's folder.
+pub fn live_playlist(c: &Channel, now_us: i64, window: usize) -> Option<String> {
+    let version = &c.version;
+    let uri = |s: &Slot| format!("{version}/{}.m4s", s.sequence);
+    let init = |s: &Slot| format!("{version}/init-{}.mp4", c.items[s.programme].video);
+    c.schedule
+        .live_playlist(now_us, window.max(MIN_WINDOW), &uri, &init)
+}
