@@ -18,6 +18,13 @@ fn play(tree: &Path, extra: &[&str]) -> serde_json::Value {
     browser_report("play.mjs", &args)
 }
 
+/// hls.js playing a URL (a server's master playlist).
+fn play_url(url: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args: Vec<&std::ffi::OsStr> = vec!["--url".as_ref(), url.as_ref()];
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
+    browser_report("play.mjs", &args)
+}
+
 /// The seek times of a tree's clock check (as `--at`) and the frames they must show, judged
 /// by ffprobe (where frame 0 is shown) and the playlist's EXTINF list.
 fn tree_clock_points(t: &Path) -> (String, Vec<u32>) {
@@ -273,4 +280,59 @@ fn video_js_and_shaka_seek_to_the_right_frame_with_a_non_default_audio_rendition
         assert!(lang == "spa" || lang == "es", "{player}: {r}");
         assert_eq!(clock_errors(&r, &want), None, "{player}: {r}");
     }
+}
+
+/// A live channel in hls.js, joined 14 s after the channel's epoch (the copied pilot airs
+/// 0-20 s, then the open-GOP second episode): it starts, and plays through the programme change
+/// (the frame clock starts again) without an error or a frame out of order, and stalls nowhere
+/// but at the change. There hls.js may step over a hole of the difference between the two
+/// files' reorder-and-audio-lead delays (it places each programme by its earliest decode time,
+/// not its first picture): a known hitch of a fifth of a second, left for the next step.
+#[test]
+fn hls_js_plays_a_live_channel_through_a_programme_change() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = d.path().join("haema.yaml");
+    std::fs::write(
+        &cfg,
+        "channels:\n  - name: Clock TV\n    number: 5\n    sources: [Series]\n    start: 2026-01-01T00:00:00Z\n",
+    )
+    .unwrap();
+    let args = [
+        "--config".as_ref(),
+        cfg.as_os_str(),
+        "--clock".as_ref(),
+        "2026-01-01T00:00:14Z".as_ref(),
+    ];
+    let s = Server::start_with(&d.path().join("haema.db"), &args, None);
+    let url = format!("http://{}/api/v1/channels/clock-tv/master.m3u8", s.addr);
+    let r = play_url(&url, &["--live", "22"]);
+    assert_eq!(r["ok"], true, "{r}\n{}", s.trouble());
+    let frames: Vec<i64> = r["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|x| x["frame"].as_i64())
+        .filter(|f| *f >= 0)
+        .collect();
+    let restarts = frames.windows(2).filter(|w| w[1] + 240 < w[0]).count();
+    assert_eq!(restarts, 1, "one programme change seen: {frames:?}");
+    let samples = r["samples"].as_array().unwrap();
+    let change = samples
+        .windows(2)
+        .find(|w| w[1]["frame"].as_i64().unwrap_or(0) + 240 < w[0]["frame"].as_i64().unwrap_or(0))
+        .map(|w| w[0]["t"].as_f64().unwrap())
+        .unwrap();
+    for stall in r["stalls"].as_array().unwrap() {
+        let t = stall["t"].as_f64().unwrap();
+        assert!(
+            (t - change).abs() < 1.0,
+            "a stall away from the programme change: {r}"
+        );
+    }
+    // Between the change and the ends, the clock only moves forward.
+    let backwards = frames
+        .windows(2)
+        .filter(|w| w[1] < w[0] && w[1] + 240 >= w[0])
+        .count();
+    assert_eq!(backwards, 0, "{frames:?}");
 }

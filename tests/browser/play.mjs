@@ -1,5 +1,6 @@
 // Plays a static HLS tree in headless Chromium with hls.js; prints one JSON line.
-// usage: node play.mjs DIR|--url URL [--seek FRACTION] [--audio N] [--subs N] [--level N] [--at T,T...]
+// usage: node play.mjs DIR|--url URL [--seek FRACTION] [--audio N] [--subs N] [--level N] [--at T,T...] [--live SECS]
+// --live: a live playlist: play SECS seconds of wall time, sampling position and frame number.
 // --at: seek to each time in turn and read the frame number drawn in the picture (clock.js).
 // DIR is served over HTTP on 127.0.0.1 together with the test page and hls.js (one origin);
 // with --url the page (on its own origin) plays that master playlist: CORS must allow it.
@@ -62,33 +63,50 @@ try {
     out.switch_ms = await until(`${V}.currentTime > ${t0 + 4.5}`, 30000);
     out.level_after_switch = await page.evaluate(() => window.hls.currentLevel);
   }
-  const target = out.duration * Number(opt('--seek', '0.6'));
-  await page.evaluate((t) => { document.getElementById('v').currentTime = t; }, target);
-  out.seek_to = target;
-  out.seek_ms = await until(`!${V}.seeking && ${V}.currentTime > ${target + 1.0}`, 30000);
-  out.audio_track = await page.evaluate(() => window.hls.audioTrack);
-  const q = await page.evaluate(() => { const v = document.getElementById('v'); const p = v.getVideoPlaybackQuality(); return { frames: p.totalVideoFrames, w: v.videoWidth, t: v.currentTime, audio_decoded_bytes: v.webkitAudioDecodedByteCount }; });
-  Object.assign(out, q);
-  if (opt('--at')) {
-    out.clock = [];
-    for (const t of opt('--at').split(',').map(Number)) out.clock.push(await page.evaluate((x) => window.clockAt(x), t));
+  if (opt('--live')) {
+    // A live channel: watch SECS of wall time, sampling the play position and the frame
+    // number drawn in the picture (a programme change shows as the number starting again).
+    const secs = Number(opt('--live'));
+    out.samples = [];
+    const t0 = Date.now();
+    while (Date.now() - t0 < secs * 1000) {
+      out.samples.push(await page.evaluate(() => ({ t: +document.getElementById('v').currentTime.toFixed(3), frame: window.frameNumber() })));
+      await sleep(250);
+    }
+    out.played = out.samples.at(-1).t - out.samples[0].t;
+    out.errors = await page.evaluate(() => window.errors);
+    out.stalls = out.errors.filter((e) => /stall|hole/i.test(e.details) && e.t > 0.5);
+    // Stalls are reported, and judged by the caller against where programmes change.
+    out.ok = out.played > secs * 0.8 && !out.errors.some((e) => e.fatal);
+  } else {
+    const target = out.duration * Number(opt('--seek', '0.6'));
+    await page.evaluate((t) => { document.getElementById('v').currentTime = t; }, target);
+    out.seek_to = target;
+    out.seek_ms = await until(`!${V}.seeking && ${V}.currentTime > ${target + 1.0}`, 30000);
+    out.audio_track = await page.evaluate(() => window.hls.audioTrack);
+    const q = await page.evaluate(() => { const v = document.getElementById('v'); const p = v.getVideoPlaybackQuality(); return { frames: p.totalVideoFrames, w: v.videoWidth, t: v.currentTime, audio_decoded_bytes: v.webkitAudioDecodedByteCount }; });
+    Object.assign(out, q);
+    if (opt('--at')) {
+      out.clock = [];
+      for (const t of opt('--at').split(',').map(Number)) out.clock.push(await page.evaluate((x) => window.clockAt(x), t));
+    }
+    if (opt('--subs') !== undefined) {
+      // Until the cues around the playing position have arrived.
+      out.subs_ms = await until(`Array.from(${V}.textTracks).some((t) => t.mode === 'showing' && t.cues
+        && Array.from(t.cues).some((c) => Math.abs(c.startTime - ${V}.currentTime) < 4))`, 10000);
+      out.subtitle_tracks = await page.evaluate(() => window.hls.subtitleTracks.map((t) => t.lang));
+      out.text_tracks = await page.evaluate(() => Array.from(document.getElementById('v').textTracks).map((t) => ({
+        lang: t.language, mode: t.mode, cues: t.cues ? Array.from(t.cues).map((c) => [+c.startTime.toFixed(3), +c.endTime.toFixed(3), c.text]) : [],
+      })));
+    }
+    out.errors = await page.evaluate(() => window.errors);
+    // A stall or a jump over a hole in the buffer is a failure too, fatal or not: a viewer sees it.
+    // Not the jump to the first picture before playback starts: with B-frames the video starts a
+    // reorder delay after the audio, and hls.js may call stepping over that a hole.
+    out.stalls = out.errors.filter((e) => /stall|hole/i.test(e.details) && e.t > 0.5);
+    out.ok = out.seek_ms >= 0 && out.frames > 0 && out.w > 0 && !out.errors.some((e) => e.fatal) && out.stalls.length === 0
+      && (!out.clock || out.clock.every((c) => c.seeked));
   }
-  if (opt('--subs') !== undefined) {
-    // Until the cues around the playing position have arrived.
-    out.subs_ms = await until(`Array.from(${V}.textTracks).some((t) => t.mode === 'showing' && t.cues
-      && Array.from(t.cues).some((c) => Math.abs(c.startTime - ${V}.currentTime) < 4))`, 10000);
-    out.subtitle_tracks = await page.evaluate(() => window.hls.subtitleTracks.map((t) => t.lang));
-    out.text_tracks = await page.evaluate(() => Array.from(document.getElementById('v').textTracks).map((t) => ({
-      lang: t.language, mode: t.mode, cues: t.cues ? Array.from(t.cues).map((c) => [+c.startTime.toFixed(3), +c.endTime.toFixed(3), c.text]) : [],
-    })));
-  }
-  out.errors = await page.evaluate(() => window.errors);
-  // A stall or a jump over a hole in the buffer is a failure too, fatal or not: a viewer sees it.
-  // Not the jump to the first picture before playback starts: with B-frames the video starts a
-  // reorder delay after the audio, and hls.js may call stepping over that a hole.
-  out.stalls = out.errors.filter((e) => /stall|hole/i.test(e.details) && e.t > 0.5);
-  out.ok = out.seek_ms >= 0 && out.frames > 0 && out.w > 0 && !out.errors.some((e) => e.fatal) && out.stalls.length === 0
-    && (!out.clock || out.clock.every((c) => c.seeked));
 } catch (e) {
   out.error = String(e);
   out.errors = await page.evaluate(() => window.errors).catch(() => null);
