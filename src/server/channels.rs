@@ -188,7 +188,8 @@ impl State {
             .iter()
             .position(|it| it.video == video)
             .ok_or_else(|| ApiError::new(404, format!("video {video} is not on '{id}'")))?;
-        let (v, a) = self.channel_inits(c, programme)?;
+        let loaded = self.channel_loaded(c, programme)?;
+        let (v, a) = self.channel_inits(c, programme, &loaded)?;
         let body = crate::mp4::combine_init(&v, &a)
             .ok_or_else(|| ApiError::new(500, "the renditions' inits could not be combined"))?;
         Ok(Reply {
@@ -202,12 +203,17 @@ impl State {
         })
     }
 
-    fn channel_inits(&self, c: &Channel, programme: usize) -> Result<Inits, ApiError> {
+    /// A programme's video and audio inits, made with the loaded video the caller holds.
+    fn channel_inits(
+        &self,
+        c: &Channel,
+        programme: usize,
+        loaded: &Loaded,
+    ) -> Result<Inits, ApiError> {
         let item = &c.items[programme];
-        let loaded = self.channel_loaded(c, programme)?;
         Ok((
-            self.segment_bytes(item.video, &item.video_rendition, SegmentId::Init, &loaded)?,
-            self.segment_bytes(item.video, &item.audio_rendition, SegmentId::Init, &loaded)?,
+            self.segment_bytes(item.video, &item.video_rendition, SegmentId::Init, loaded)?,
+            self.segment_bytes(item.video, &item.audio_rendition, SegmentId::Init, loaded)?,
         ))
     }
 
@@ -223,7 +229,7 @@ impl State {
         let seg = SegmentId::Media(slot.segment);
         let video = self.segment_bytes(item.video, &item.video_rendition, seg, &loaded)?;
         let audio = self.segment_bytes(item.video, &item.audio_rendition, seg, &loaded)?;
-        let (vinit, ainit) = self.channel_inits(c, slot.programme)?;
+        let (vinit, ainit) = self.channel_inits(c, slot.programme, &loaded)?;
         let timescale = |init: &[u8]| {
             crate::mp4::init_timescale(init)
                 .ok_or_else(|| ApiError::new(500, "a rendition's init has no timescale"))
