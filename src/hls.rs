@@ -206,11 +206,13 @@ pub fn master_playlist_with(p: &Presentation, query: &str) -> String {
 /// A rendition's media playlist: every rendition uses the video's segment boundaries, so all
 /// playlists of a file have the same EXTINF list and TARGETDURATION.
 pub fn media_playlist(p: &Presentation, r: &Rendition) -> String {
-    media_playlist_with(p, r, "")
+    media_playlist_with(p, r, "", "")
 }
 
-/// [`media_playlist`] with `query` after every URI (see [`master_playlist_with`]).
-pub fn media_playlist_with(p: &Presentation, r: &Rendition, query: &str) -> String {
+/// [`media_playlist`] with `folder` before and `query` after the URI of every segment:
+/// the server puts the source's version in a folder of the segment URLs (so a replaced file
+/// gets new ones) and a token in the query (see [`master_playlist_with`]).
+pub fn media_playlist_with(p: &Presentation, r: &Rendition, folder: &str, query: &str) -> String {
     let durations = p.timeline.durations();
     // RFC 8216 4.3.3.1: every EXTINF rounded to the nearest integer <= TARGETDURATION.
     let target = durations
@@ -231,10 +233,10 @@ pub fn media_playlist_with(p: &Presentation, r: &Rendition, query: &str) -> Stri
     }
     // WebVTT segments stand alone; fMP4 ones need the init segment (RFC 8216 4.3.2.5).
     if r.kind != Kind::Subtitle {
-        let _ = writeln!(s, "#EXT-X-MAP:URI=\"{INIT_NAME}{query}\"");
+        let _ = writeln!(s, "#EXT-X-MAP:URI=\"{folder}{INIT_NAME}{query}\"");
     }
     for (n, d) in durations.iter().enumerate() {
-        let _ = writeln!(s, "#EXTINF:{d:.6},\n{}{query}", segment_name(r, n));
+        let _ = writeln!(s, "#EXTINF:{d:.6},\n{folder}{}{query}", segment_name(r, n));
     }
     s.push_str("#EXT-X-ENDLIST\n");
     s

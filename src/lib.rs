@@ -18,6 +18,7 @@ pub mod bench;
 pub mod channel;
 pub mod client;
 pub mod codecs;
+pub mod digest;
 pub mod error;
 pub mod hls;
 pub mod ladder;

@@ -168,13 +168,13 @@ fn hls_js_shows_subtitle_cues_at_their_time_with_their_text() {
 fn video_js_and_shaka_play_every_fixture_through_the_server_and_seek_to_the_right_frame() {
     let (_d, db) = temp_db();
     let s = Server::start(&db);
-    for video in 1..=4 {
+    for video in IDS {
         let (at, want) = served_clock_points(&s.addr, video);
         for player in ["videojs", "shaka"] {
             let url = format!("http://{}/api/v1/video/{video}/master.m3u8", s.addr);
             let mut args = vec!["--player", player, "--url", &url, "--at", &at];
-            // The film (video 1) plays with its English subtitles showing.
-            if video == 1 {
+            // The film plays with its English subtitles showing.
+            if video == MKV_ID {
                 args.extend(["--subs", "eng"]);
             }
             let args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
@@ -194,7 +194,7 @@ fn video_js_and_shaka_play_every_fixture_through_the_server_and_seek_to_the_righ
             if let Some(e) = clock_errors(&r, &want) {
                 panic!("{player} video {video}: {e}: {r}");
             }
-            if video == 1 {
+            if video == MKV_ID {
                 let cues = r["text_tracks"][0]["cues"]
                     .as_array()
                     .cloned()
@@ -213,6 +213,7 @@ fn video_js_and_shaka_play_every_fixture_through_the_server_and_seek_to_the_righ
 /// the second track selected seek to the right frame and play on.
 #[test]
 fn video_js_and_shaka_seek_to_the_right_frame_with_a_non_default_audio_rendition() {
+    const ALT: i64 = haema::library::video_id("Movies/Alt (2024)/Alt (2024).mkv");
     let d = tempfile::tempdir().unwrap();
     let film = d.path().join("lib/Movies/Alt (2024)");
     std::fs::create_dir_all(&film).unwrap();
@@ -267,8 +268,8 @@ fn video_js_and_shaka_seek_to_the_right_frame_with_a_non_default_audio_rendition
         None,
         1,
     );
-    let (at, want) = served_clock_points(&s.addr, 1);
-    let url = format!("http://{}/api/v1/video/1/master.m3u8", s.addr);
+    let (at, want) = served_clock_points(&s.addr, ALT);
+    let url = format!("http://{}/api/v1/video/{ALT}/master.m3u8", s.addr);
     for player in ["videojs", "shaka"] {
         let args = [
             "--player", player, "--url", &url, "--at", &at, "--audio", "spa",

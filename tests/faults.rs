@@ -86,7 +86,7 @@ fn progress_acknowledged_before_a_kill_9_is_there_after_a_restart() {
                 let body = format!("{{\"position\": {pos}}}");
                 let Ok(mut c) = TcpStream::connect(&addr) else { break };
                 let req = format!(
-                    "PUT /api/v1/progress/1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+                    "PUT /api/v1/progress/{MKV_ID} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
                     body.len()
                 );
                 if c.write_all(req.as_bytes()).is_err() {
@@ -108,7 +108,7 @@ fn progress_acknowledged_before_a_kill_9_is_there_after_a_restart() {
     let last = *acknowledged.lock().unwrap();
     assert!(last > 1.0, "some writes were acknowledged");
     let s = Server::launch(&db, &library(), 0, &[], None, 3);
-    let got = s.get("/api/v1/progress/1").json()["position"]
+    let got = s.get(&format!("/api/v1/progress/{MKV_ID}")).json()["position"]
         .as_f64()
         .unwrap();
     // The last acknowledged write, or the one in flight when the kill came.
@@ -124,16 +124,25 @@ fn a_disk_cache_folder_deleted_while_serving_is_made_again_and_serving_goes_on()
     let cache = d.path().join("segments");
     let args: [&std::ffi::OsStr; 2] = ["--cache-path".as_ref(), cache.as_os_str()];
     let s = Server::start_with(&db, &args, None);
-    assert_eq!(s.get("/api/v1/video/1/original/0.m4s").status, 200);
+    assert_eq!(
+        s.get(&format!("/api/v1/video/{MKV_ID}/original/0.m4s"))
+            .status,
+        200
+    );
     std::fs::remove_dir_all(&cache).unwrap();
     // Other segments: made, served, and kept in the folder made again.
     for n in 0..4 {
         assert_eq!(
-            s.get(&format!("/api/v1/video/3/original/{n}.m4s")).status,
+            s.get(&format!("/api/v1/video/{MP4_ID}/original/{n}.m4s"))
+                .status,
             200
         );
     }
-    assert_eq!(s.get("/api/v1/video/1/original/0.m4s").status, 200);
+    assert_eq!(
+        s.get(&format!("/api/v1/video/{MKV_ID}/original/0.m4s"))
+            .status,
+        200
+    );
     assert!(
         std::fs::read_dir(&cache).is_ok_and(|d| d.count() >= 4),
         "the cache folder is there again, with the new segments"
@@ -149,22 +158,26 @@ fn clients_that_hang_up_mid_segment_cost_nothing_lasting() {
         // Ask for a transcode and for a copy, and go away before the answer.
         for r in ["h264-360p", "original"] {
             let mut c = TcpStream::connect(&s.addr).unwrap();
-            let req = format!("GET /api/v1/video/2/{r}/{n}.m4s HTTP/1.1\r\nHost: x\r\n\r\n");
+            let req =
+                format!("GET /api/v1/video/{HEVC_ID}/{r}/{n}.m4s HTTP/1.1\r\nHost: x\r\n\r\n");
             c.write_all(req.as_bytes()).unwrap();
             drop(c);
         }
     }
     // Read a few bytes of a big answer, then hang up.
     let mut c = TcpStream::connect(&s.addr).unwrap();
-    c.write_all(b"GET /api/v1/video/1/original/1.m4s HTTP/1.1\r\nHost: x\r\n\r\n")
-        .unwrap();
+    c.write_all(
+        format!("GET /api/v1/video/{MKV_ID}/original/1.m4s HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes(),
+    )
+    .unwrap();
     let mut head = [0u8; 64];
     c.read_exact(&mut head).unwrap();
     drop(c);
     // Everything still answers, and every segment asked for and abandoned can be had.
     for n in 0..5 {
         assert_eq!(
-            s.get(&format!("/api/v1/video/2/h264-360p/{n}.m4s")).status,
+            s.get(&format!("/api/v1/video/{HEVC_ID}/h264-360p/{n}.m4s"))
+                .status,
             200
         );
     }
@@ -200,13 +213,14 @@ fn a_thousand_idle_connections_do_not_stop_a_player() {
         }
     }
     // A player plays on: the master, a media playlist and every segment, each quickly.
-    let master = s.get("/api/v1/video/1/master.m3u8");
+    let master = s.get(&format!("/api/v1/video/{MKV_ID}/master.m3u8"));
     assert_eq!(master.status, 200);
     let mut slowest = Duration::ZERO;
     for n in 0..4 {
         let t = Instant::now();
         assert_eq!(
-            s.get(&format!("/api/v1/video/1/original/{n}.m4s")).status,
+            s.get(&format!("/api/v1/video/{MKV_ID}/original/{n}.m4s"))
+                .status,
             200
         );
         slowest = slowest.max(t.elapsed());

@@ -184,14 +184,18 @@ fn damaged_files_never_crash_hang_or_panic_the_command_line() {
 fn a_server_on_damaged_files_answers_every_request_and_keeps_serving() {
     let dir = tempfile::tempdir().unwrap();
     let movies = dir.path().join("lib/Movies");
-    let mut n = 0;
+    let mut ids = Vec::new();
     for (i, fixture) in all().iter().enumerate() {
         for m in mutants(fixture, dir.path(), 3, 0x51ED + i as u64) {
-            n += 1;
+            let n = ids.len() + 1;
             let folder = movies.join(format!("Damaged {n} (2024)"));
             std::fs::create_dir_all(&folder).unwrap();
             let ext = m.extension().unwrap().to_str().unwrap().to_owned();
-            std::fs::rename(&m, folder.join(format!("Damaged {n} (2024).{ext}"))).unwrap();
+            let name = format!("Damaged {n} (2024).{ext}");
+            std::fs::rename(&m, folder.join(&name)).unwrap();
+            ids.push(haema::library::video_id(&format!(
+                "Movies/Damaged {n} (2024)/{name}"
+            )));
         }
     }
     let port = common::server::free_port();
@@ -223,7 +227,7 @@ fn a_server_on_damaged_files_answers_every_request_and_keeps_serving() {
     }
     assert!(scanned, "the server did not scan the damaged library");
     let mut problems = Vec::new();
-    for id in 1..=n {
+    for id in ids {
         for path in [
             format!("/api/v1/video/{id}/master.m3u8"),
             format!("/api/v1/video/{id}/original/stream.m3u8"),

@@ -193,13 +193,13 @@ fn webvtt_and_mov_text_streams_and_a_vtt_sidecar_become_webvtt_renditions_with_t
 fn ninety_percent_played_is_the_watched_boundary() {
     let (_d, db) = temp_db();
     let s = Server::start(&db);
-    // Video 3 is the 20 s MP4 episode: 17.9 s is 89.5%, 18 s is 90%.
+    // The MP4 episode lasts 20 s: 17.9 s is 89.5%, 18 s is 90%.
     let put = |pos: f64| {
         let body = format!(r#"{{"position": {pos}}}"#);
         let r = http(
             "PUT",
             &s.addr,
-            "/api/v1/progress/3",
+            &format!("/api/v1/progress/{MP4_ID}"),
             &[("Content-Type", "application/json")],
             body.as_bytes(),
         );
@@ -234,7 +234,7 @@ fn the_web_page_works_behind_a_token_given_in_its_address() {
     http(
         "PUT",
         &s.addr,
-        "/api/v1/progress/1",
+        &format!("/api/v1/progress/{MKV_ID}"),
         &auth,
         br#"{"position": 12}"#,
     );

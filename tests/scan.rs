@@ -103,11 +103,16 @@ fn scan_indexes_films_and_episodes_with_their_artwork() {
     let version: i64 = c
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 1);
+    assert_eq!(version, 2);
+    // Ids are a function of the path below the root, and paths are stored relative to it.
+    for (id, path, ..) in videos(&dbp) {
+        assert!(Path::new(&path).is_relative(), "{path}");
+        assert_eq!(id, haema::library::video_id(&path), "{path}");
+    }
 }
 
 #[test]
-fn rescan_probes_only_what_changed_keeps_ids_and_drops_what_vanished() {
+fn rescan_probes_only_what_changed_moves_ids_with_files_and_drops_what_vanished() {
     let lib = library_copy();
     let dbp = lib.path().join("haema.db");
     scan(lib.path(), &dbp);
@@ -143,11 +148,20 @@ fn rescan_probes_only_what_changed_keeps_ids_and_drops_what_vanished() {
             .find(|r| Path::new(&r.1).ends_with(p.file_name().unwrap()))
             .map(|r| r.0)
     };
+    let (old_id, new_id) = (id_of(&before, &old).unwrap(), id_of(&after, &new).unwrap());
     assert_eq!(
-        id_of(&after, &new),
-        id_of(&before, &old),
-        "a moved file keeps its id"
+        new_id,
+        haema::library::video_id("Series/Clockwork/Season 01/Clockwork - S01E03 - Renamed.mkv"),
+        "a moved file gets the id of its new path"
     );
+    let alias: i64 = db(&dbp)
+        .query_row(
+            "SELECT id FROM aliases WHERE kind = 'video' AND old = ?1",
+            [old_id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(alias, new_id, "and its old id names it still");
     assert!(after
         .iter()
         .any(|r| r.4.as_deref() == Some("Renamed") && r.3 == Some(3)));
@@ -208,7 +222,8 @@ fn the_cached_probe_plans_the_same_playlists_as_a_fresh_probe() {
             .unwrap();
         let cached: haema::probe::MediaInfo = serde_json::from_str(&json).unwrap();
         let fresh =
-            haema::probe::probe_with(Path::new(&path), haema::probe::Depth::Playlists).unwrap();
+            haema::probe::probe_with(&lib.path().join(&path), haema::probe::Depth::Playlists)
+                .unwrap();
         let a = haema::plan::plan(&cached, 4.0).unwrap();
         let b = haema::plan::plan(&fresh, 4.0).unwrap();
         assert_eq!(

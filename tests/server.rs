@@ -53,31 +53,50 @@ fn the_api_lists_and_searches_shows_in_the_designed_shape() {
 fn http_has_cors_etags_immutable_segments_and_json_errors() {
     let (_d, db) = temp_db();
     let s = Server::start(&db);
-    let r = s.get("/api/v1/video/1/master.m3u8");
+    let r = s.get(&format!("/api/v1/video/{MKV_ID}/master.m3u8"));
     assert_eq!(r.status, 200);
     assert_eq!(r.header("access-control-allow-origin"), Some("*"));
     assert_eq!(
         r.header("content-type"),
         Some("application/vnd.apple.mpegurl")
     );
-    let seg = s.get("/api/v1/video/1/original/1.m4s");
+    // Segments are listed under the source's version, and kept a year under it.
+    let media = s.get(&format!("/api/v1/video/{MKV_ID}/original/stream.m3u8"));
+    let media = String::from_utf8(media.body).unwrap();
+    let listed = media
+        .lines()
+        .filter(|l| l.ends_with(".m4s"))
+        .nth(1)
+        .unwrap();
+    let (version, name) = listed.split_once('/').unwrap();
+    assert_eq!(name, "1.m4s", "{media}");
+    let url = format!("/api/v1/video/{MKV_ID}/original/{listed}");
+    let seg = s.get(&url);
     assert_eq!(seg.status, 200);
     assert!(seg.header("cache-control").unwrap().contains("immutable"));
     let etag = seg.header("etag").unwrap().to_owned();
-    let again = http(
-        "GET",
-        &s.addr,
-        "/api/v1/video/1/original/1.m4s",
-        &[("If-None-Match", &etag)],
-        b"",
-    );
+    let again = http("GET", &s.addr, &url, &[("If-None-Match", &etag)], b"");
     assert_eq!((again.status, again.body.len()), (304, 0));
-    let head = http("HEAD", &s.addr, "/api/v1/video/1/original/1.m4s", &[], b"");
+    // Without a version: the same bytes and ETag, for no cache to keep; under another
+    // version (a file since replaced): 404, load the playlist again.
+    let bare = s.get(&format!("/api/v1/video/{MKV_ID}/original/1.m4s"));
+    assert_eq!(bare.header("cache-control"), Some("no-cache"));
+    assert!(bare.body == seg.body && bare.header("etag") == Some(etag.as_str()));
+    assert_ne!(version, "000000000000");
+    let stale = s.get(&format!(
+        "/api/v1/video/{MKV_ID}/original/000000000000/1.m4s"
+    ));
+    assert_eq!(stale.status, 404);
+    assert!(stale.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("playlist again"));
+    let head = http("HEAD", &s.addr, &url, &[], b"");
     assert_eq!((head.status, head.body.len()), (200, 0));
     let pre = http(
         "OPTIONS",
         &s.addr,
-        "/api/v1/progress/1",
+        &format!("/api/v1/progress/{MKV_ID}"),
         &[
             ("Origin", "http://x"),
             ("Access-Control-Request-Method", "PUT"),
@@ -92,11 +111,17 @@ fn http_has_cors_etags_immutable_segments_and_json_errors() {
     for (path, status) in [
         ("/api/v1/video/999/master.m3u8", 404),
         ("/api/v1/video/abc/master.m3u8", 400),
-        ("/api/v1/video/1/nope/stream.m3u8", 404),
-        ("/api/v1/video/1/original/99.m4s", 404),
-        ("/api/v1/video/1/original/x.m4s", 404),
-        ("/api/v1/video/1/../../../../etc/passwd", 404),
-        ("/api/v1/video/1/original/..%2f..%2fhaema.db", 404),
+        (&format!("/api/v1/video/{MKV_ID}/nope/stream.m3u8"), 404),
+        (&format!("/api/v1/video/{MKV_ID}/original/99.m4s"), 404),
+        (&format!("/api/v1/video/{MKV_ID}/original/x.m4s"), 404),
+        (
+            &format!("/api/v1/video/{MKV_ID}/../../../../etc/passwd"),
+            404,
+        ),
+        (
+            &format!("/api/v1/video/{MKV_ID}/original/..%2f..%2fhaema.db"),
+            404,
+        ),
         ("/api/v1/shows/999", 404),
         ("/nothing/here", 404),
     ] {
@@ -123,17 +148,21 @@ fn progress_survives_a_restart_and_past_90_percent_counts_as_watched() {
     };
     {
         let s = Server::start(&db);
-        assert_eq!(put(&s, "1", r#"{"position": 7.5}"#).json()["position"], 7.5);
+        let (mkv, mp4) = (MKV_ID.to_string(), MP4_ID.to_string());
         assert_eq!(
-            put(&s, "3", r#"{"position": 19.0}"#).json()["watched"],
+            put(&s, &mkv, r#"{"position": 7.5}"#).json()["position"],
+            7.5
+        );
+        assert_eq!(
+            put(&s, &mp4, r#"{"position": 19.0}"#).json()["watched"],
             true
         );
-        assert_eq!(put(&s, "1", "not json").status, 400);
-        assert_eq!(put(&s, "1", r#"{"position": -3}"#).status, 400);
+        assert_eq!(put(&s, &mkv, "not json").status, 400);
+        assert_eq!(put(&s, &mkv, r#"{"position": -3}"#).status, 400);
         assert_eq!(put(&s, "999", r#"{"position": 1}"#).status, 404);
     }
     let s = Server::start(&db);
-    let p = s.get("/api/v1/progress/1").json();
+    let p = s.get(&format!("/api/v1/progress/{MKV_ID}")).json();
     assert_eq!(
         (p["position"].as_f64(), p["watched"].as_bool()),
         (Some(7.5), Some(false))
@@ -147,7 +176,7 @@ fn progress_survives_a_restart_and_past_90_percent_counts_as_watched() {
         .collect();
     assert_eq!(
         ids,
-        ["1"],
+        [MKV_ID.to_string().as_str()],
         "continue watching lists started, unwatched videos"
     );
 }
@@ -165,7 +194,13 @@ fn concurrent_requests_for_one_segment_make_it_once() {
     std::thread::scope(|scope| {
         for _ in 0..8 {
             // The last segment: nothing after it to prepare.
-            scope.spawn(|| assert_eq!(s.get("/api/v1/video/2/h264-360p/4.m4s").status, 200));
+            scope.spawn(|| {
+                assert_eq!(
+                    s.get(&format!("/api/v1/video/{HEVC_ID}/h264-360p/4.m4s"))
+                        .status,
+                    200
+                )
+            });
         }
     });
     assert_eq!(misses(&s) - before, 1);
@@ -203,7 +238,10 @@ fn transcodes_queue_for_their_slots_and_past_the_timeout_get_503_with_retry_afte
         });
         let gets: Vec<_> = (0..5)
             .map(|n| {
-                scope.spawn(move || s.get(&format!("/api/v1/video/2/h264-360p/{n}.m4s")).status)
+                scope.spawn(move || {
+                    s.get(&format!("/api/v1/video/{HEVC_ID}/h264-360p/{n}.m4s"))
+                        .status
+                })
             })
             .collect();
         for g in gets {
@@ -222,7 +260,9 @@ fn transcodes_queue_for_their_slots_and_past_the_timeout_get_503_with_retry_afte
     let s = &slots("1", "0");
     let answers: Vec<HttpResponse> = std::thread::scope(|scope| {
         let gets: Vec<_> = (0..5)
-            .map(|n| scope.spawn(move || s.get(&format!("/api/v1/video/2/h264-360p/{n}.m4s"))))
+            .map(|n| {
+                scope.spawn(move || s.get(&format!("/api/v1/video/{HEVC_ID}/h264-360p/{n}.m4s")))
+            })
             .collect();
         gets.into_iter().map(|g| g.join().unwrap()).collect()
     });
@@ -261,7 +301,9 @@ fn one_client_past_its_limit_of_segment_requests_gets_429_and_the_rest_are_serve
     let s = &Server::start_with(&db, &args, None);
     let answers: Vec<HttpResponse> = std::thread::scope(|scope| {
         let gets: Vec<_> = (0..5)
-            .map(|n| scope.spawn(move || s.get(&format!("/api/v1/video/2/h264-360p/{n}.m4s"))))
+            .map(|n| {
+                scope.spawn(move || s.get(&format!("/api/v1/video/{HEVC_ID}/h264-360p/{n}.m4s")))
+            })
             .collect();
         gets.into_iter().map(|g| g.join().unwrap()).collect()
     });
@@ -274,7 +316,11 @@ fn one_client_past_its_limit_of_segment_requests_gets_429_and_the_rest_are_serve
     }
     // Playlists and the API are not segment requests: they answer whatever the client has
     // in flight.
-    assert_eq!(s.get("/api/v1/video/2/master.m3u8").status, 200);
+    assert_eq!(
+        s.get(&format!("/api/v1/video/{HEVC_ID}/master.m3u8"))
+            .status,
+        200
+    );
     let metrics = String::from_utf8(s.get("/metrics").body).unwrap();
     let want = format!("haema_client_limit_refused_total {}\n", refused.len());
     assert!(metrics.contains(&want), "{metrics}");
@@ -354,7 +400,12 @@ fn gstreamer_and_ffmpeg_play_every_served_master_playlist_to_the_end_showing_eve
     let (d, db) = temp_db();
     let s = Server::start(&db);
     let raw = d.path().join("strip.raw");
-    for (id, file) in [(1, mkv()), (2, hevc()), (3, mp4()), (4, mkv_no_cues())] {
+    for (id, file) in [
+        (MKV_ID, mkv()),
+        (HEVC_ID, hevc()),
+        (MP4_ID, mp4()),
+        (NO_CUES_ID, mkv_no_cues()),
+    ] {
         let want: Vec<u32> = (0..frame_numbers(&file).len() as u32).collect();
         let url = format!("http://{}/api/v1/video/{id}/master.m3u8", s.addr);
         // At a connection speed of 1 kb/s it keeps to the lowest variant instead of switching:
@@ -402,7 +453,7 @@ fn gstreamer_and_ffmpeg_play_every_served_master_playlist_to_the_end_showing_eve
 fn ffmpeg_plays_the_served_master_playlist_without_a_warning() {
     let (_d, db) = temp_db();
     let s = Server::start(&db);
-    for id in 1..=4 {
+    for id in IDS {
         let url = format!("http://{}/api/v1/video/{id}/master.m3u8", s.addr);
         let out = run(Command::new("ffmpeg").args([
             "-nostdin",
@@ -438,7 +489,7 @@ fn a_player_given_only_the_master_url_with_a_token_plays_everything_it_names() {
     let (_d, db) = temp_db();
     let args: [&std::ffi::OsStr; 2] = ["--token".as_ref(), "s3cret".as_ref()];
     let s = Server::start_with(&db, &args, Some("s3cret"));
-    let master = "/api/v1/video/1/master.m3u8?token=s3cret";
+    let master = &format!("/api/v1/video/{MKV_ID}/master.m3u8?token=s3cret");
     let text = String::from_utf8(http("GET", &s.addr, master, &[], b"").body).unwrap();
     // Every URI carries a per-video token, never the server's own.
     let uris: Vec<&str> = text
@@ -456,11 +507,20 @@ fn a_player_given_only_the_master_url_with_a_token_plays_everything_it_names() {
     // What a per-video token opens: its video's playlists and segments, nothing else.
     let vt = uris[0].split("?vt=").nth(1).unwrap();
     let get = |path: &str| http("GET", &s.addr, path, &[], b"").status;
-    assert_eq!(get(&format!("/api/v1/video/1/original/0.m4s?vt={vt}")), 200);
-    assert_eq!(get(&format!("/api/v1/video/2/master.m3u8?vt={vt}")), 401);
+    assert_eq!(
+        get(&format!("/api/v1/video/{MKV_ID}/original/0.m4s?vt={vt}")),
+        200
+    );
+    assert_eq!(
+        get(&format!("/api/v1/video/{HEVC_ID}/master.m3u8?vt={vt}")),
+        401
+    );
     assert_eq!(get(&format!("/api/v1/shows?vt={vt}")), 401);
-    assert_eq!(get("/api/v1/video/1/original/0.m4s?vt=1-00"), 401);
-    assert_eq!(get("/api/v1/video/1/original/0.m4s"), 401);
+    assert_eq!(
+        get(&format!("/api/v1/video/{MKV_ID}/original/0.m4s?vt=1-00")),
+        401
+    );
+    assert_eq!(get(&format!("/api/v1/video/{MKV_ID}/original/0.m4s")), 401);
 
     // Real players, given the master URL alone.
     let url = format!("http://{}{master}", s.addr);
@@ -538,8 +598,8 @@ fn the_server_logs_one_json_line_per_request_with_its_fields() {
 fn hls_js_plays_a_served_video_from_another_origin() {
     let (_d, db) = temp_db();
     let s = Server::start(&db);
-    let url = format!("http://{}/api/v1/video/3/master.m3u8", s.addr);
-    let (at, want) = served_clock_points(&s.addr, 3);
+    let url = format!("http://{}/api/v1/video/{MP4_ID}/master.m3u8", s.addr);
+    let (at, want) = served_clock_points(&s.addr, MP4_ID);
     let r = browser_report(
         "play.mjs",
         &["--url".as_ref(), url.as_ref(), "--at".as_ref(), at.as_ref()],
@@ -590,7 +650,7 @@ fn the_web_page_lists_the_library_resumes_plays_and_switches_audio_and_subtitles
     http(
         "PUT",
         &s.addr,
-        "/api/v1/progress/1",
+        &format!("/api/v1/progress/{MKV_ID}"),
         &[],
         br#"{"position": 12}"#,
     );
@@ -633,7 +693,7 @@ fn the_web_page_lists_the_library_resumes_plays_and_switches_audio_and_subtitles
         "{r}"
     );
     // Pausing saved the episode's position.
-    let p = s.get("/api/v1/progress/3").json();
+    let p = s.get(&format!("/api/v1/progress/{MP4_ID}")).json();
     assert!(p["position"].as_f64().unwrap() > 1.0, "{p}");
 }
 
@@ -643,7 +703,11 @@ fn the_next_segments_are_prepared_while_a_video_plays() {
     let s = Server::start(&db);
     let stats = |s: &Server| s.get("/api/v1/status").json()["cache"].clone();
     // A transcoded rendition: slow enough to tell prepared from made on request.
-    assert_eq!(s.get("/api/v1/video/2/h264-360p/0.m4s").status, 200);
+    assert_eq!(
+        s.get(&format!("/api/v1/video/{HEVC_ID}/h264-360p/0.m4s"))
+            .status,
+        200
+    );
     let mut prepared = false;
     for _ in 0..100 {
         let c = stats(&s);
@@ -664,7 +728,11 @@ fn the_next_segments_are_prepared_while_a_video_plays() {
         stats(&s)
     );
     // Asking for segment 1 makes only segment 3 (prepared ahead): 1 was ready.
-    assert_eq!(s.get("/api/v1/video/2/h264-360p/1.m4s").status, 200);
+    assert_eq!(
+        s.get(&format!("/api/v1/video/{HEVC_ID}/h264-360p/1.m4s"))
+            .status,
+        200
+    );
     let mut misses = 0;
     for _ in 0..100 {
         std::thread::sleep(std::time::Duration::from_millis(100));
@@ -706,8 +774,12 @@ fn fifty_players_keep_health_answering_and_memory_bounded() {
             let (s, stop, served) = (&s, &stop, &served);
             scope.spawn(move || {
                 // Bounded: at most 40 requests each, and only until the test says stop.
-                let video = 1 + player % 4;
-                let rendition = if video == 2 { "h264-360p" } else { "original" };
+                let video = IDS[player as usize % 4];
+                let rendition = if video == HEVC_ID {
+                    "h264-360p"
+                } else {
+                    "original"
+                };
                 for k in 0..40u64 {
                     if stop.load(std::sync::atomic::Ordering::Relaxed) {
                         break;
@@ -752,6 +824,7 @@ fn fifty_players_keep_health_answering_and_memory_bounded() {
 
 #[test]
 fn fifty_players_hammering_transcodes_keep_memory_within_the_cache_limit_plus_150_mb() {
+    const BIG: i64 = haema::library::video_id("Movies/Big (2024)/Big (2024).mkv");
     let _turn = heavy();
     // A 1080p film at a film's bit rate with 5.1 AC-3: three H.264 rungs and an AAC
     // rendition to make, 6 segments each, made at test time.
@@ -809,7 +882,7 @@ fn fifty_players_hammering_transcodes_keep_memory_within_the_cache_limit_plus_15
                     let n = (player * 7 + k * 3) % 6;
                     // A busy server may say so (503, Retry-After): players ask again.
                     let got = loop {
-                        let got = s.get(&format!("/api/v1/video/1/{r}/{n}.m4s"));
+                        let got = s.get(&format!("/api/v1/video/{BIG}/{r}/{n}.m4s"));
                         if got.status != 503 || stop.load(std::sync::atomic::Ordering::Relaxed) {
                             break got;
                         }
@@ -860,7 +933,7 @@ fn the_disk_cache_serves_after_a_restart_and_a_failing_disk_never_stops_serving(
     let (d, db) = temp_db();
     let dir = d.path().join("segments");
     let args = ["--cache-path".as_ref(), dir.as_os_str()];
-    let path = "/api/v1/video/1/audio-1-eng-aac/2.m4s";
+    let path = &format!("/api/v1/video/{MKV_ID}/audio-1-eng-aac/2.m4s");
     let first = {
         let s = Server::start_with(&db, &args, None);
         let r = s.get(path);
@@ -889,7 +962,11 @@ fn the_disk_cache_serves_after_a_restart_and_a_failing_disk_never_stops_serving(
     // The folder turns into a file: writes fail, segments are still served.
     std::fs::remove_dir_all(&dir).unwrap();
     std::fs::write(&dir, b"not a folder").unwrap();
-    assert_eq!(s.get("/api/v1/video/1/original/3.m4s").status, 200);
+    assert_eq!(
+        s.get(&format!("/api/v1/video/{MKV_ID}/original/3.m4s"))
+            .status,
+        200
+    );
     assert!(
         s.get("/api/v1/status").json()["disk_cache"]["errors"]
             .as_u64()
@@ -920,6 +997,7 @@ fn wait_for_pane(session: &str, want: impl Fn(&str) -> bool) -> Result<(), Strin
 
 #[test]
 fn the_tui_shows_a_live_transcode_and_says_when_the_server_goes_and_comes_back() {
+    const BIG: i64 = haema::library::video_id("Movies/Big (2024)/Big (2024).mkv");
     let _turn = heavy();
     // A 1080p film, so that a transcoded segment takes long enough to be seen running.
     let d = tempfile::tempdir().unwrap();
@@ -979,9 +1057,12 @@ fn the_tui_shows_a_live_transcode_and_says_when_the_server_goes_and_comes_back()
     // all on two cores, so the dashboard's polling can't miss them), the Jobs pane lists them.
     let seen = std::thread::scope(|scope| {
         let fetch = scope.spawn(|| {
-            s.get("/api/v1/video/1/original/1.m4s").status == 200
-                && (0..3)
-                    .all(|n| s.get(&format!("/api/v1/video/1/h264-720p/{n}.m4s")).status == 200)
+            s.get(&format!("/api/v1/video/{BIG}/original/1.m4s")).status == 200
+                && (0..3).all(|n| {
+                    s.get(&format!("/api/v1/video/{BIG}/h264-720p/{n}.m4s"))
+                        .status
+                        == 200
+                })
         });
         let seen = wait_for_pane(&session, |l| {
             // A Jobs row (not a recent request beside an encoder line): rendition, segment,
@@ -1032,13 +1113,14 @@ fn the_tui_shows_a_live_transcode_and_says_when_the_server_goes_and_comes_back()
 
 #[test]
 fn a_file_that_vanished_after_the_scan_and_malformed_queries_get_json_errors() {
+    const GONE: i64 = haema::library::video_id("Movies/Gone (2024)/Gone (2024).mkv");
     let (d, db) = temp_db();
     let lib = d.path().join("lib/Movies/Gone (2024)");
     std::fs::create_dir_all(&lib).unwrap();
     std::fs::copy(mkv_no_cues(), lib.join("Gone (2024).mkv")).unwrap();
     let s = Server::launch(&db, &d.path().join("lib"), 0, &[], None, 1);
     std::fs::remove_file(lib.join("Gone (2024).mkv")).unwrap();
-    let r = s.get("/api/v1/video/1/master.m3u8");
+    let r = s.get(&format!("/api/v1/video/{GONE}/master.m3u8"));
     assert_eq!(r.status, 404);
     assert!(
         r.json()["error"].as_str().unwrap().contains("gone"),
@@ -1059,19 +1141,20 @@ fn a_file_that_vanished_after_the_scan_and_malformed_queries_get_json_errors() {
 
 #[test]
 fn a_file_replaced_or_truncated_after_the_scan_is_indexed_again_and_never_served_stale() {
+    const SWAP: i64 = haema::library::video_id("Movies/Swap (2024)/Swap (2024).mkv");
     let (d, db) = temp_db();
     let lib = d.path().join("lib/Movies/Swap (2024)");
     std::fs::create_dir_all(&lib).unwrap();
     let file = lib.join("Swap (2024).mkv");
     std::fs::copy(mkv(), &file).unwrap();
     let s = Server::launch(&db, &d.path().join("lib"), 0, &[], None, 1);
-    let before = s.get("/api/v1/video/1/original/1.m4s");
+    let before = s.get(&format!("/api/v1/video/{SWAP}/original/1.m4s"));
     assert_eq!(before.status, 200);
 
     // A better encode under the same name: another file, another size and time.
     std::thread::sleep(std::time::Duration::from_millis(1100));
     std::fs::copy(mkv_no_cues(), &file).unwrap();
-    let after = s.get("/api/v1/video/1/original/1.m4s");
+    let after = s.get(&format!("/api/v1/video/{SWAP}/original/1.m4s"));
     assert_eq!(after.status, 200);
     assert_ne!(
         after.header("etag"),
@@ -1087,7 +1170,8 @@ fn a_file_replaced_or_truncated_after_the_scan_is_indexed_again_and_never_served
         after.body.len(),
         want.len()
     );
-    let master = String::from_utf8(s.get("/api/v1/video/1/master.m3u8").body).unwrap();
+    let master =
+        String::from_utf8(s.get(&format!("/api/v1/video/{SWAP}/master.m3u8")).body).unwrap();
     let fresh = String::from_utf8(haema_ok(&["playlist".as_ref(), file.as_os_str()])).unwrap();
     assert_eq!(master, fresh);
 
@@ -1096,11 +1180,11 @@ fn a_file_replaced_or_truncated_after_the_scan_is_indexed_again_and_never_served
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let bytes = std::fs::read(&file).unwrap();
     std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
-    let first = s.get("/api/v1/video/1/original/0.m4s");
+    let first = s.get(&format!("/api/v1/video/{SWAP}/original/0.m4s"));
     assert_eq!(first.status, 200);
     let want = haema_ok(&["segment".as_ref(), file.as_os_str(), "0".as_ref()]);
     assert!(first.body == want);
-    let last = s.get("/api/v1/video/1/master.m3u8");
+    let last = s.get(&format!("/api/v1/video/{SWAP}/master.m3u8"));
     assert_eq!(last.status, 200);
     assert_eq!(s.get("/health").status, 200);
 }
@@ -1131,5 +1215,64 @@ fn bench_plays_viewers_against_a_server_and_reports_latency() {
     assert!(
         r["seconds"].as_f64().unwrap() < 30.0,
         "bounded in time: {r}"
+    );
+}
+
+/// A database written before ids were a function of the path (ids in scan order, absolute
+/// paths): the first scan gives every row its id by path and keeps the old ids as aliases, so
+/// old links and watch progress go on working.
+#[test]
+fn a_database_from_before_ids_by_path_keeps_its_old_ids_and_progress_working() {
+    let (_d, db) = temp_db();
+    {
+        let s = Server::start(&db);
+        assert_eq!(s.get("/health").status, 200);
+    }
+    // Turn it back into what schema 1 wrote: ids 1, 2, ... in path order, absolute paths,
+    // progress on the old id, no aliases table.
+    let root = library().canonicalize().unwrap();
+    let c = rusqlite::Connection::open(&db).unwrap();
+    c.execute_batch("PRAGMA foreign_keys = OFF; DROP TABLE aliases; PRAGMA user_version = 1;")
+        .unwrap();
+    let paths: Vec<String> = {
+        let mut st = c.prepare("SELECT path FROM videos ORDER BY path").unwrap();
+        let rows = st.query_map([], |r| r.get(0)).unwrap();
+        rows.map(Result::unwrap).collect()
+    };
+    for (i, p) in paths.iter().enumerate() {
+        let abs = root.join(p).display().to_string();
+        c.execute(
+            "UPDATE videos SET id = ?1, path = ?2 WHERE path = ?3",
+            rusqlite::params![i as i64 + 1, abs, p],
+        )
+        .unwrap();
+    }
+    c.execute(
+        "INSERT INTO progress (video_id, position, duration, watched, updated_at) VALUES (1, 7.5, 40.0, 0, 1)",
+        [],
+    )
+    .unwrap();
+    drop(c);
+
+    let s = Server::start(&db);
+    let old = s.get("/api/v1/video/1/master.m3u8");
+    let new = s.get(&format!("/api/v1/video/{MKV_ID}/master.m3u8"));
+    assert_eq!(old.status, 200, "{}", String::from_utf8_lossy(&old.body));
+    assert_eq!(old.body, new.body, "the old id names the same video");
+    assert_eq!(
+        s.get(&format!("/api/v1/progress/{MKV_ID}")).json()["position"],
+        7.5,
+        "its progress moved with it"
+    );
+    assert_eq!(s.get("/api/v1/progress/1").json()["position"], 7.5);
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let (id, path): (i64, String) = c
+        .query_row("SELECT id, path FROM videos WHERE id = ?1", [MKV_ID], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(
+        (id, path.as_str()),
+        (MKV_ID, "Movies/Clock (2024)/Clock (2024).mkv")
     );
 }

@@ -72,6 +72,9 @@ pub struct Item {
     pub sub_title: Option<String>,
     /// Season and episode.
     pub episode: Option<(u32, u32)>,
+    /// Its file's probe digest ([`MediaInfo::digest`]): a file replaced by another encode
+    /// changes the channel's version.
+    pub digest: u64,
 }
 
 /// A channel ready to air.
@@ -137,7 +140,7 @@ impl Channel {
             OrderName::Sequential => Order::Sequential,
             OrderName::Shuffle => Order::Shuffle { seed: config.seed },
         };
-        let digest = fnv1a(
+        let digest = crate::digest::fnv1a(
             format!(
                 "{}|{}|{:?}|{}|{:?}",
                 config.profile,
@@ -145,7 +148,10 @@ impl Channel {
                 order,
                 items
                     .iter()
-                    .map(|i| format!("{}:{}:{}", i.video, i.video_rendition, i.audio_rendition))
+                    .map(|i| format!(
+                        "{}:{}:{}:{:x}",
+                        i.video, i.video_rendition, i.audio_rendition, i.digest
+                    ))
                     .collect::<Vec<_>>()
                     .join(","),
                 programmes
@@ -262,6 +268,7 @@ fn item(v: &LibraryVideo, profile: Profile) -> Result<Item, String> {
         title: v.show.clone(),
         sub_title: v.title.clone(),
         episode: v.episode,
+        digest: info.digest(),
         pres,
     })
 }
@@ -295,13 +302,6 @@ fn check_copies_agree(config: &ChannelConfig, items: &[Item]) -> Result<(), Stri
     Ok(())
 }
 
-/// FNV-1a, 64 bits: a digest that is the same in every process and every Rust version.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,11 +319,5 @@ mod tests {
             shift_ticks(epoch + 20_500_000, epoch, &tl, 48_000),
             (30_500_000 * 48_000 / 1_000_000) - 4000
         );
-    }
-
-    #[test]
-    fn digest_is_fixed() {
-        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
     }
 }

@@ -2,11 +2,20 @@
 //!
 //! The folder structure is the source of truth ([`names`]); the database ([`store`]) remembers
 //! ids, probe results keyed by (path, size, mtime), and watch progress. A rescan probes only
-//! what changed, keeps ids of files that stayed (or moved with the same size and time), and
-//! drops what disappeared. A broken file never stops a scan.
+//! what changed, carries the probe and progress of a file that moved (same size and time) to
+//! its new id, keeps its old id as an alias, and drops what disappeared. A broken file never
+//! stops a scan.
+//!
+//! Ids are a function of the path relative to the root ([`video_id`]), and paths are stored
+//! relative to it: every server that scans the same library gives every video the same URL,
+//! wherever the library is mounted.
 
+pub mod ids;
 pub mod names;
 pub mod store;
+
+use ids::relative;
+pub use ids::{adopt, video_id};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -25,6 +34,12 @@ pub const VIDEO_EXTENSIONS: [&str; 12] = [
 const POSTERS: [&str; 4] = ["poster.jpg", "folder.jpg", "poster.png", "cover.jpg"];
 const BANNERS: [&str; 2] = ["banner.jpg", "banner.png"];
 const FANART: [&str; 3] = ["fanart.jpg", "backdrop.jpg", "fanart.png"];
+
+/// Where a path stored in the library database is, for a library at `root`: paths are stored
+/// relative to the root (an absolute one, from a database no scan has adopted, stays as it is).
+pub fn resolve(root: &Path, stored: &str) -> PathBuf {
+    root.join(stored)
+}
 
 /// What a scan did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -59,6 +74,13 @@ struct Found {
     rel: PathBuf,
     size: i64,
     mtime: i64,
+}
+
+impl Found {
+    /// The path as the database stores it.
+    fn key(&self) -> String {
+        self.rel.to_string_lossy().into_owned()
+    }
 }
 
 fn walk(root: &Path) -> Vec<Found> {
@@ -110,7 +132,7 @@ fn show_of(
                 f.path.clone()
             };
             (
-                format!("movie:{}", folder.display()),
+                format!("movie:{}", relative(root, &folder).unwrap_or_default()),
                 "movie",
                 title.clone(),
                 *year,
@@ -142,7 +164,8 @@ fn show_of(
     }
 }
 
-fn artwork(folder: &Path, names: &[&str]) -> Option<String> {
+/// The first of `names` beside `folder` (or in it), relative to `root`.
+fn artwork(root: &Path, folder: &Path, names: &[&str]) -> Option<String> {
     let dir = if folder.is_dir() {
         folder
     } else {
@@ -152,7 +175,7 @@ fn artwork(folder: &Path, names: &[&str]) -> Option<String> {
         .iter()
         .map(|n| dir.join(n))
         .find(|p| p.is_file())
-        .map(|p| p.display().to_string())
+        .and_then(|p| relative(root, &p))
 }
 
 /// A file's stamp as the library records it: (size, modification time in seconds). A file
@@ -189,6 +212,7 @@ pub fn scan(
     let root = root
         .canonicalize()
         .map_err(|e| ScanError::Root(root.to_owned(), e))?;
+    adopt(store, &root)?;
     let files = walk(&root);
     let known: HashMap<String, store::VideoStamp> = store
         .stamps()?
@@ -201,9 +225,8 @@ pub fn scan(
     };
 
     // Which files need a probe: new or changed. A new path whose size and time match a
-    // vanished one is a move: it keeps its id (and watch progress) and its probe.
-    let present: std::collections::HashSet<String> =
-        files.iter().map(|f| f.path.display().to_string()).collect();
+    // vanished one is a move: its row (probe, watch progress) goes to the new path's id.
+    let present: std::collections::HashSet<String> = files.iter().map(|f| f.key()).collect();
     let mut vanished: Vec<&store::VideoStamp> = known
         .values()
         .filter(|s| !present.contains(&s.path))
@@ -211,8 +234,7 @@ pub fn scan(
     vanished.sort_by_key(|s| s.id);
     let mut plan: Vec<(usize, Option<i64>, bool)> = Vec::new(); // (file, existing id, needs probe)
     for (i, f) in files.iter().enumerate() {
-        let key = f.path.display().to_string();
-        match known.get(&key) {
+        match known.get(&f.key()) {
             Some(s) if s.size == f.size && s.mtime == f.mtime => {
                 summary.unchanged += 1;
                 plan.push((i, Some(s.id), false));
@@ -254,14 +276,14 @@ pub fn scan(
         let f = &files[i];
         let entry = classify(&f.rel);
         let (key, kind, title, year, folder) = show_of(&root, f, &entry);
-        let show_id =
-            store::upsert_show(&tx, &key, kind, &title, year, &folder.display().to_string())?;
+        let folder_rel = relative(&root, &folder).unwrap_or_default();
+        let show_id = store::upsert_show(&tx, &key, kind, &title, year, &folder_rel)?;
         store::set_artwork(
             &tx,
             show_id,
-            artwork(&folder, &POSTERS).as_deref(),
-            artwork(&folder, &BANNERS).as_deref(),
-            artwork(&folder, &FANART).as_deref(),
+            artwork(&root, &folder, &POSTERS).as_deref(),
+            artwork(&root, &folder, &BANNERS).as_deref(),
+            artwork(&root, &folder, &FANART).as_deref(),
         )?;
         let (season, episode, ep_title) = match &entry {
             Entry::Episode {
@@ -272,7 +294,12 @@ pub fn scan(
             } => (Some(*season), Some(*episode), title.as_deref()),
             Entry::Movie { .. } => (None, None, None),
         };
-        let path = f.path.display().to_string();
+        let path = f.key();
+        let vid = ids::video_id_for(&tx, &path)?;
+        if let Some(old) = id.filter(|old| *old != vid) {
+            // Moved: its row, probe and progress go to the new path's id.
+            ids::rekey_video(&tx, old, vid)?;
+        }
         let row = VideoRow {
             show_id,
             path: &path,
@@ -282,7 +309,7 @@ pub fn scan(
             size: f.size,
             mtime: f.mtime,
         };
-        let vid = store::upsert_video(&tx, id, &row)?;
+        store::upsert_video(&tx, vid, &row)?;
         if needs_probe {
             summary.probed += 1;
             match results

@@ -1,13 +1,20 @@
 //! The library database (SQLite): shows, videos with their cached probe, watch progress.
 //!
 //! Versioned with `PRAGMA user_version`; each migration runs once, in order, in a transaction.
+//!
+//! Ids are a function of what they name ([`crate::library::video_id`] of a video's path
+//! relative to the library root, of a show's key), and paths are stored relative to the root:
+//! two servers that scan the same library, in any order, from any mount point, agree on every
+//! id. An id that changed (a database from before, a moved file) is kept in `aliases`, so old
+//! links and watch progress keep working.
 
 use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// Schema migrations, oldest first; the database's `user_version` is how many have run.
-const MIGRATIONS: [&str; 1] = [r#"
+const MIGRATIONS: [&str; 2] = [
+    r#"
 CREATE TABLE shows (
     id        INTEGER PRIMARY KEY,
     key       TEXT NOT NULL UNIQUE,
@@ -39,7 +46,19 @@ CREATE TABLE progress (
     watched    INTEGER NOT NULL DEFAULT 0,
     updated_at INTEGER NOT NULL
 );
-"#];
+"#,
+    // Ids by path (the ids above were handed out in scan order) and paths relative to the
+    // root: the scan that first runs after this rekeys every row (`library::adopt`); the old
+    // ids answer through this table.
+    r#"
+CREATE TABLE aliases (
+    kind TEXT NOT NULL CHECK (kind IN ('video', 'show')),
+    old  INTEGER NOT NULL,
+    id   INTEGER NOT NULL,
+    PRIMARY KEY (kind, old)
+);
+"#,
+];
 
 /// Errors of the library store.
 pub type Result<T> = std::result::Result<T, rusqlite::Error>;
@@ -54,7 +73,7 @@ pub struct Store {
 pub struct VideoStamp {
     /// Stable id.
     pub id: i64,
-    /// Absolute path.
+    /// Path relative to the library root (absolute in a database no scan has adopted yet).
     pub path: String,
     /// File size when probed.
     pub size: i64,
@@ -67,7 +86,7 @@ pub struct VideoStamp {
 pub struct CatalogueRow {
     /// Id.
     pub id: i64,
-    /// Absolute path.
+    /// Path relative to the library root.
     pub path: String,
     /// Its show's title.
     pub show: String,
@@ -85,7 +104,7 @@ pub struct CatalogueRow {
 pub struct VideoRow<'a> {
     /// The show it belongs to.
     pub show_id: i64,
-    /// Absolute path.
+    /// Path relative to the library root.
     pub path: &'a str,
     /// Season (episodes).
     pub season: Option<u32>,
@@ -145,6 +164,30 @@ impl Store {
                 path: r.get(1)?,
                 size: r.get(2)?,
                 mtime: r.get(3)?,
+            })
+        })?;
+        rows.collect()
+    }
+
+    /// Every alias: (kind, old id, id now), kind `video` or `show`.
+    pub fn aliases(&self) -> Result<Vec<(String, i64, i64)>> {
+        let mut st = self.conn.prepare("SELECT kind, old, id FROM aliases")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect()
+    }
+
+    /// Every show's id, key, folder and artwork, as stored: what [`crate::library::adopt`]
+    /// rewrites.
+    pub fn show_rows(&self) -> Result<Vec<ShowRow>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id, key, folder, thumbnail, banner, fanart FROM shows")?;
+        let rows = st.query_map([], |r| {
+            Ok(ShowRow {
+                id: r.get(0)?,
+                key: r.get(1)?,
+                folder: r.get(2)?,
+                art: [r.get(3)?, r.get(4)?, r.get(5)?],
             })
         })?;
         rows.collect()
@@ -321,7 +364,7 @@ fn lossy_text(v: rusqlite::types::ValueRef<'_>) -> Option<String> {
 /// A video as the server reads it.
 #[derive(Debug, Clone)]
 pub struct VideoRecord {
-    /// Absolute path.
+    /// Path relative to the library root (join it with the root: [`crate::library::resolve`]).
     pub path: String,
     /// Cached probe (JSON), when the file could be probed.
     pub probe: Option<String>,
@@ -342,7 +385,7 @@ pub struct ShowRecord {
     pub title: String,
     /// Year from the folder name.
     pub year: Option<i64>,
-    /// Poster image path.
+    /// Poster image path (relative to the library root, as every path here).
     pub thumbnail: Option<String>,
     /// Banner image path.
     pub banner: Option<String>,
@@ -376,7 +419,20 @@ pub struct ProgressRecord {
     pub updated_at: i64,
 }
 
-/// Inserts or updates a show by key; returns its id (stable across rescans).
+/// A show's row as [`crate::library::adopt`] reads it.
+#[derive(Debug, Clone)]
+pub struct ShowRow {
+    /// Id.
+    pub id: i64,
+    /// `movie:<folder>` or `series:<title>`.
+    pub key: String,
+    /// Its folder (or a loose film's file).
+    pub folder: String,
+    /// Thumbnail, banner and fanart paths.
+    pub art: [Option<String>; 3],
+}
+
+/// Inserts or updates a show by key; returns its id (a function of the key).
 pub fn upsert_show(
     tx: &rusqlite::Transaction<'_>,
     key: &str,
@@ -385,12 +441,13 @@ pub fn upsert_show(
     year: Option<u16>,
     folder: &str,
 ) -> Result<i64> {
+    let id = super::ids::show_id_for(tx, key)?;
     tx.execute(
-        "INSERT INTO shows (key, kind, title, year, folder) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT(key) DO UPDATE SET kind = excluded.kind, title = excluded.title, year = excluded.year, folder = excluded.folder",
-        params![key, kind, title, year, folder],
+        "INSERT INTO shows (id, key, kind, title, year, folder) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, title = excluded.title, year = excluded.year, folder = excluded.folder",
+        params![id, key, kind, title, year, folder],
     )?;
-    tx.query_row("SELECT id FROM shows WHERE key = ?1", [key], |r| r.get(0))
+    Ok(id)
 }
 
 /// Sets a show's artwork paths.
@@ -408,28 +465,14 @@ pub fn set_artwork(
     Ok(())
 }
 
-/// Inserts or updates a video by path (or by id, for a renamed file); returns its id.
-pub fn upsert_video(
-    tx: &rusqlite::Transaction<'_>,
-    id: Option<i64>,
-    v: &VideoRow<'_>,
-) -> Result<i64> {
-    match id {
-        Some(id) => {
-            tx.execute(
-                "UPDATE videos SET show_id = ?2, path = ?3, season = ?4, episode = ?5, title = ?6, size = ?7, mtime = ?8 WHERE id = ?1",
-                params![id, v.show_id, v.path, v.season, v.episode, v.title, v.size, v.mtime],
-            )?;
-            Ok(id)
-        }
-        None => {
-            tx.execute(
-                "INSERT INTO videos (show_id, path, season, episode, title, size, mtime) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![v.show_id, v.path, v.season, v.episode, v.title, v.size, v.mtime],
-            )?;
-            Ok(tx.last_insert_rowid())
-        }
-    }
+/// Inserts or updates the video of id `id` (its probe, if any, is kept).
+pub fn upsert_video(tx: &rusqlite::Transaction<'_>, id: i64, v: &VideoRow<'_>) -> Result<()> {
+    tx.execute(
+        "INSERT INTO videos (id, show_id, path, season, episode, title, size, mtime) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT(id) DO UPDATE SET show_id = excluded.show_id, path = excluded.path, season = excluded.season, episode = excluded.episode, title = excluded.title, size = excluded.size, mtime = excluded.mtime",
+        params![id, v.show_id, v.path, v.season, v.episode, v.title, v.size, v.mtime],
+    )?;
+    Ok(())
 }
 
 /// Stores a probe result (JSON) or the reason a file could not be probed.
@@ -453,6 +496,11 @@ pub fn remove_videos(tx: &rusqlite::Transaction<'_>, ids: &[i64]) -> Result<()> 
     }
     tx.execute(
         "DELETE FROM shows WHERE id NOT IN (SELECT show_id FROM videos)",
+        [],
+    )?;
+    tx.execute(
+        "DELETE FROM aliases WHERE (kind = 'video' AND id NOT IN (SELECT id FROM videos))
+            OR (kind = 'show' AND id NOT IN (SELECT id FROM shows))",
         [],
     )?;
     Ok(())

@@ -198,6 +198,32 @@ impl MediaInfo {
         let tb = self.keyframes.time_base.as_f64();
         self.keyframes.pts.iter().map(|p| *p as f64 * tb).collect()
     }
+
+    /// A digest of what the probe read from the file (size, streams, keyframes, byte counts,
+    /// the sidecars' names), leaving out where the file is: the same file gives the same
+    /// digest on every machine and mount point, and a file replaced by another encode gives
+    /// another. Segment URLs carry it, so caches never mix an old file's bytes with a new one's.
+    pub fn digest(&self) -> u64 {
+        let mut local = self.clone();
+        local.path = PathBuf::new();
+        for s in &mut local.sidecars {
+            s.path = s.path.file_name().map(PathBuf::from).unwrap_or_default();
+        }
+        crate::digest::fnv1a(&serde_json::to_vec(&local).unwrap_or_default())
+    }
+
+    /// This probe (as the library keeps it) for the file now at `path`: the file and its
+    /// sidecars are where the library is mounted here, whatever machine probed it.
+    pub fn relocated(mut self, path: &Path) -> MediaInfo {
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        for s in &mut self.sidecars {
+            if let Some(name) = s.path.file_name() {
+                s.path = dir.join(name);
+            }
+        }
+        self.path = path.to_path_buf();
+        self
+    }
 }
 
 /// The stream Haema streams as the video: the first real video track (not cover art, and with

@@ -78,7 +78,7 @@ impl State {
         let Some(path) = path else {
             return Err(ApiError::new(404, format!("show {id} has no {which}")));
         };
-        let bytes = std::fs::read(&path)
+        let bytes = std::fs::read(crate::library::resolve(&self.config.target, &path))
             .map_err(|e| ApiError::new(404, format!("show {id}: {which} unreadable: {e}")))?;
         Ok(Reply {
             status: 200,

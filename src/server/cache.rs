@@ -330,18 +330,8 @@ pub struct DiskCache {
     writes: AtomicU64,
 }
 
-/// FNV-1a 64 of a key: segment file names here, ETags in the server.
-pub(crate) fn fnv1a(key: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in key.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
-}
-
 fn file_name(key: &str) -> String {
-    format!("{:016x}.seg", fnv1a(key))
+    format!("{:016x}.seg", crate::digest::fnv1a(key.as_bytes()))
 }
 
 impl DiskCache {

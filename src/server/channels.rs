@@ -162,6 +162,7 @@ impl State {
             info: vod.info.clone(),
             pres: item.pres.clone(),
             stamp: vod.stamp.clone(),
+            version: vod.version.clone(),
         }))
     }
 

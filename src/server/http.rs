@@ -153,7 +153,7 @@ pub type ApiResult = Result<Reply, ApiError>;
 
 /// A stable ETag from a key (FNV-1a).
 pub fn etag_of(key: &str) -> String {
-    format!("\"{:016x}\"", super::cache::fnv1a(key))
+    format!("\"{:016x}\"", crate::digest::fnv1a(key.as_bytes()))
 }
 
 /// A query parameter, decoded as `application/x-www-form-urlencoded` (`+` is a space,
@@ -191,6 +191,7 @@ pub fn respond(state: &State, mut req: tiny_http::Request, route: Result<Route, 
     // Bodies are small JSON (progress): 1 MiB is plenty.
     let _ = std::io::Read::read_to_end(&mut std::io::Read::take(reader, 1 << 20), &mut body);
     let (path, query) = url.split_once('?').unwrap_or((&url, ""));
+    let route = route.map(|r| state.canonical(r));
     let public = route.as_ref().is_ok_and(Route::is_public);
     let authorized = match state.config.token.as_deref() {
         Some(token) if !public => {

@@ -109,12 +109,16 @@ pub struct State {
     recent: Mutex<VecDeque<RecentRequest>>,
     /// The channels made concrete against the library; rebuilt after a scan.
     channels: Mutex<Option<channels::Channels>>,
+    /// Old ids to the ones they became (`video` and `show`), from the library; read again
+    /// after a scan.
+    aliases: Mutex<HashMap<(bool, i64), i64>>,
 }
 
 impl State {
     /// Opens the database and prepares the caches.
     pub fn new(config: Config) -> anyhow::Result<State> {
         let store = Store::open(&config.db)?;
+        let aliases = Mutex::new(aliases_of(&store)?);
         let disk = match &config.cache_path {
             Some(dir) => Some(
                 DiskCache::open(dir, config.disk_cache_limit)
@@ -140,7 +144,19 @@ impl State {
             progress: Arc::new(Mutex::new(HashMap::new())),
             prefetch: prefetch::Prefetch::default(),
             channels: Mutex::new(None),
+            aliases,
         })
+    }
+
+    /// The route with old ids replaced by the ones they became (a database from before ids
+    /// by path, a file that moved): old links, bookmarks and progress keep working.
+    pub fn canonical(&self, route: Route) -> Route {
+        let aliases = self.aliases.lock().expect("lock");
+        if aliases.is_empty() {
+            return route;
+        }
+        let get = |video: bool, id: i64| *aliases.get(&(video, id)).unwrap_or(&id);
+        route.map_ids(|id| get(true, id), |id| get(false, id))
     }
 
     /// Scans the library folder with its own database connection, so the API keeps answering.
@@ -161,6 +177,10 @@ impl State {
             .map_err(|e| e.to_string())
         })();
         *self.scanning.lock().expect("lock") = None;
+        match aliases_of(&self.db.lock().expect("db lock")) {
+            Ok(a) => *self.aliases.lock().expect("lock") = a,
+            Err(e) => log::warn!("reading the library's id aliases: {e}"),
+        }
         // Presentations of changed files are loaded again on their next request.
         self.videos.lock().expect("lock").clear();
         self.sources.clear();
@@ -187,7 +207,8 @@ impl State {
                 video,
                 rendition,
                 file,
-            } => self.rendition_file(video, &rendition, file),
+                version,
+            } => self.rendition_file(video, &rendition, file, version.as_deref()),
             Route::ContinueWatching => self.continue_watching(),
             Route::Progress(id) => self.progress(id),
             Route::SetProgress(id) => self.set_progress(id, body),
@@ -205,6 +226,15 @@ impl State {
             Route::HdHomeRun(what) => self.hdhomerun(base, what),
         }
     }
+}
+
+/// The library's aliases, keyed by (is a video, old id).
+fn aliases_of(store: &Store) -> rusqlite::Result<HashMap<(bool, i64), i64>> {
+    Ok(store
+        .aliases()?
+        .into_iter()
+        .map(|(kind, old, id)| ((kind == "video", old), id))
+        .collect())
 }
 
 /// Seconds since the Unix epoch (0 for a clock set before it): watch-progress stamps and

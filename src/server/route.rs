@@ -31,7 +31,7 @@ pub enum Route {
     Artwork(i64, Artwork),
     /// `GET /api/v1/video/ID/master.m3u8`.
     Master(i64),
-    /// `GET /api/v1/video/ID/RENDITION/FILE`: a media playlist or a segment.
+    /// `GET /api/v1/video/ID/RENDITION/[VERSION/]FILE`: a media playlist or a segment.
     Rendition {
         /// Video id.
         video: i64,
@@ -39,6 +39,9 @@ pub enum Route {
         rendition: String,
         /// The file in it.
         file: RenditionFile,
+        /// The source's version a segment URL names (media playlists list segments under
+        /// it; without one, a segment is served uncacheable).
+        version: Option<String>,
     },
     /// `GET /api/v1/progress`: continue watching.
     ContinueWatching,
@@ -175,6 +178,17 @@ impl Route {
                         file: RenditionFile::parse(name).ok_or_else(|| {
                             ApiError::new(404, format!("no {name} in {rendition}"))
                         })?,
+                        version: None,
+                    },
+                    [rendition, version, name] => Route::Rendition {
+                        video,
+                        rendition: (*rendition).to_owned(),
+                        file: RenditionFile::parse(name)
+                            .filter(|f| *f != RenditionFile::Playlist)
+                            .ok_or_else(|| {
+                                ApiError::new(404, format!("no {name} in {rendition}/{version}"))
+                            })?,
+                        version: Some((*version).to_owned()),
                     },
                     _ => {
                         return Err(ApiError::new(
@@ -195,6 +209,30 @@ impl Route {
             }
             _ => return Err(ApiError::new(404, format!("nothing at {path}"))),
         })
+    }
+
+    /// The route with its video ids passed through `video` and its show ids through `show`:
+    /// how an old id (an alias) reaches what it names now.
+    pub fn map_ids(self, video: impl Fn(i64) -> i64, show: impl Fn(i64) -> i64) -> Route {
+        match self {
+            Route::Show(id) => Route::Show(show(id)),
+            Route::Artwork(id, which) => Route::Artwork(show(id), which),
+            Route::Master(id) => Route::Master(video(id)),
+            Route::Rendition {
+                video: id,
+                rendition,
+                file,
+                version,
+            } => Route::Rendition {
+                video: video(id),
+                rendition,
+                file,
+                version,
+            },
+            Route::Progress(id) => Route::Progress(video(id)),
+            Route::SetProgress(id) => Route::SetProgress(video(id)),
+            other => other,
+        }
     }
 
     /// What anyone may fetch from a server with a token: it holds no library data.
@@ -233,6 +271,7 @@ mod tests {
                 video,
                 rendition: rendition.into(),
                 file,
+                version: None,
             })
         };
         let table: Vec<(&str, &str, Result<Route, u16>)> = vec![
@@ -282,6 +321,21 @@ mod tests {
                 "GET",
                 "/api/v1/video/3/subs-2-eng/0.vtt",
                 seg(3, "subs-2-eng", RenditionFile::Cues(0)),
+            ),
+            (
+                "GET",
+                "/api/v1/video/3/original/0a1b2c/12.m4s",
+                Ok(Route::Rendition {
+                    video: 3,
+                    rendition: "original".into(),
+                    file: RenditionFile::Fragment(12),
+                    version: Some("0a1b2c".into()),
+                }),
+            ),
+            (
+                "GET",
+                "/api/v1/video/3/original/0a1b2c/stream.m3u8",
+                Err(404),
             ),
             ("GET", "/api/v1/video/3/original/x.m4s", Err(404)),
             ("GET", "/api/v1/video/3/original/..%2fhaema.db", Err(404)),

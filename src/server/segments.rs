@@ -32,8 +32,13 @@ pub struct Loaded {
     pub info: MediaInfo,
     /// The renditions and timeline.
     pub pres: Presentation,
-    /// Size and modification time of the file when it was probed.
+    /// Size and modification time of the file when it was probed: whether this machine's
+    /// file changed.
     pub stamp: String,
+    /// What decides the bytes of its segments (the file's probe digest, the encoder, the
+    /// format version), in hex: in every segment URL, cache key and ETag, the same on every
+    /// server of the same library.
+    pub version: String,
 }
 
 /// Who waits for a segment being made: it decides its place in the transcode queue.
@@ -92,7 +97,8 @@ impl State {
                 format!("video {id}: its file is gone; rescan the library"),
             )
         };
-        let meta = std::fs::metadata(&row.path).map_err(|_| gone())?;
+        let path = crate::library::resolve(&self.config.target, &row.path);
+        let meta = std::fs::metadata(&path).map_err(|_| gone())?;
         let now = crate::library::stamp(&meta).filter(|_| meta.is_file());
         let now = now.ok_or_else(gone)?;
         if now != (row.size, row.mtime) {
@@ -100,9 +106,9 @@ impl State {
             // it is served, and its new stamp gives its segments new keys and ETags.
             log::info!(
                 "video {id}: {} changed since the scan; probing it again",
-                row.path
+                path.display()
             );
-            let probed = crate::library::probe_json(std::path::Path::new(&row.path));
+            let probed = crate::library::probe_json(&path);
             (row.probe, row.error) = match probed {
                 Ok(json) => (Some(json), None),
                 Err(e) => (None, Some(e)),
@@ -135,12 +141,29 @@ impl State {
                 format!("video {id}: cached probe unreadable ({e}); rescan"),
             )
         })?;
+        let info = info.relocated(&path);
+        let version = format!(
+            "{:012x}",
+            crate::digest::fnv1a(
+                format!(
+                    "{FORMAT_VERSION}:{}:{:016x}",
+                    self.config.encoder,
+                    info.digest()
+                )
+                .as_bytes()
+            ) >> 16
+        );
         // The rungs are in the codec of the server's encoder (checked when it started).
         let rungs =
             crate::media::transcode::encoder_codec(&self.config.encoder).unwrap_or_default();
         let pres =
             plan_for(&info, DEFAULT_SEGMENT_SECS, rungs).map_err(|e| ApiError::new(422, e))?;
-        let loaded = Arc::new(Loaded { info, pres, stamp });
+        let loaded = Arc::new(Loaded {
+            info,
+            pres,
+            stamp,
+            version,
+        });
         self.videos.lock().expect("lock").insert(id, loaded.clone());
         Ok(loaded)
     }
@@ -178,8 +201,17 @@ impl State {
             .is_some_and(|vt| signer.verify(video, &vt, super::unix_now()))
     }
 
-    /// `GET /api/v1/video/ID/RENDITION/FILE`: a media playlist, an init or a media segment.
-    pub(super) fn rendition_file(&self, id: i64, rid: &str, file: RenditionFile) -> ApiResult {
+    /// `GET /api/v1/video/ID/RENDITION/[VERSION/]FILE`: a media playlist, an init or a media
+    /// segment. Media playlists list segments under the video's version; a segment asked for
+    /// under another version is of a file that has changed since (404: load the playlist
+    /// again), and one asked for without a version is served, but for no cache to keep.
+    pub(super) fn rendition_file(
+        &self,
+        id: i64,
+        rid: &str,
+        file: RenditionFile,
+        version: Option<&str>,
+    ) -> ApiResult {
         let loaded = self.load(id)?;
         let r = loaded.pres.rendition(rid)?;
         if file == RenditionFile::Playlist {
@@ -187,8 +219,17 @@ impl State {
             return Ok(Reply::playlist(hls::media_playlist_with(
                 &loaded.pres,
                 r,
+                &format!("{}/", loaded.version),
                 &query,
             )));
+        }
+        if version.is_some_and(|v| v != loaded.version) {
+            return Err(ApiError::new(
+                404,
+                format!(
+                    "video {id} has changed since this URL was listed; load its playlist again"
+                ),
+            ));
         }
         let name = file.name();
         let Some(seg) = file.segment_in(r) else {
@@ -208,7 +249,12 @@ impl State {
                 _ => "video/iso.segment",
             },
             body,
-            cache_control: "public, max-age=31536000, immutable",
+            cache_control: match version {
+                Some(_) => "public, max-age=31536000, immutable",
+                // The bytes of an unversioned URL change with the file: caches ask each time
+                // (the ETag names the version, so an unchanged segment costs a 304).
+                None => "no-cache",
+            },
             etag: Some(etag_of(&key)),
         })
     }
@@ -254,13 +300,11 @@ impl State {
         }
     }
 
-    /// The cache key of a segment: the request, the encoder, the file's stamp and the format
-    /// version, so that anything that changes the bytes changes the key (and the ETag).
+    /// The cache key of a segment: the request and the video's version (the file's digest,
+    /// the encoder, the format version), so that anything that changes the bytes changes the
+    /// key (and the ETag), and nothing local (a mount point, a file's time) does.
     pub(super) fn segment_key(&self, id: i64, rid: &str, file: &str, loaded: &Loaded) -> String {
-        format!(
-            "v{FORMAT_VERSION}:{id}:{rid}:{file}:{}:{}",
-            self.config.encoder, loaded.stamp
-        )
+        format!("{id}:{rid}:{file}:{}", loaded.version)
     }
 
     /// A segment from the disk cache, or made (and kept on disk when there is one). Listed as

@@ -29,6 +29,20 @@ pub fn hevc() -> PathBuf {
     library().join("Movies/Clock HEVC (2024)/Clock HEVC (2024).mp4")
 }
 
+/// The fixtures' library ids: a function of each file's path below the library root, the
+/// same in every server that scans the library.
+pub const MKV_ID: i64 = haema::library::video_id("Movies/Clock (2024)/Clock (2024).mkv");
+/// See [`MKV_ID`].
+pub const HEVC_ID: i64 = haema::library::video_id("Movies/Clock HEVC (2024)/Clock HEVC (2024).mp4");
+/// See [`MKV_ID`].
+pub const MP4_ID: i64 =
+    haema::library::video_id("Series/Clockwork/Season 01/Clockwork - S01E01 - Pilot.mp4");
+/// See [`MKV_ID`].
+pub const NO_CUES_ID: i64 =
+    haema::library::video_id("Series/Clockwork/Season 01/Clockwork - S01E02 - No Cues.mkv");
+/// Every fixture's id, the films first.
+pub const IDS: [i64; 4] = [MKV_ID, HEVC_ID, MP4_ID, NO_CUES_ID];
+
 /// Every fixture.
 pub fn all() -> Vec<PathBuf> {
     vec![mkv(), mp4(), mkv_no_cues(), hevc()]
@@ -387,7 +401,7 @@ pub fn clock_errors(report: &serde_json::Value, want: &[u32]) -> Option<String> 
 
 /// [`clock_points`] of a video served at `addr` (`--at`'s text and the frames), from its
 /// original rendition's playlist and first segment as a client gets them.
-pub fn served_clock_points(addr: &str, video: u32) -> (String, Vec<u32>) {
+pub fn served_clock_points(addr: &str, video: i64) -> (String, Vec<u32>) {
     let base = format!("/api/v1/video/{video}/original");
     let get = |path: &str| http("GET", addr, &format!("{base}/{path}"), &[], b"").body;
     let playlist = String::from_utf8(get("stream.m3u8")).expect("playlist text");
