@@ -12,7 +12,7 @@ db=target/demo.db
 cat <<MSG
 Serving $lib on http://127.0.0.1:$port/ (database $db). Try:
   curl http://127.0.0.1:$port/api/v1/shows
-  mpv http://127.0.0.1:$port/api/v1/video/1/master.m3u8
-  ffplay http://127.0.0.1:$port/api/v1/video/3/master.m3u8
+  mpv http://127.0.0.1:$port/api/v1/video/ID/master.m3u8     (ID: a video id from /api/v1/shows)
+  open http://127.0.0.1:$port/ in a browser
 MSG
 exec target/release/haema serve -t "$lib" --db "$db" -p "$port"

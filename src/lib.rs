@@ -21,6 +21,7 @@ pub mod codecs;
 pub mod digest;
 pub mod error;
 pub mod hls;
+pub mod input;
 pub mod ladder;
 pub mod library;
 pub mod media;

@@ -224,6 +224,11 @@ fn the_cached_probe_plans_the_same_playlists_as_a_fresh_probe() {
         let fresh =
             haema::probe::probe_with(&lib.path().join(&path), haema::probe::Depth::Playlists)
                 .unwrap();
+        assert_eq!(
+            cached.digest(),
+            fresh.digest(),
+            "{path}: two probes of one file, one digest (its segment URLs' version)"
+        );
         let a = haema::plan::plan(&cached, 4.0).unwrap();
         let b = haema::plan::plan(&fresh, 4.0).unwrap();
         assert_eq!(

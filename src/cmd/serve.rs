@@ -17,7 +17,7 @@ use haema::server::{run, Config, State};
   haema serve -t ~/Videos                      # http://127.0.0.1:8080/api/v1/shows
   haema serve -t /srv/media --host 0.0.0.0 -p 9000 --token s3cret --cache-limit 2G
   haema serve --config /etc/haema.yaml
-  ffplay http://127.0.0.1:8080/api/v1/video/1/master.m3u8
+  ffplay http://127.0.0.1:8080/api/v1/video/ID/master.m3u8   # ID: from /api/v1/shows
 
 haema.yaml:
   port: 8080

@@ -147,24 +147,39 @@ impl Source {
     /// (to check the two ways give the same packets).
     fn open_with(path: &Path, mode: OpenMode, tables: bool) -> Result<Source> {
         init();
-        let meta = std::fs::metadata(path).map_err(|e| Error::NotFound {
+        let not_found = |reason: String| Error::NotFound {
             path: path.to_owned(),
-            reason: e.to_string(),
-        })?;
-        if meta.is_dir() {
-            return Err(Error::NotFound {
-                path: path.to_owned(),
-                reason: "is a directory, not a media file".into(),
-            });
-        }
-        if meta.len() == 0 {
+            reason,
+        };
+        // A URL is read by ranges through our own I/O (connection reuse, retries, a clear
+        // error for a server without Range support); a local file by libavformat's.
+        let remote = if crate::input::is_url(path) {
+            Some(crate::input::open(path).map_err(|e| not_found(e.to_string()))?)
+        } else {
+            None
+        };
+        let len = match &remote {
+            Some(r) => r.len(),
+            None => {
+                let meta = std::fs::metadata(path).map_err(|e| not_found(e.to_string()))?;
+                if meta.is_dir() {
+                    return Err(not_found("is a directory, not a media file".into()));
+                }
+                meta.len()
+            }
+        };
+        if len == 0 {
             return Err(Error::Corrupt {
                 path: path.to_owned(),
                 reason: "the file is empty".into(),
             });
         }
         if mode == OpenMode::Header && tables {
-            if let Some((input, io, mp4)) = native::open(path) {
+            let file = match &remote {
+                Some(r) => Some(r.clone()),
+                None => crate::input::open(path).ok(),
+            };
+            if let Some((input, io, mp4)) = file.and_then(|f| native::open(path, f)) {
                 return Ok(Source {
                     path: path.to_owned(),
                     input,
@@ -178,11 +193,16 @@ impl Source {
             reason: ff::Error::from(ret).to_string(),
         };
         use std::os::unix::ffi::OsStrExt;
-        let c_path = CString::new(path.as_os_str().as_bytes()).map_err(|_| Error::NotFound {
-            path: path.to_owned(),
-            reason: "the path contains a NUL byte".into(),
-        })?;
-        let mut ctx: *mut ffi::AVFormatContext = std::ptr::null_mut();
+        let c_path = CString::new(path.as_os_str().as_bytes())
+            .map_err(|_| not_found("the path contains a NUL byte".into()))?;
+        let (mut ctx, io) = match remote {
+            Some(r) => {
+                let (ctx, io) = native::custom_io(r)
+                    .ok_or_else(|| not_found("no memory for its I/O context".into()))?;
+                (ctx, Some(io))
+            }
+            None => (std::ptr::null_mut(), None),
+        };
         // SAFETY: standard libavformat opening; on failure libavformat frees the context, and
         // on a failed stream analysis we close it ourselves before returning.
         unsafe {
@@ -225,7 +245,7 @@ impl Source {
                 path: path.to_owned(),
                 input: ff::format::context::Input::wrap(ctx),
                 mp4: None,
-                _io: None,
+                _io: io,
             })
         }
     }
@@ -330,6 +350,15 @@ impl Source {
         }
         // Failure just means there is no index; the caller falls back to a packet scan.
         let _ = self.seek(stream, i64::MIN / 2);
+    }
+
+    /// Says the next reads take `stream` (and the streams beside it) up to `until` (the
+    /// stream's time base): a remote MP4 fetches those samples in one request. Nothing for
+    /// files libavformat reads.
+    pub fn will_read(&self, stream: usize, until: i64) {
+        if let Some(m) = &self.mp4 {
+            m.will_read(stream, until);
+        }
     }
 
     /// Seeks so that the next packet read is the keyframe of `stream` at or before `ts`

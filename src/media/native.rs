@@ -15,14 +15,14 @@
 //! parameters come from the bitstream) are opened by libavformat as before.
 
 use std::ffi::CString;
-use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
+use std::sync::Arc;
 
 use ff::ffi;
 use ff::packet::Mut as _;
 use ffmpeg_next as ff;
 
+use crate::input::ReadAt;
 use crate::mp4::{self, Sample, Track};
 use crate::rational::convert;
 use crate::rational::Rational;
@@ -168,9 +168,9 @@ pub(crate) struct SampleRef {
     pub discard: bool,
 }
 
-/// A progressive MP4's samples, read straight from the file.
+/// A progressive MP4's samples, read straight from the file (local, or by ranges over HTTP).
 pub(crate) struct Mp4Reader {
-    file: File,
+    file: Arc<dyn ReadAt>,
     len: u64,
     /// One per libavformat stream (`None` for a stream with no track, e.g. cover art).
     tracks: Vec<Option<TrackReader>>,
@@ -241,7 +241,7 @@ impl Mp4Reader {
         let mut p = ff::Packet::new(size);
         if size > 0 {
             let buf = p.data_mut()?;
-            self.file.read_exact_at(buf, s.offset).ok()?;
+            self.file.read_at(s.offset, buf).ok()?;
         }
         p.set_stream(s.stream);
         p.set_pts(Some(s.pts));
@@ -275,6 +275,31 @@ impl Mp4Reader {
             }
         }
         Some(p)
+    }
+
+    /// Tells the file which bytes the next reads take: every track's samples from where it
+    /// stands up to `until` (in `stream`'s time base) and a second past it (the next keyframe
+    /// and its leading frames, which a segment reads to know where it ends).
+    pub fn will_read(&self, stream: usize, until: i64) {
+        let Some(Some(t)) = self.tracks.get(stream) else {
+            return;
+        };
+        let scale = i64::from(t.track.timescale);
+        let (mut from, mut to) = (u64::MAX, 0u64);
+        for o in self.tracks.iter().flatten() {
+            let ts = i64::from(o.track.timescale);
+            let limit = rescale(until, ts, scale) + ts;
+            let mut k = o.next;
+            while k < o.len() && o.track.sample(k).dts < limit {
+                let at = o.track.offset(k);
+                from = from.min(at);
+                to = to.max(at + u64::from(o.track.sample(k).size));
+                k += 1;
+            }
+        }
+        if from < to {
+            self.file.will_need(from, to - from);
+        }
     }
 
     /// Positions `stream` on its last sync sample presented at or before `ts` (its time base)
@@ -314,7 +339,8 @@ impl Mp4Reader {
     }
 }
 
-/// An in-memory file for libavformat to read through a custom I/O context.
+/// A file libavformat reads through a custom I/O context: bytes in memory (the MP4 stub) or a
+/// remote file read by ranges ([`ReadAt`]).
 pub(crate) struct MemIo {
     ctx: *mut ffi::AVIOContext,
     // Boxed so its address stays put: the I/O context holds a pointer to it.
@@ -322,8 +348,8 @@ pub(crate) struct MemIo {
 }
 
 struct MemFile {
-    bytes: Vec<u8>,
-    at: usize,
+    bytes: Arc<dyn ReadAt>,
+    at: u64,
 }
 
 // Safe to move between threads: the context and the buffer it points to are owned here and
@@ -337,13 +363,16 @@ unsafe extern "C" fn mem_read(
 ) -> libc::c_int {
     // SAFETY: opaque is the MemFile this context was made with; buf has room for size bytes.
     let f = unsafe { &mut *(opaque as *mut MemFile) };
-    let rest = &f.bytes[f.at.min(f.bytes.len())..];
-    let n = rest.len().min(size.max(0) as usize);
+    let n = f.bytes.len().saturating_sub(f.at).min(size.max(0) as u64) as usize;
     if n == 0 {
         return ffi::AVERROR_EOF;
     }
-    unsafe { std::ptr::copy_nonoverlapping(rest.as_ptr(), buf, n) };
-    f.at += n;
+    let out = unsafe { std::slice::from_raw_parts_mut(buf, n) };
+    if let Err(e) = f.bytes.read_at(f.at, out) {
+        log::warn!("{e}");
+        return ffi::AVERROR(libc::EIO);
+    }
+    f.at += n as u64;
     n as libc::c_int
 }
 
@@ -361,7 +390,7 @@ unsafe extern "C" fn mem_seek(opaque: *mut libc::c_void, offset: i64, whence: li
     if to < 0 {
         return -1;
     }
-    f.at = to as usize;
+    f.at = to as u64;
     to
 }
 
@@ -381,22 +410,38 @@ impl Drop for MemIo {
 /// Opens a progressive MP4 through its sample tables: the libavformat context (streams and
 /// codec parameters, from the stub), the I/O it reads from, and the sample reader. `None`
 /// when the file is not one this path models exactly; the caller opens it the usual way.
-pub(crate) fn open(path: &Path) -> Option<(ff::format::context::Input, MemIo, Mp4Reader)> {
-    let mut file = File::open(path).ok()?;
+pub(crate) fn open(
+    path: &Path,
+    file: Arc<dyn ReadAt>,
+) -> Option<(ff::format::context::Input, MemIo, Mp4Reader)> {
     let mut magic = [0u8; 8];
-    file.read_exact_at(&mut magic, 0).ok()?;
+    file.read_at(0, &mut magic).ok()?;
     const TOP: [&[u8; 4]; 6] = [b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide"];
     if !TOP.iter().any(|k| magic[4..8] == k[..]) {
         return None;
     }
-    let len = file.metadata().ok()?.len();
-    let top = mp4::read_top(&mut file).ok()??;
+    let len = file.len();
+    let mut cursor = crate::input::Cursor {
+        inner: file.clone(),
+        at: 0,
+    };
+    let top = mp4::read_top(&mut cursor).ok()??;
     let tracks = mp4::parse_moov(&top.moov)?;
     if tracks.is_empty() || tracks.iter().any(|t| !t.simple_edits || !t.has_offsets()) {
         return None;
     }
     let stub = mp4::stub_file(top.ftyp.as_deref(), &top.moov);
-    let (input, io) = open_memory(path, stub)?;
+    let (mut ctx, io) = custom_io(Arc::new(stub))?;
+    let url = CString::new(path.as_os_str().as_encoded_bytes()).ok()?;
+    // SAFETY: a context made by custom_io; on failure libavformat frees it (the I/O is ours
+    // and goes with `io`).
+    let input = unsafe {
+        let fmt = ffi::av_find_input_format(c"mov".as_ptr());
+        if ffi::avformat_open_input(&mut ctx, url.as_ptr(), fmt, std::ptr::null_mut()) < 0 {
+            return None;
+        }
+        ff::format::context::Input::wrap(ctx)
+    };
     // libavformat names each stream's id after its tkhd track_ID.
     let mut by_stream: Vec<Option<TrackReader>> = Vec::new();
     let mut tracks: Vec<Option<Track>> = tracks.into_iter().map(Some).collect();
@@ -477,15 +522,13 @@ pub(crate) fn open(path: &Path) -> Option<(ff::format::context::Input, MemIo, Mp
     Some((input, io, reader))
 }
 
-/// Opens `bytes` (an MP4) with libavformat's mov demuxer through a custom I/O context.
-fn open_memory(path: &Path, bytes: Vec<u8>) -> Option<(ff::format::context::Input, MemIo)> {
-    use std::os::unix::ffi::OsStrExt;
-    let url = CString::new(path.as_os_str().as_bytes()).ok()?;
+/// A format context (not opened yet) that reads `bytes` through a custom I/O context, and
+/// that I/O, which must outlive the context once it is opened.
+pub(crate) fn custom_io(bytes: Arc<dyn ReadAt>) -> Option<(*mut ffi::AVFormatContext, MemIo)> {
     let mut data = Box::new(MemFile { bytes, at: 0 });
     const BUF: usize = 64 * 1024;
-    // SAFETY: standard custom-I/O opening. The buffer and context are owned by MemIo (freed
-    // in its Drop, after the format context is closed); on failure everything made here is
-    // freed before returning.
+    // SAFETY: standard custom-I/O set-up. The buffer and context are owned by MemIo (freed in
+    // its Drop, after the format context is closed); on failure what was made here is freed.
     unsafe {
         let buf = ffi::av_malloc(BUF) as *mut u8;
         if buf.is_null() {
@@ -509,18 +552,12 @@ fn open_memory(path: &Path, bytes: Vec<u8>) -> Option<(ff::format::context::Inpu
             ctx: avio,
             _data: data,
         };
-        let mut ctx = ffi::avformat_alloc_context();
+        let ctx = ffi::avformat_alloc_context();
         if ctx.is_null() {
             return None;
         }
         (*ctx).pb = avio;
         (*ctx).flags |= ffi::AVFMT_FLAG_CUSTOM_IO;
-        let fmt = ffi::av_find_input_format(c"mov".as_ptr());
-        let ret = ffi::avformat_open_input(&mut ctx, url.as_ptr(), fmt, std::ptr::null_mut());
-        if ret < 0 {
-            // libavformat freed the context; the I/O is ours and goes with `io`.
-            return None;
-        }
-        Some((ff::format::context::Input::wrap(ctx), io))
+        Some((ctx, io))
     }
 }

@@ -68,14 +68,12 @@ pub(super) fn read_head(src: &mut Source, video: usize) -> Result<Head> {
 /// Reads the head of a Matroska file and looks for Cues that the file really holds (a
 /// truncated file lists Cues past its end).
 pub(super) fn matroska_has_cues(path: &Path) -> bool {
-    use std::io::Read;
-    let mut head = Vec::with_capacity(64 * 1024);
-    std::fs::File::open(path)
-        .and_then(|f| f.take(64 * 1024).read_to_end(&mut head))
-        .ok()
-        .and_then(|_| crate::mkv::cues_position(&head))
-        .zip(std::fs::metadata(path).ok())
-        .is_some_and(|(pos, meta)| pos < meta.len())
+    let Ok(file) = crate::input::open(path) else {
+        return false;
+    };
+    let mut head = vec![0u8; file.len().min(64 * 1024) as usize];
+    file.read_at(0, &mut head).is_ok()
+        && crate::mkv::cues_position(&head).is_some_and(|pos| pos < file.len())
 }
 
 /// Keyframes and per-sample sizes from an MP4's own sample tables: the ones the source reads
@@ -94,7 +92,10 @@ pub(super) fn mp4_index(
             .filter_map(|i| Some((i, src.mp4_track(i)?)))
             .collect()
     } else {
-        let mut f = std::fs::File::open(src.path()).ok()?;
+        let mut f = crate::input::Cursor {
+            inner: crate::input::open(src.path()).ok()?,
+            at: 0,
+        };
         let moov = crate::mp4::read_moov(&mut f).ok()??;
         parsed = crate::mp4::parse_moov(&moov)?;
         // libavformat makes one stream per trak, in order.

@@ -200,12 +200,14 @@ impl MediaInfo {
     }
 
     /// A digest of what the probe read from the file (size, streams, keyframes, byte counts,
-    /// the sidecars' names), leaving out where the file is: the same file gives the same
+    /// the sidecars' names), leaving out where the file is and how long the probe took: the same file gives the same
     /// digest on every machine and mount point, and a file replaced by another encode gives
     /// another. Segment URLs carry it, so caches never mix an old file's bytes with a new one's.
     pub fn digest(&self) -> u64 {
         let mut local = self.clone();
         local.path = PathBuf::new();
+        // How long reading the index took is not what the file holds.
+        local.keyframes.elapsed_ms = 0.0;
         for s in &mut local.sidecars {
             s.path = s.path.file_name().map(PathBuf::from).unwrap_or_default();
         }

@@ -50,6 +50,7 @@ impl Segmenter<'_> {
                 self.rewind();
             }
         }
+        self.src.will_read(v, grid.video_ticks(tl, to));
         let mut run = AudioRun {
             frames: Vec::new(),
             next: None,
