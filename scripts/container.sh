@@ -38,14 +38,15 @@ built=$(( $(date +%s) - started ))
 
 name=haema-check-$$
 trap '"${P[@]}" rm -f "$name" >/dev/null 2>&1 || true' EXIT
-"${P[@]}" run -d --name "$name" "${limits[@]}" --network host \
-  -v "$PWD/fixtures/library:/library:ro" "$image" \
+# The health check runs when asked (podman healthcheck run): no systemd here to time it.
+"${P[@]}" run -d --name "$name" "${limits[@]}" --network host --health-interval disable \
+  -e HAEMA_PORT="$port" -v "$PWD/fixtures/library:/library:ro" "$image" \
   serve --host 127.0.0.1 -p "$port" -t /library --db /data/haema.db >/dev/null
 base_url="http://127.0.0.1:$port"
 # Inside the container, with bash's /dev/tcp (no curl in the image).
 get() {
   "${P[@]}" exec "$name" /bin/bash -c \
-    "exec 3<>/dev/tcp/127.0.0.1/$port && printf 'GET $1 HTTP/1.0\r\n\r\n' >&3 && cat <&3" 2>/dev/null || true
+    "exec 3<>/dev/tcp/127.0.0.1/$port && printf 'GET %s HTTP/1.0\r\n\r\n' '$1' >&3 && cat <&3" 2>/dev/null || true
 }
 # Up and scanned: a film of the fixtures listed, its id from the API.
 id=""
@@ -66,7 +67,7 @@ warnings=$(ffmpeg -v warning -nostdin -i "$base_url/api/v1/video/$id/master.m3u8
 size=$("${P[@]}" image inspect --format '{{.Size}}' "$image")
 base_size=$("${P[@]}" image inspect --format '{{.Size}}' "$base")
 libs=$("${P[@]}" run --rm "${limits[@]}" --network host --entrypoint /bin/bash "$image" -c \
-  'du -cb $(ldd /usr/local/bin/haema | awk "/=> \\// { print \$3 }") | tail -1 | cut -f1')
+  'du -cbL $(ldd /usr/local/bin/haema | awk "/=> \\// { print \$3 }") | tail -1 | cut -f1')
 bin=$("${P[@]}" run --rm "${limits[@]}" --network host --entrypoint /bin/bash "$image" -c 'stat -c %s /usr/local/bin/haema')
 mb() { awk -v b="$1" 'BEGIN { printf "%.0f MB", b / 1e6 }'; }
 echo "image $image: $(mb "$size") ($(mb "$base_size") Debian minbase, $(mb "$libs") the shared libraries haema links, $(mb "$bin") haema); built in ${built} s; runs as uid $user; healthy; played video $id with ffmpeg, no warning"

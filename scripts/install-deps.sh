@@ -3,7 +3,8 @@
 # Idempotent: a second run installs nothing. Run as root or with sudo available.
 #   scripts/install-deps.sh          build + run needs (FFmpeg libraries, clang, ffmpeg CLI)
 #   scripts/install-deps.sh --test   also the test clients (Chromium, Node.js, hls.js, playwright-core,
-#                                    GStreamer with its HLS and FFmpeg plugins)
+#                                    GStreamer with its HLS and FFmpeg plugins, nginx)
+#   scripts/install-deps.sh --container   also podman, runc and debootstrap (scripts/container.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,9 @@ if [[ "${1:-}" == "--test" ]]; then
   want+=(chromium tmux gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
          gstreamer1.0-plugins-bad gstreamer1.0-libav libxml2-utils nginx)
   command -v node >/dev/null && command -v npm >/dev/null || want+=(nodejs npm)
+fi
+if [[ "${1:-}" == "--container" ]]; then
+  want+=(podman runc debootstrap uidmap)
 fi
 
 missing=()

@@ -20,6 +20,7 @@ pub mod client;
 pub mod codecs;
 pub mod digest;
 pub mod error;
+pub mod es;
 pub mod hls;
 pub mod input;
 pub mod ladder;

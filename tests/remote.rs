@@ -292,3 +292,37 @@ fn slow_and_dropping_servers_give_the_same_bytes_and_bad_ones_clear_errors() {
         );
     }
 }
+
+/// A URL in the config's `remote:` list is served like a library file: listed as a film
+/// (named by its path), its id a function of the URL, its segments the local file's bytes.
+#[test]
+fn a_server_serves_the_configs_remote_urls_like_library_files() {
+    let d = tempfile::tempdir().unwrap();
+    let nginx = file_server(&d.path().join("nginx"), &library());
+    let url = format!(
+        "http://{}/{}",
+        nginx.addr,
+        url_path("Movies/Clock (2024)/Clock (2024).mkv")
+    );
+    let cfg = d.path().join("haema.yaml");
+    std::fs::write(&cfg, format!("remote:\n  - {url}\n")).unwrap();
+    let empty = d.path().join("library");
+    std::fs::create_dir_all(&empty).unwrap();
+    let s = common::server::Server::launch(
+        &d.path().join("haema.db"),
+        &empty,
+        0,
+        &["--config".as_ref(), cfg.as_os_str()],
+        None,
+        1,
+    );
+    let shows = s.get("/api/v1/shows").json();
+    let id = haema::library::video_id(&url);
+    assert_eq!(shows[0]["info"]["title"], "Clock", "{shows}");
+    assert_eq!(shows[0]["video"], id.to_string(), "{shows}");
+    let master = s.get(&format!("/api/v1/video/{id}/master.m3u8"));
+    assert_eq!(master.status, 200);
+    let seg = s.get(&format!("/api/v1/video/{id}/original/2.m4s"));
+    let local = haema_ok(&["segment".as_ref(), mkv().as_os_str(), "2".as_ref()]);
+    assert!(seg.status == 200 && seg.body == local, "{}", s.trouble());
+}

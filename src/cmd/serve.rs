@@ -107,6 +107,9 @@ pub(crate) struct FileConfig {
     live_window: Option<usize>,
     #[serde(default)]
     channels: Vec<haema::channel::config::ChannelConfig>,
+    /// Videos on other servers, by URL (read with HTTP range requests).
+    #[serde(default)]
+    remote: Vec<String>,
 }
 
 /// Reads a YAML config file (the server's options and its channels), checking its channels.
@@ -116,6 +119,16 @@ pub(crate) fn read_config(p: &std::path::Path) -> anyhow::Result<FileConfig> {
         .with_context(|| format!("{}: not a valid haema config", p.display()))?;
     haema::channel::config::check(&file.channels)
         .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+    if let Some(bad) = file
+        .remote
+        .iter()
+        .find(|u| !haema::input::is_url(std::path::Path::new(u)))
+    {
+        anyhow::bail!(
+            "{}: remote: '{bad}' is not an http:// or https:// URL",
+            p.display()
+        );
+    }
     Ok(file)
 }
 
@@ -221,6 +234,7 @@ pub fn run_cmd(args: Args) -> anyhow::Result<()> {
         token: args.token.or(file.token),
         live_window: args.live_window.or(file.live_window).unwrap_or(6),
         channels: file.channels,
+        remote: file.remote,
         clock_offset_us,
     };
     haema::media::sys::bound_allocator_arenas();

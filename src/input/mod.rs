@@ -48,6 +48,55 @@ pub fn open(path: &Path) -> std::io::Result<Arc<dyn ReadAt>> {
     Ok(Arc::new(LocalFile { file, len }))
 }
 
+/// A file's stamp as the library records it: (size, modification time in seconds) for a local
+/// file, (length, a digest of its ETag or Last-Modified) for a URL. A file whose stamp
+/// changed is probed again before anything is made from it. `None` when it can't be read.
+pub fn stamp(path: &Path) -> Option<(i64, i64)> {
+    if is_url(path) {
+        let r = http::Remote::open(path.to_str()?).ok()?;
+        let (len, validator) = r.stamp();
+        let digest = crate::digest::fnv1a(validator.as_bytes()) & (i64::MAX as u64);
+        return Some((len as i64, digest as i64));
+    }
+    let meta = std::fs::metadata(path).ok()?;
+    let mtime = meta
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs() as i64;
+    meta.is_file().then_some((meta.len() as i64, mtime))
+}
+
+/// The path part of a URL, percent-decoded (RFC 3986 2.1): what names a remote file the way
+/// a path names a local one (`/films/Film (2024)/Film (2024).mkv`).
+pub fn url_path(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let path = rest.find('/').map_or("", |i| &rest[i..]);
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    let b = path.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).and_then(|c| hex(*c)),
+            b.get(i + 2).and_then(|c| hex(*c)),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, ..) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// A local file and its length when it was opened.
 struct LocalFile {
     file: std::fs::File,
@@ -122,6 +171,16 @@ mod tests {
         assert!(is_url(Path::new("https://host/a.mkv")));
         assert!(!is_url(Path::new("/srv/http://a.mkv")));
         assert!(!is_url(Path::new("Movies/a.mkv")));
+    }
+
+    #[test]
+    fn url_paths_are_percent_decoded_without_query() {
+        assert_eq!(
+            url_path("http://nas:8080/Films/Clock%20(2024)/Clock%20(2024).mkv?sig=a%20b"),
+            "/Films/Clock (2024)/Clock (2024).mkv"
+        );
+        assert_eq!(url_path("https://host"), "");
+        assert_eq!(url_path("http://h/100%/x%2"), "/100%/x%2");
     }
 
     #[test]

@@ -38,6 +38,9 @@ const FANART: [&str; 3] = ["fanart.jpg", "backdrop.jpg", "fanart.png"];
 /// Where a path stored in the library database is, for a library at `root`: paths are stored
 /// relative to the root (an absolute one, from a database no scan has adopted, stays as it is).
 pub fn resolve(root: &Path, stored: &str) -> PathBuf {
+    if crate::input::is_url(Path::new(stored)) {
+        return PathBuf::from(stored);
+    }
     root.join(stored)
 }
 
@@ -179,7 +182,8 @@ fn artwork(root: &Path, folder: &Path, names: &[&str]) -> Option<String> {
 }
 
 /// A file's stamp as the library records it: (size, modification time in seconds). A file
-/// whose stamp changed is probed again before anything is made from it.
+/// whose stamp changed is probed again before anything is made from it (see also
+/// [`crate::input::stamp`], for URLs too).
 pub fn stamp(meta: &std::fs::Metadata) -> Option<(i64, i64)> {
     let mtime = meta
         .modified()
@@ -214,9 +218,11 @@ pub fn scan(
         .map_err(|e| ScanError::Root(root.to_owned(), e))?;
     adopt(store, &root)?;
     let files = walk(&root);
+    // Remote videos are scanned by [`scan_remote`], from the config's list.
     let known: HashMap<String, store::VideoStamp> = store
         .stamps()?
         .into_iter()
+        .filter(|s| !crate::input::is_url(Path::new(&s.path)))
         .map(|s| (s.path.clone(), s))
         .collect();
     let mut summary = Summary {
@@ -325,6 +331,102 @@ pub fn scan(
         }
     }
     let gone: Vec<i64> = vanished.iter().map(|s| s.id).collect();
+    summary.removed = gone.len();
+    store::remove_videos(&tx, &gone)?;
+    tx.commit()?;
+    Ok(summary)
+}
+
+/// Brings the library's remote videos (the config's `remote:` URLs) up to date: each URL is
+/// classified by its path as a file would be (`.../Film (2024)/Film (2024).mkv` is a film), its
+/// stamp read with one request (length and ETag or Last-Modified), and probed (by ranges) when
+/// new or changed. A URL that doesn't answer keeps what the library knew of it; URLs no longer
+/// listed are dropped. Ids are [`video_id`] of the URL.
+pub fn scan_remote(
+    store: &mut Store,
+    urls: &[String],
+    probe: &(dyn Fn(&Path) -> Result<String, String> + Sync),
+) -> Result<Summary, ScanError> {
+    let known: HashMap<String, store::VideoStamp> = store
+        .stamps()?
+        .into_iter()
+        .filter(|s| crate::input::is_url(Path::new(&s.path)))
+        .map(|s| (s.path.clone(), s))
+        .collect();
+    let mut summary = Summary {
+        found: urls.len(),
+        ..Default::default()
+    };
+    let tx = store.transaction()?;
+    for url in urls {
+        let path = Path::new(url);
+        let Some((size, mtime)) = crate::input::stamp(path) else {
+            summary
+                .failed
+                .push((path.to_owned(), "the server did not answer".into()));
+            continue;
+        };
+        let before = known.get(url);
+        let needs_probe = before.is_none_or(|s| (s.size, s.mtime) != (size, mtime));
+        let named = PathBuf::from(crate::input::url_path(url).trim_start_matches('/'));
+        let entry = classify(&named);
+        let (key, kind, title, year, folder) = match &entry {
+            Entry::Movie { title, year } => (
+                format!("movie:{url}"),
+                "movie",
+                title.clone(),
+                *year,
+                url.clone(),
+            ),
+            Entry::Episode { show, .. } => (
+                format!("series:{}", show.to_lowercase()),
+                "series",
+                show.clone(),
+                None,
+                url.rsplit_once('/')
+                    .map_or(url.as_str(), |p| p.0)
+                    .to_owned(),
+            ),
+        };
+        let show_id = store::upsert_show(&tx, &key, kind, &title, year, &folder)?;
+        let (season, episode, ep_title) = match &entry {
+            Entry::Episode {
+                season,
+                episode,
+                title,
+                ..
+            } => (Some(*season), Some(*episode), title.as_deref()),
+            Entry::Movie { .. } => (None, None, None),
+        };
+        let vid = ids::video_id_for(&tx, url)?;
+        let row = VideoRow {
+            show_id,
+            path: url,
+            season,
+            episode,
+            title: ep_title,
+            size,
+            mtime,
+        };
+        store::upsert_video(&tx, vid, &row)?;
+        if needs_probe {
+            summary.probed += 1;
+            match probe(path) {
+                Ok(json) => store::set_probe(&tx, vid, Some(&json), None)?,
+                Err(e) => {
+                    store::set_probe(&tx, vid, None, Some(&e))?;
+                    summary.failed.push((path.to_owned(), e));
+                }
+            }
+        } else {
+            summary.unchanged += 1;
+        }
+    }
+    let gone: Vec<i64> = known
+        .values()
+        .filter(|s| !urls.contains(&s.path))
+        .map(|s| s.id)
+        .collect();
     summary.removed = gone.len();
     store::remove_videos(&tx, &gone)?;
     tx.commit()?;

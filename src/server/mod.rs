@@ -61,6 +61,9 @@ pub struct Config {
     pub encoder: String,
     /// Access token required on everything but /health, if set.
     pub token: Option<String>,
+    /// Remote videos (`http(s)://` URLs), as the config lists them, served like the
+    /// library's files.
+    pub remote: Vec<String>,
     /// Live channels, as the config declares them.
     pub channels: Vec<crate::channel::config::ChannelConfig>,
     /// Segments a channel's live playlist lists (at least [`channels::MIN_WINDOW`]).
@@ -167,14 +170,28 @@ impl State {
             let threads = std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(1);
-            crate::library::scan(
+            let mut summary = crate::library::scan(
                 &mut store,
                 &self.config.target,
                 threads,
                 &crate::library::probe_json,
                 &|_| {},
             )
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+            if !self.config.remote.is_empty() {
+                let r = crate::library::scan_remote(
+                    &mut store,
+                    &self.config.remote,
+                    &crate::library::probe_json,
+                )
+                .map_err(|e| e.to_string())?;
+                summary.found += r.found;
+                summary.probed += r.probed;
+                summary.unchanged += r.unchanged;
+                summary.removed += r.removed;
+                summary.failed.extend(r.failed);
+            }
+            Ok(summary)
         })();
         *self.scanning.lock().expect("lock") = None;
         match aliases_of(&self.db.lock().expect("db lock")) {

@@ -98,9 +98,7 @@ impl State {
             )
         };
         let path = crate::library::resolve(&self.config.target, &row.path);
-        let meta = std::fs::metadata(&path).map_err(|_| gone())?;
-        let now = crate::library::stamp(&meta).filter(|_| meta.is_file());
-        let now = now.ok_or_else(gone)?;
+        let now = crate::input::stamp(&path).ok_or_else(gone)?;
         if now != (row.size, row.mtime) {
             // Replaced or truncated since the scan: its index is read again before a byte of
             // it is served, and its new stamp gives its segments new keys and ETags.
