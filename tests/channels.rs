@@ -354,3 +354,78 @@ fn a_copy_channel_of_videos_that_disagree_is_refused_with_what_to_do() {
     let msg = r.json()["error"].as_str().unwrap().to_owned();
     assert!(msg.contains("use a rung profile"), "{msg}");
 }
+
+/// What a tuner client does with the HDHomeRun lineup: ffmpeg opens the channel's URL (an
+/// MPEG-TS stream from the live edge) and records 12 s of it across a programme change. The
+/// recording has one video and one AAC stream, decodes without a warning, and runs on one
+/// clock: no gap and no step back in picture or sound where the pilot gives way to the next
+/// episode (ISO/IEC 13818-1: PTS continuous; the demuxer checks continuity counters).
+#[test]
+fn the_hdhomerun_lineup_streams_continuous_mpeg_ts_across_a_programme_change() {
+    let d = tempfile::tempdir().unwrap();
+    // 14 s after the epoch: the pilot (10-30 s on the media clock) is 4 s from its end.
+    let s = server(d.path(), 14);
+    let lineup = s.get("/lineup.json").json();
+    let url = lineup[0]["URL"].as_str().unwrap().to_owned();
+    assert!(
+        url.ends_with("/api/v1/channels/clock-tv/stream.ts"),
+        "{lineup}"
+    );
+    let ts = d.path().join("recorded.ts");
+    let out = run(std::process::Command::new("ffmpeg")
+        .args([
+            "-nostdin", "-v", "warning", "-t", "12", "-i", &url, "-map", "0", "-c", "copy",
+            "-copyts", "-y",
+        ])
+        .arg(&ts));
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "ffmpeg reading {url}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        ffmpeg_warnings(&ts, &[]),
+        "",
+        "the recording decodes without a warning"
+    );
+    let times = |stream: &str| -> Vec<f64> {
+        let out = run(std::process::Command::new("ffprobe")
+            .args([
+                "-v",
+                "error",
+                "-select_streams",
+                stream,
+                "-show_entries",
+                "packet=pts_time",
+                "-of",
+                "csv=p=0",
+            ])
+            .arg(&ts));
+        let mut t: Vec<f64> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.trim_end_matches(',').parse().ok())
+            .collect();
+        t.sort_by(f64::total_cmp);
+        t
+    };
+    let (video, audio) = (times("v"), times("a"));
+    for (what, t, frame) in [
+        ("video", &video, 1.0 / FPS),
+        ("audio", &audio, 1024.0 / 48000.0),
+    ] {
+        assert!(t.len() > 100, "{what}: {} packets", t.len());
+        assert!(
+            t[0] < 30.0 && *t.last().unwrap() > 30.5,
+            "{what} spans the programme change at 30 s: {:.3}..{:.3}",
+            t[0],
+            t.last().unwrap()
+        );
+        let worst = t.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
+        assert!(
+            worst < 1.6 * frame,
+            "{what}: a gap of {worst:.3} s in {:.3}..{:.3}",
+            t[0],
+            t.last().unwrap()
+        );
+    }
+}

@@ -17,6 +17,7 @@
 pub mod config;
 pub mod iptv;
 pub mod lineup;
+pub mod ts;
 
 use std::fmt::Write;
 

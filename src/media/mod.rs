@@ -9,6 +9,7 @@ pub mod mux;
 mod native;
 pub mod sys;
 pub mod transcode;
+pub mod ts;
 
 use std::ffi::{CStr, CString};
 use std::path::{Path, PathBuf};

@@ -288,7 +288,10 @@ impl Mp4Reader {
         let (mut from, mut to) = (u64::MAX, 0u64);
         for o in self.tracks.iter().flatten() {
             let ts = i64::from(o.track.timescale);
-            let limit = rescale(until, ts, scale) + ts;
+            // `until` may be "to the end" (i64::MAX): in i128, clamped.
+            let limit = (i128::from(until) * i128::from(ts) / i128::from(scale.max(1))
+                + i128::from(ts))
+            .min(i128::from(i64::MAX)) as i64;
             let mut k = o.next;
             while k < o.len() && o.track.sample(k).dts < limit {
                 let at = o.track.offset(k);

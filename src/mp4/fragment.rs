@@ -16,6 +16,71 @@ pub fn init_timescale(init: &[u8]) -> Option<u32> {
     r.u32()
 }
 
+/// The first track's sample entry type (`avc1`, `hvc1`, `mp4a`...) and its decoder
+/// configuration: the avcC or hvcC record (ISO/IEC 14496-15 5.3.3, 8.3.3) of a video entry,
+/// the AudioSpecificConfig in the esds (ISO/IEC 14496-1 7.2.6.5-7) of an AAC one.
+pub fn init_config(init: &[u8]) -> Option<([u8; 4], Vec<u8>)> {
+    let moov = child(init, b"moov")?.body;
+    let stsd = path(moov, &[b"trak", b"mdia", b"minf", b"stbl", b"stsd"])?;
+    // 8.5.2 stsd: full box, entry_count, then the entries.
+    let entry = boxes(stsd.get(8..)?).next()?;
+    let config = match &entry.kind {
+        // 12.1.3 VisualSampleEntry: 8 (SampleEntry) + 70 bytes before its child boxes.
+        b"avc1" | b"avc3" => child(entry.body.get(78..)?, b"avcC")?.body.to_vec(),
+        b"hvc1" | b"hev1" => child(entry.body.get(78..)?, b"hvcC")?.body.to_vec(),
+        // 12.2.3 AudioSampleEntry: 8 + 20 bytes before its child boxes.
+        b"mp4a" => {
+            let esds = child(entry.body.get(28..)?, b"esds")?.body.get(4..)?;
+            decoder_specific_info(esds)?
+        }
+        _ => return None,
+    };
+    Some((entry.kind, config))
+}
+
+/// The DecoderSpecificInfo (tag 5) inside an ES_Descriptor (tag 3) and its
+/// DecoderConfigDescriptor (tag 4), ISO/IEC 14496-1 7.2.6.
+fn decoder_specific_info(es: &[u8]) -> Option<Vec<u8>> {
+    // A descriptor: tag, then its size in 1-4 bytes of 7 bits each (8.3.3).
+    let descriptor = |b: &[u8]| -> Option<(u8, usize, usize)> {
+        let tag = *b.first()?;
+        let (mut size, mut at) = (0usize, 1);
+        loop {
+            let x = *b.get(at)?;
+            size = (size << 7) | usize::from(x & 0x7f);
+            at += 1;
+            if x & 0x80 == 0 || at > 4 {
+                break;
+            }
+        }
+        Some((tag, at, size))
+    };
+    let (tag, at, _) = descriptor(es)?;
+    if tag != 3 {
+        return None;
+    }
+    // ES_ID (2), flags (1) and what the flags add.
+    let flags = *es.get(at + 2)?;
+    let mut at = at + 3;
+    if flags & 0x80 != 0 {
+        at += 2;
+    }
+    if flags & 0x40 != 0 {
+        at += 1 + usize::from(*es.get(at)?);
+    }
+    if flags & 0x20 != 0 {
+        at += 2;
+    }
+    let (tag, head, _) = descriptor(es.get(at..)?)?;
+    if tag != 4 {
+        return None;
+    }
+    // objectTypeIndication, streamType, bufferSizeDB (3), maxBitrate, avgBitrate.
+    at += head + 13;
+    let (tag, head, size) = descriptor(es.get(at..)?)?;
+    (tag == 5).then(|| es.get(at + head..at + head + size).map(<[u8]>::to_vec))?
+}
+
 /// What a media segment's `moof` says about its one track, for checking the muxer's work.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FragmentInfo {
@@ -29,6 +94,12 @@ pub struct FragmentInfo {
     pub cts_offsets: Vec<i32>,
     /// 8.8.8 trun sample sizes (tfhd default where absent).
     pub sizes: Vec<u32>,
+    /// Sync samples, from the sample flags (8.8.8 trun, 8.8.7 tfhd defaults; 8.6.4.3:
+    /// sample_is_non_sync_sample clear).
+    pub sync: Vec<bool>,
+    /// Where the first sample's bytes start in the segment (the first trun's data_offset from
+    /// the moof, as `default-base-is-moof` writes it); the samples follow one another.
+    pub data_start: usize,
 }
 
 /// One sample of a media fragment to write.
@@ -247,7 +318,9 @@ pub fn write_fragment(
 
 /// Reads the mfhd, tfdt and trun of the first moof/traf in a media segment.
 pub fn parse_fragment(seg: &[u8]) -> Option<FragmentInfo> {
-    let moof = child(seg, b"moof")?.body;
+    let moof_box = child(seg, b"moof")?;
+    let moof_start = moof_box.body.as_ptr() as usize - seg.as_ptr() as usize - 8;
+    let moof = moof_box.body;
     let mut r = Reader::new(child(moof, b"mfhd")?.body);
     r.full()?;
     let sequence = r.u32()?;
@@ -272,22 +345,32 @@ pub fn parse_fragment(seg: &[u8]) -> Option<FragmentInfo> {
     } else {
         0
     };
+    let default_flags = if flags & TFHD_DEFAULT_FLAGS != 0 {
+        r.u32()?
+    } else {
+        0
+    };
     let mut r = Reader::new(child(traf, b"tfdt")?.body);
     let (v, _) = r.full()?;
     let base_decode_time = r.versioned(v)?;
     let mut durations = Vec::new();
     let mut cts_offsets = Vec::new();
     let mut sizes = Vec::new();
+    let mut sync = Vec::new();
+    let mut data_start = None;
     for trun in boxes(traf).filter(|b| &b.kind == b"trun") {
         let mut r = Reader::new(trun.body);
         let (_, flags) = r.full()?;
         let count = r.u32()?;
         if flags & TRUN_DATA_OFFSET != 0 {
-            r.u32()?;
+            let offset = r.u32()? as i32 as isize;
+            data_start.get_or_insert(moof_start.checked_add_signed(offset)?);
         }
-        if flags & TRUN_FIRST_SAMPLE_FLAGS != 0 {
-            r.u32()?;
-        }
+        let first_flags = if flags & TRUN_FIRST_SAMPLE_FLAGS != 0 {
+            Some(r.u32()?)
+        } else {
+            None
+        };
         // A trun with no per-sample fields claims its count for free: no more samples than a
         // fragment can hold (found by fuzzing: four billion claimed, memory exhausted).
         let per_sample = [
@@ -302,7 +385,7 @@ pub fn parse_fragment(seg: &[u8]) -> Option<FragmentInfo> {
         if per_sample == 0 && count as usize > MAX_FRAGMENT_SAMPLES {
             return None;
         }
-        for _ in 0..count {
+        for k in 0..count {
             durations.push(if flags & TRUN_SAMPLE_DURATION != 0 {
                 r.u32()?
             } else {
@@ -313,9 +396,12 @@ pub fn parse_fragment(seg: &[u8]) -> Option<FragmentInfo> {
             } else {
                 default_size
             });
-            if flags & TRUN_SAMPLE_FLAGS != 0 {
-                r.u32()?;
-            }
+            let sample_flags = if flags & TRUN_SAMPLE_FLAGS != 0 {
+                r.u32()?
+            } else {
+                first_flags.filter(|_| k == 0).unwrap_or(default_flags)
+            };
+            sync.push(sample_flags & 0x1_0000 == 0);
             cts_offsets.push(if flags & TRUN_SAMPLE_CTS != 0 {
                 r.u32()? as i32
             } else {
@@ -329,5 +415,7 @@ pub fn parse_fragment(seg: &[u8]) -> Option<FragmentInfo> {
         durations,
         cts_offsets,
         sizes,
+        sync,
+        data_start: data_start?,
     })
 }

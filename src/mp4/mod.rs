@@ -16,7 +16,8 @@ use std::io::{Read, Seek, SeekFrom};
 
 pub use combine::{combine_fragment, combine_init};
 pub use fragment::{
-    init_timescale, parse_fragment, video_timescale, write_fragment, FragmentInfo, FragmentSample,
+    init_config, init_timescale, parse_fragment, video_timescale, write_fragment, FragmentInfo,
+    FragmentSample,
 };
 pub use stub::stub_file;
 pub use table::{parse_moov, video_delay, Sample, Track};

@@ -224,26 +224,13 @@ impl State {
         let (all, i) = self.channel(id)?;
         let c = all[i].as_ref().map_err(|e| ApiError::new(422, e))?;
         Self::check_version(c, version)?;
-        let slot = c.schedule.by_sequence(sequence);
-        let item = &c.items[slot.programme];
-        let loaded = self.channel_loaded(c, slot.programme)?;
-        let seg = SegmentId::Media(slot.segment);
-        let video = self.segment_bytes(item.video, &item.video_rendition, seg, &loaded)?;
-        let audio = self.segment_bytes(item.video, &item.audio_rendition, seg, &loaded)?;
-        let (vinit, ainit) = self.channel_inits(c, slot.programme, &loaded)?;
-        let timescale = |init: &[u8]| {
-            crate::mp4::init_timescale(init)
-                .ok_or_else(|| ApiError::new(500, "a rendition's init has no timescale"))
-        };
-        let start = c.programme_start_us(&slot);
-        let epoch = c.schedule.start_us();
-        let tl = &item.pres.timeline;
+        let p = self.channel_parts(c, sequence)?;
         let body = crate::mp4::combine_fragment(
             sequence as u32,
-            &video,
-            shift_ticks(start, epoch, tl, timescale(&vinit)?),
-            &audio,
-            shift_ticks(start, epoch, tl, timescale(&ainit)?),
+            &p.video,
+            p.video_shift,
+            &p.audio,
+            p.audio_shift,
         )
         .ok_or_else(|| ApiError::new(500, "the renditions' segments could not be combined"))?;
         Ok(Reply {
@@ -253,6 +240,56 @@ impl State {
             body: Arc::new(body),
             cache_control: "public, max-age=31536000, immutable",
         })
+    }
+
+    /// The programme's own video and AAC segments behind a channel segment, their inits, and
+    /// the shifts (ticks of each track's timescale) that put them on the channel's clock.
+    fn channel_parts(&self, c: &Channel, sequence: u64) -> Result<Parts, ApiError> {
+        let slot = c.schedule.by_sequence(sequence);
+        let item = &c.items[slot.programme];
+        let loaded = self.channel_loaded(c, slot.programme)?;
+        let seg = SegmentId::Media(slot.segment);
+        let video = self.segment_bytes(item.video, &item.video_rendition, seg, &loaded)?;
+        let audio = self.segment_bytes(item.video, &item.audio_rendition, seg, &loaded)?;
+        let (video_init, audio_init) = self.channel_inits(c, slot.programme, &loaded)?;
+        let timescale = |init: &[u8]| {
+            crate::mp4::init_timescale(init)
+                .ok_or_else(|| ApiError::new(500, "a rendition's init has no timescale"))
+        };
+        let start = c.programme_start_us(&slot);
+        let epoch = c.schedule.start_us();
+        let tl = &item.pres.timeline;
+        Ok(Parts {
+            video_shift: shift_ticks(start, epoch, tl, timescale(&video_init)?),
+            audio_shift: shift_ticks(start, epoch, tl, timescale(&audio_init)?),
+            video,
+            audio,
+            video_init,
+            audio_init,
+        })
+    }
+
+    /// `GET /api/v1/channels/ID/stream.ts`: the channel as one MPEG-TS stream from the live
+    /// edge, paced at the channel's clock (what the HDHomeRun lineup points tuners at). The
+    /// stream is made while the client reads it; nothing is made once it has gone.
+    pub(super) fn channel_stream(&self, id: &str) -> Result<ChannelTs<'_>, ApiError> {
+        let (all, i) = self.channel(id)?;
+        let c = all[i].as_ref().map_err(|e| ApiError::new(422, e))?;
+        let slot = c.schedule.at(self.now_us()).ok_or_else(|| {
+            ApiError::new(404, format!("channel '{id}' starts at {}", c.config.start))
+        })?;
+        // The first segment now, so that a tuner can check the stream at once.
+        let mut ts = ChannelTs {
+            state: self,
+            id: id.to_owned(),
+            next: slot.sequence,
+            mux: None,
+            last_dts: [None; 2],
+            buf: Vec::new(),
+            at: 0,
+        };
+        ts.buf = ts.next_segment()?;
+        Ok(ts)
     }
 
     fn guide_channels(&self, base: &str) -> Result<Vec<(GuideChannel, Option<Channel>)>, ApiError> {
@@ -327,16 +364,102 @@ impl State {
                     &format!("{:08X}", iptv::device_id(&self.config.db.to_string_lossy())),
                     self.config.channels.len().max(1),
                 ),
+                // Tuners take MPEG-TS: the lineup names each channel's TS stream.
                 "lineup" => iptv::hdhr_lineup(
                     &self
                         .guide_channels(base)?
                         .into_iter()
-                        .map(|c| c.0)
+                        .map(|(mut c, _)| {
+                            c.url = c.url.replace("/master.m3u8", "/stream.ts");
+                            c
+                        })
                         .collect::<Vec<_>>(),
                 ),
                 _ => iptv::hdhr_lineup_status(),
             },
         ))
+    }
+}
+
+/// What a channel segment is made of (see [`State::channel_parts`]).
+struct Parts {
+    video: Arc<Vec<u8>>,
+    audio: Arc<Vec<u8>>,
+    video_init: Arc<Vec<u8>>,
+    audio_init: Arc<Vec<u8>>,
+    video_shift: i64,
+    audio_shift: i64,
+}
+
+/// A channel's MPEG-TS stream as a client reads it: one segment after another, each once the
+/// channel's clock is within a segment of its air time, through one muxer for the whole
+/// connection (continuity counters and clocks run on across programme changes).
+pub struct ChannelTs<'a> {
+    state: &'a State,
+    id: String,
+    next: u64,
+    mux: Option<crate::media::ts::TsMuxer>,
+    /// The last decode time written, video and audio.
+    last_dts: [Option<i64>; 2],
+    buf: Vec<u8>,
+    at: usize,
+}
+
+impl ChannelTs<'_> {
+    fn next_segment(&mut self) -> Result<Vec<u8>, ApiError> {
+        let (all, i) = self.state.channel(&self.id)?;
+        let c = all[i].as_ref().map_err(|e| ApiError::new(422, e))?;
+        let slot = c.schedule.by_sequence(self.next);
+        // A segment ahead of the clock at most: the client's buffer, and no more.
+        let ahead = slot.air_us - slot.duration_us - self.state.now_us();
+        if ahead > 0 {
+            std::thread::sleep(std::time::Duration::from_micros(ahead as u64));
+        }
+        let p = self.state.channel_parts(c, self.next)?;
+        let bad = || ApiError::new(500, "a programme's segments could not be made into TS");
+        let packets = crate::channel::ts::segment_packets(
+            &p.video_init,
+            &p.video,
+            p.video_shift,
+            &p.audio_init,
+            &p.audio,
+            p.audio_shift,
+        )
+        .ok_or_else(bad)?;
+        if self.mux.is_none() {
+            let format = crate::channel::ts::audio_format(&p.audio_init).ok_or_else(bad)?;
+            let codec = match crate::mp4::init_config(&p.video_init).map(|c| c.0) {
+                Some(k) if &k == b"hvc1" || &k == b"hev1" => "hevc",
+                _ => "h264",
+            };
+            self.mux = Some(
+                crate::media::ts::TsMuxer::new(codec, format.sample_rate, format.channels)
+                    .map_err(|e| ApiError::new(500, e.to_string()))?,
+            );
+        }
+        let mux = self.mux.as_mut().expect("made above");
+        for k in crate::channel::ts::monotonic(packets, &mut self.last_dts) {
+            mux.write(k.video, k.pts, k.dts, k.key, &k.data)
+                .map_err(|e| ApiError::new(500, e.to_string()))?;
+        }
+        self.next += 1;
+        mux.take().map_err(|e| ApiError::new(500, e.to_string()))
+    }
+}
+
+impl std::io::Read for ChannelTs<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.at >= self.buf.len() {
+            self.buf = self.next_segment().map_err(|e| {
+                log::warn!("channel '{}' TS stream ends: {}", self.id, e.message);
+                std::io::Error::other(e.message)
+            })?;
+            self.at = 0;
+        }
+        let n = out.len().min(self.buf.len() - self.at);
+        out[..n].copy_from_slice(&self.buf[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
     }
 }
 

@@ -204,7 +204,31 @@ pub fn respond(state: &State, mut req: tiny_http::Request, route: Result<Route, 
         }
         _ => true,
     };
-    let reply = if method == "OPTIONS" {
+    let stream = match &route {
+        Ok(Route::ChannelStream(id)) if authorized && method == "GET" => {
+            Some(state.channel_stream(id))
+        }
+        _ => None,
+    };
+    let reply = if let Some(Ok(ts)) = stream {
+        // Streamed for as long as the client reads: no length, chunked.
+        state.record(RecentRequest {
+            method: method.clone(),
+            path: path.to_owned(),
+            status: 200,
+            ms: (started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0,
+            error: None,
+        });
+        log::info!("{method} {path}: streaming");
+        let resp = tiny_http::Response::new(tiny_http::StatusCode(200), Vec::new(), ts, None, None)
+            .with_header(header("Content-Type", "video/mp2t"))
+            .with_header(header("Cache-Control", "no-store"))
+            .with_header(header("Access-Control-Allow-Origin", "*"));
+        let _ = req.respond(resp);
+        return;
+    } else if let Some(Err(e)) = stream {
+        Reply::error(e.status, e.message)
+    } else if method == "OPTIONS" {
         Reply::empty(204)
     } else if !authorized {
         Reply::error(

@@ -232,6 +232,11 @@ impl State {
             Route::Channels => self.channel_list(),
             Route::ChannelMaster(id) => self.channel_master(&id),
             Route::ChannelLive(id) => self.channel_live(&id),
+            // A stream, not a reply: the transport answers it (http::respond).
+            Route::ChannelStream(id) => Err(http::ApiError::new(
+                500,
+                format!("channel '{id}': the TS stream is answered by the transport"),
+            )),
             Route::ChannelInit { id, version, video } => self.channel_init(&id, &version, video),
             Route::ChannelSegment {
                 id,

@@ -55,6 +55,8 @@ pub enum Route {
     ChannelMaster(String),
     /// `GET /api/v1/channels/ID/live.m3u8`.
     ChannelLive(String),
+    /// `GET /api/v1/channels/ID/stream.ts`: the channel as one MPEG-TS stream.
+    ChannelStream(String),
     /// `GET /api/v1/channels/ID/VERSION/init-VIDEO.mp4`.
     ChannelInit {
         /// Channel id.
@@ -140,6 +142,9 @@ impl Route {
             }
             (true, _, ["api", "v1", "channels", c, "live.m3u8"]) => {
                 Route::ChannelLive((*c).to_owned())
+            }
+            (true, _, ["api", "v1", "channels", c, "stream.ts"]) => {
+                Route::ChannelStream((*c).to_owned())
             }
             (true, _, ["api", "v1", "channels", c, version, file]) => {
                 let bad = || ApiError::new(404, format!("no {file} on channel {c}"));
@@ -254,7 +259,9 @@ impl Route {
     pub fn is_segment(&self) -> bool {
         match self {
             Route::Rendition { file, .. } => *file != RenditionFile::Playlist,
-            Route::ChannelInit { .. } | Route::ChannelSegment { .. } => true,
+            Route::ChannelInit { .. } | Route::ChannelSegment { .. } | Route::ChannelStream(_) => {
+                true
+            }
             _ => false,
         }
     }
