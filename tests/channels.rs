@@ -429,3 +429,31 @@ fn the_hdhomerun_lineup_streams_continuous_mpeg_ts_across_a_programme_change() {
         );
     }
 }
+
+/// The web page's Live TV view lists the channels with what is on now and next, and the
+/// first one plays live in it (hls.js, the page's own player).
+#[test]
+fn the_web_pages_tv_view_lists_the_channels_and_plays_one_live() {
+    let d = tempfile::tempdir().unwrap();
+    let s = server(d.path(), 14);
+    let r = browser_report("tv.mjs", &[format!("http://{}", s.addr).as_ref()]);
+    assert_eq!(r["ok"], true, "{r}\n{}", s.trouble());
+    let channels: Vec<&str> = r["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c.as_str())
+        .collect();
+    assert!(
+        channels[0].starts_with("5  Clock TV")
+            && channels[0].contains("Now: Clockwork")
+            && channels[0].contains("Next: Clockwork"),
+        "{channels:?}"
+    );
+    assert!(channels[1].starts_with("7  Night Films"), "{channels:?}");
+    assert_eq!(r["live"], true, "{r}");
+    eprintln!(
+        "web page TV view: joined the live channel in {} ms",
+        r["join_ms"]
+    );
+}

@@ -7,6 +7,7 @@
 pub mod hw;
 pub mod mux;
 mod native;
+mod params;
 pub mod sys;
 pub mod transcode;
 pub mod ts;
@@ -20,7 +21,7 @@ use ffmpeg_next as ff;
 
 use crate::error::{Error, Result};
 use crate::rational::Rational;
-use crate::stream::{IndexEntry, Kind, StreamParams};
+use crate::stream::{IndexEntry, StreamParams};
 
 impl From<ff::Rational> for Rational {
     fn from(r: ff::Rational) -> Self {
@@ -296,7 +297,10 @@ impl Source {
 
     /// Codec parameters and metadata of every stream, as plain data.
     pub fn streams(&self) -> Vec<StreamParams> {
-        self.input.streams().map(|st| stream_params(&st)).collect()
+        self.input
+            .streams()
+            .map(|st| params::stream_params(&st))
+            .collect()
     }
 
     /// The container's own index for one stream: MP4 sample tables, Matroska Cues
@@ -482,118 +486,6 @@ impl Source {
         self.input
             .stream(stream)
             .map(|s| CodecParams(s.parameters()))
-    }
-}
-
-fn cstr(ptr: *const libc::c_char) -> Option<String> {
-    if ptr.is_null() {
-        None
-    } else {
-        // SAFETY: FFmpeg returns NUL-terminated static or context-owned strings.
-        Some(
-            unsafe { CStr::from_ptr(ptr) }
-                .to_string_lossy()
-                .into_owned(),
-        )
-    }
-}
-
-/// A stream's metadata tag, its bytes converted lossily (U+FFFD for what isn't UTF-8).
-fn stream_tag(st: &ff::format::stream::Stream, key: &str) -> Option<String> {
-    let key = CString::new(key).ok()?;
-    // SAFETY: the stream and its metadata dictionary live as long as `st`; av_dict_get returns
-    // an entry owned by the dictionary (or NULL), whose value is a NUL-terminated string that we
-    // copy out before the borrow ends.
-    unsafe {
-        let e = ffi::av_dict_get((*st.as_ptr()).metadata, key.as_ptr(), std::ptr::null(), 0);
-        if e.is_null() {
-            None
-        } else {
-            cstr((*e).value)
-        }
-    }
-}
-
-fn stream_params(st: &ff::format::stream::Stream) -> StreamParams {
-    let params = st.parameters();
-    // SAFETY: codecpar is valid for a stream of an open context; we only read fields.
-    let par = unsafe { &*params.as_ptr() };
-    let kind = match par.codec_type {
-        ffi::AVMediaType::AVMEDIA_TYPE_VIDEO => Kind::Video,
-        ffi::AVMediaType::AVMEDIA_TYPE_AUDIO => Kind::Audio,
-        ffi::AVMediaType::AVMEDIA_TYPE_SUBTITLE => Kind::Subtitle,
-        _ => Kind::Other,
-    };
-    let codec = cstr(unsafe { ffi::avcodec_get_name(par.codec_id) }).unwrap_or_default();
-    let profile = (par.profile != ffi::FF_PROFILE_UNKNOWN)
-        .then(|| cstr(unsafe { ffi::avcodec_profile_name(par.codec_id, par.profile) }))
-        .flatten();
-    let level = (par.level != ffi::FF_LEVEL_UNKNOWN && par.level > 0).then_some(par.level);
-    let (pixel_format, bit_depth) = if kind == Kind::Video && par.format >= 0 {
-        // SAFETY: a video stream's format is an AVPixelFormat value.
-        let fmt: ffi::AVPixelFormat = unsafe { std::mem::transmute(par.format) };
-        let name = cstr(unsafe { ffi::av_get_pix_fmt_name(fmt) });
-        let desc = unsafe { ffi::av_pix_fmt_desc_get(fmt) };
-        let depth = (!desc.is_null()).then(|| unsafe { (*desc).comp[0].depth } as u32);
-        (name, depth)
-    } else {
-        (None, None)
-    };
-    let (channels, channel_layout) = if kind == Kind::Audio {
-        let n = par.ch_layout.nb_channels.max(0) as u32;
-        let mut buf = [0 as libc::c_char; 64];
-        // SAFETY: buf is large enough and NUL-terminated by the callee on success.
-        let r =
-            unsafe { ffi::av_channel_layout_describe(&par.ch_layout, buf.as_mut_ptr(), buf.len()) };
-        let desc = (r > 0).then(|| cstr(buf.as_ptr())).flatten();
-        (n, desc)
-    } else {
-        (0, None)
-    };
-    let extradata = if par.extradata.is_null() || par.extradata_size <= 0 {
-        Vec::new()
-    } else {
-        // SAFETY: extradata points to extradata_size bytes owned by codecpar.
-        unsafe { std::slice::from_raw_parts(par.extradata, par.extradata_size as usize) }.to_vec()
-    };
-    // Tags are read as bytes and converted lossily here, never through ffmpeg-next's `&str`
-    // accessors, which trust FFmpeg's bytes to be UTF-8 (a damaged tag would be undefined
-    // behaviour, and was a crash in the playlist writer).
-    let tag = |key: &str| stream_tag(st, key);
-    let disposition = st.disposition();
-    let fr: Rational = st.avg_frame_rate().into();
-    let start = st.start_time();
-    let duration = st.duration();
-    StreamParams {
-        index: st.index(),
-        kind,
-        codec,
-        profile,
-        level,
-        width: par.width.max(0) as u32,
-        height: par.height.max(0) as u32,
-        frame_rate: (kind == Kind::Video && fr.num > 0 && fr.den > 0).then_some(fr),
-        bit_depth,
-        pixel_format,
-        video_delay: par.video_delay.max(0) as u32,
-        channels,
-        channel_layout,
-        sample_rate: par.sample_rate.max(0) as u32,
-        frame_size: par.frame_size.max(0) as u32,
-        language: tag("language").filter(|l| !l.is_empty() && l != "und"),
-        title: tag("title").or_else(|| tag("handler_name")).filter(|t| {
-            // MP4 handler names are muxer boilerplate, not titles.
-            let boiler = ["SoundHandler", "VideoHandler", "SubtitleHandler"];
-            !t.is_empty() && !boiler.contains(&t.as_str())
-        }),
-        default: disposition.contains(ff::format::stream::Disposition::DEFAULT),
-        forced: disposition.contains(ff::format::stream::Disposition::FORCED),
-        attached_pic: disposition.contains(ff::format::stream::Disposition::ATTACHED_PIC),
-        time_base: st.time_base().into(),
-        start: (start != ffi::AV_NOPTS_VALUE).then_some(start),
-        duration: (duration != ffi::AV_NOPTS_VALUE && duration > 0).then_some(duration),
-        bit_rate: par.bit_rate.max(0) as u64,
-        extradata,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Packet-level checks of the MP4 reader against libavformat's own reading.
 
 use super::*;
+use crate::stream::Kind;
 
 /// What a packet carries that a muxer or decoder reads.
 #[derive(Debug, Clone, PartialEq)]

@@ -36,6 +36,49 @@ impl State {
         real + self.config.clock_offset_us
     }
 
+    /// Notes that a client fetched a segment of a channel (the dashboard's "watching").
+    pub(super) fn channel_viewer(&self, id: &str, client: std::net::IpAddr) {
+        let mut v = self.viewers.lock().expect("lock");
+        v.entry(id.to_owned())
+            .or_default()
+            .insert(client, std::time::Instant::now());
+    }
+
+    /// The channels for the dashboard: what is on, and how many watch (a client counts for a
+    /// minute after its last segment; an open TS stream while it is open).
+    pub(super) fn channel_status(&self) -> Vec<super::status::ChannelStatus> {
+        let Ok(all) = self.channels() else {
+            return Vec::new();
+        };
+        let now = self.now_us();
+        let mut viewers = self.viewers.lock().expect("lock");
+        let streams = self.streams.lock().expect("lock");
+        all.iter()
+            .zip(&self.config.channels)
+            .map(|(c, conf)| {
+                let id = conf.id();
+                let recent = viewers.get_mut(&id).map_or(0, |v| {
+                    v.retain(|_, t| t.elapsed() < std::time::Duration::from_secs(60));
+                    v.len()
+                });
+                let on = match c {
+                    Ok(c) => c
+                        .schedule
+                        .at(now)
+                        .map(|s| c.items[s.programme].title.clone())
+                        .unwrap_or_else(|| "not started".into()),
+                    Err(e) => e.clone(),
+                };
+                super::status::ChannelStatus {
+                    number: conf.number,
+                    name: conf.name.clone(),
+                    now: on,
+                    watching: recent + streams.get(&id).copied().unwrap_or(0),
+                }
+            })
+            .collect()
+    }
+
     /// The configured channels, made concrete against the library (built once per scan).
     pub(super) fn channels(&self) -> Result<Channels, ApiError> {
         if let Some(c) = self.channels.lock().expect("lock").as_ref() {
@@ -100,7 +143,7 @@ impl State {
                         a.map(|a| {
                             let item = &c.items[a.programme];
                             serde_json::json!({
-                                "video": item.video,
+                                "video": item.video.to_string(),
                                 "title": item.title,
                                 "sub_title": item.sub_title,
                                 "start": iso8601(a.start_us),
@@ -278,6 +321,12 @@ impl State {
         let slot = c.schedule.at(self.now_us()).ok_or_else(|| {
             ApiError::new(404, format!("channel '{id}' starts at {}", c.config.start))
         })?;
+        *self
+            .streams
+            .lock()
+            .expect("lock")
+            .entry(id.to_owned())
+            .or_default() += 1;
         // The first segment now, so that a tuner can check the stream at once.
         let mut ts = ChannelTs {
             state: self,
@@ -444,6 +493,14 @@ impl ChannelTs<'_> {
         }
         self.next += 1;
         mux.take().map_err(|e| ApiError::new(500, e.to_string()))
+    }
+}
+
+impl Drop for ChannelTs<'_> {
+    fn drop(&mut self) {
+        if let Some(n) = self.state.streams.lock().expect("lock").get_mut(&self.id) {
+            *n = n.saturating_sub(1);
+        }
     }
 }
 

@@ -192,6 +192,9 @@ pub fn respond(state: &State, mut req: tiny_http::Request, route: Result<Route, 
     let _ = std::io::Read::read_to_end(&mut std::io::Read::take(reader, 1 << 20), &mut body);
     let (path, query) = url.split_once('?').unwrap_or((&url, ""));
     let route = route.map(|r| state.canonical(r));
+    if let (Ok(Route::ChannelSegment { id, .. }), Some(addr)) = (&route, req.remote_addr()) {
+        state.channel_viewer(id, addr.ip());
+    }
     let public = route.as_ref().is_ok_and(Route::is_public);
     let authorized = match state.config.token.as_deref() {
         Some(token) if !public => {

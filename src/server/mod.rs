@@ -112,6 +112,10 @@ pub struct State {
     recent: Mutex<VecDeque<RecentRequest>>,
     /// The channels made concrete against the library; rebuilt after a scan.
     channels: Mutex<Option<channels::Channels>>,
+    /// Who watches each channel: client address -> when it last fetched a segment, by channel
+    /// id; and the TS streams open now.
+    viewers: Mutex<HashMap<String, HashMap<std::net::IpAddr, Instant>>>,
+    streams: Mutex<HashMap<String, usize>>,
     /// Old ids to the ones they became (`video` and `show`), from the library; read again
     /// after a scan.
     aliases: Mutex<HashMap<(bool, i64), i64>>,
@@ -148,6 +152,8 @@ impl State {
             prefetch: prefetch::Prefetch::default(),
             channels: Mutex::new(None),
             aliases,
+            viewers: Mutex::new(HashMap::new()),
+            streams: Mutex::new(HashMap::new()),
         })
     }
 

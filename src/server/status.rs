@@ -38,6 +38,22 @@ pub struct Status {
     pub encoders: Vec<EncoderStatus>,
     /// The last requests answered, oldest first.
     pub recent: Vec<RecentRequest>,
+    /// The live channels, with how many are watching each.
+    pub channels: Vec<ChannelStatus>,
+}
+
+/// A live channel as the dashboard lists it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ChannelStatus {
+    /// Channel number.
+    pub number: u32,
+    /// Its name.
+    pub name: String,
+    /// What is on now (title), or why it can't air.
+    pub now: String,
+    /// Clients that fetched its segments in the last minute, plus its TS streams open now.
+    pub watching: usize,
 }
 
 /// A segment being made.
@@ -149,6 +165,7 @@ impl State {
             encoder: self.config.encoder.clone(),
             encoders: encoders().to_vec(),
             recent: self.recent.lock().expect("lock").iter().cloned().collect(),
+            channels: self.channel_status(),
         }
     }
 

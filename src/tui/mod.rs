@@ -17,7 +17,7 @@ use ratatui::Frame;
 use crate::server::status::Status;
 
 /// The panes Tab moves between.
-pub const PANES: [&str; 3] = ["Jobs", "Encoders", "Recent requests"];
+pub const PANES: [&str; 4] = ["Jobs", "Encoders", "Recent requests", "Channels"];
 
 /// What the dashboard shows.
 #[derive(Debug, Default)]
@@ -31,7 +31,7 @@ pub struct App {
     /// The pane with the focus.
     pub pane: usize,
     /// Scroll offset of each pane.
-    pub scroll: [usize; 3],
+    pub scroll: [usize; 4],
     /// The help overlay is shown.
     pub help: bool,
 }
@@ -75,8 +75,19 @@ pub fn draw(f: &mut Frame, app: &App) {
     .areas(area);
     let [jobs_area, cache_area] =
         Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(middle);
-    let [enc_area, recent_area] =
+    let [left, recent_area] =
         Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(bottom);
+    // The channels share the bottom left with the encoders when there are any.
+    let channels_rows = app.status.as_ref().map_or(0, |s| s.channels.len()) as u16;
+    let [enc_area, channels_area] = Layout::vertical([
+        Constraint::Min(3),
+        Constraint::Length(if channels_rows > 0 {
+            channels_rows.min(8) + 2
+        } else {
+            0
+        }),
+    ])
+    .areas(left);
     let empty = Status::default();
     let st = app.status.as_ref().unwrap_or(&empty);
     panes::title(f, top, app);
@@ -84,6 +95,9 @@ pub fn draw(f: &mut Frame, app: &App) {
     panes::cache(f, cache_area, st);
     panes::encoders(f, enc_area, app, st);
     panes::recent(f, recent_area, app, st);
+    if channels_area.height > 0 {
+        panes::channels(f, channels_area, app, st);
+    }
     if app.help {
         panes::help(f, area);
     }

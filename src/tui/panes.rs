@@ -214,6 +214,29 @@ pub fn recent(f: &mut Frame, area: Rect, app: &App, st: &Status) {
     f.render_widget(Paragraph::new(lines).block(block(app, 2)), area);
 }
 
+/// The live channels: number, name, what is on, how many watch (green when someone does).
+pub fn channels(f: &mut Frame, area: Rect, app: &App, st: &Status) {
+    let lines: Vec<Line> = st
+        .channels
+        .iter()
+        .skip(app.scroll[3])
+        .map(|c| {
+            Line::styled(
+                format!(
+                    "{:>3} {:<14} {:>2} watching  {}",
+                    c.number, c.name, c.watching, c.now
+                ),
+                Style::default().fg(if c.watching > 0 {
+                    Color::Green
+                } else {
+                    Color::Reset
+                }),
+            )
+        })
+        .collect();
+    f.render_widget(Paragraph::new(lines).block(block(app, 3)), area);
+}
+
 /// The keys, over the middle of the screen.
 pub fn help(f: &mut Frame, area: Rect) {
     let w = area.width.min(50);
