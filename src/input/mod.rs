@@ -59,13 +59,18 @@ pub fn stamp(path: &Path) -> Option<(i64, i64)> {
         return Some((len as i64, digest as i64));
     }
     let meta = std::fs::metadata(path).ok()?;
+    file_stamp(&meta).filter(|_| meta.is_file())
+}
+
+/// A local file's stamp from its metadata: (size, modification time in seconds).
+pub fn file_stamp(meta: &std::fs::Metadata) -> Option<(i64, i64)> {
     let mtime = meta
         .modified()
         .ok()?
         .duration_since(std::time::UNIX_EPOCH)
         .ok()?
         .as_secs() as i64;
-    meta.is_file().then_some((meta.len() as i64, mtime))
+    Some((meta.len() as i64, mtime))
 }
 
 /// The path part of a URL, percent-decoded (RFC 3986 2.1): what names a remote file the way

@@ -101,7 +101,7 @@ fn walk(root: &Path) -> Vec<Found> {
                 .is_some_and(|x| VIDEO_EXTENSIONS.contains(&x.to_ascii_lowercase().as_str()))
         })
         .filter_map(|e| {
-            let (size, mtime) = stamp(&e.metadata().ok()?)?;
+            let (size, mtime) = crate::input::file_stamp(&e.metadata().ok()?)?;
             Some(Found {
                 rel: e.path().strip_prefix(root).ok()?.to_path_buf(),
                 path: e.path().to_path_buf(),
@@ -181,17 +181,17 @@ fn artwork(root: &Path, folder: &Path, names: &[&str]) -> Option<String> {
         .and_then(|p| relative(root, &p))
 }
 
-/// A file's stamp as the library records it: (size, modification time in seconds). A file
-/// whose stamp changed is probed again before anything is made from it (see also
-/// [`crate::input::stamp`], for URLs too).
-pub fn stamp(meta: &std::fs::Metadata) -> Option<(i64, i64)> {
-    let mtime = meta
-        .modified()
-        .ok()?
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?
-        .as_secs() as i64;
-    Some((meta.len() as i64, mtime))
+/// An episode's season, number and title (none for a film).
+fn episode_fields(entry: &Entry) -> (Option<u32>, Option<u32>, Option<&str>) {
+    match entry {
+        Entry::Episode {
+            season,
+            episode,
+            title,
+            ..
+        } => (Some(*season), Some(*episode), title.as_deref()),
+        Entry::Movie { .. } => (None, None, None),
+    }
 }
 
 /// What the scanner stores for a video: its probe, as deep as planning and serving it needs
@@ -291,15 +291,7 @@ pub fn scan(
             artwork(&root, &folder, &BANNERS).as_deref(),
             artwork(&root, &folder, &FANART).as_deref(),
         )?;
-        let (season, episode, ep_title) = match &entry {
-            Entry::Episode {
-                season,
-                episode,
-                title,
-                ..
-            } => (Some(*season), Some(*episode), title.as_deref()),
-            Entry::Movie { .. } => (None, None, None),
-        };
+        let (season, episode, ep_title) = episode_fields(&entry);
         let path = f.key();
         let vid = ids::video_id_for(&tx, &path)?;
         if let Some(old) = id.filter(|old| *old != vid) {
@@ -389,15 +381,7 @@ pub fn scan_remote(
             ),
         };
         let show_id = store::upsert_show(&tx, &key, kind, &title, year, &folder)?;
-        let (season, episode, ep_title) = match &entry {
-            Entry::Episode {
-                season,
-                episode,
-                title,
-                ..
-            } => (Some(*season), Some(*episode), title.as_deref()),
-            Entry::Movie { .. } => (None, None, None),
-        };
+        let (season, episode, ep_title) = episode_fields(&entry);
         let vid = ids::video_id_for(&tx, url)?;
         let row = VideoRow {
             show_id,

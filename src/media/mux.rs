@@ -47,7 +47,8 @@ pub struct FragmentMuxer {
 // SAFETY: the context is owned exclusively by this value and never shared.
 unsafe impl Send for FragmentMuxer {}
 
-fn check(ret: i32, what: &str) -> Result<i32> {
+/// An FFmpeg return code as a result: negative codes are errors of `what`.
+pub(super) fn check(ret: i32, what: &str) -> Result<i32> {
     if ret < 0 {
         Err(ff_error(what.to_owned(), ff::Error::from(ret)))
     } else {
@@ -209,24 +210,34 @@ impl FragmentMuxer {
     }
 
     fn take_buffer(&mut self) -> Result<Vec<u8>> {
-        // SAFETY: pb is a dynamic buffer we opened; closing it hands us its memory, which we
-        // copy and free with av_free, then null pb so that nothing closes it twice.
-        unsafe {
-            let pb = (*self.ctx).pb;
-            if pb.is_null() {
-                return Ok(Vec::new());
-            }
-            let mut data: *mut u8 = ptr::null_mut();
-            let len = ffi::avio_close_dyn_buf(pb, &mut data);
-            (*self.ctx).pb = ptr::null_mut();
-            let out = if data.is_null() || len <= 0 {
-                Vec::new()
-            } else {
-                std::slice::from_raw_parts(data, len as usize).to_vec()
-            };
-            ffi::av_free(data as *mut libc::c_void);
-            Ok(out)
+        // SAFETY: ctx is this muxer's context; its pb, if any, is the dynamic buffer we opened.
+        Ok(unsafe { close_dyn_buf(self.ctx) })
+    }
+}
+
+/// Closes the dynamic buffer a context writes into and returns its bytes (none when it has
+/// no buffer); the context's pb is null afterwards, so nothing closes it twice.
+///
+/// # Safety
+/// `ctx` is a valid output context whose pb is null or a buffer from `avio_open_dyn_buf`.
+pub(super) unsafe fn close_dyn_buf(ctx: *mut ffi::AVFormatContext) -> Vec<u8> {
+    // SAFETY: as the caller promises; closing hands us the buffer's memory, which we copy and
+    // free with av_free.
+    unsafe {
+        let pb = (*ctx).pb;
+        if pb.is_null() {
+            return Vec::new();
         }
+        let mut data: *mut u8 = ptr::null_mut();
+        let len = ffi::avio_close_dyn_buf(pb, &mut data);
+        (*ctx).pb = ptr::null_mut();
+        let out = if data.is_null() || len <= 0 {
+            Vec::new()
+        } else {
+            std::slice::from_raw_parts(data, len as usize).to_vec()
+        };
+        ffi::av_free(data as *mut libc::c_void);
+        out
     }
 }
 

@@ -9,6 +9,7 @@ use std::ptr;
 use ff::ffi;
 use ffmpeg_next as ff;
 
+use super::mux::{check, close_dyn_buf};
 use crate::error::Result;
 use crate::media::ff_error;
 
@@ -25,14 +26,6 @@ pub struct TsMuxer {
 
 // SAFETY: the context is owned exclusively by this value and never shared.
 unsafe impl Send for TsMuxer {}
-
-fn check(ret: i32, what: &str) -> Result<i32> {
-    if ret < 0 {
-        Err(ff_error(what.to_owned(), ff::Error::from(ret)))
-    } else {
-        Ok(ret)
-    }
-}
 
 impl TsMuxer {
     /// Opens a muxer for `video` (`h264` or `hevc`) and AAC audio at `sample_rate` with
@@ -127,23 +120,13 @@ impl TsMuxer {
 
     /// The bytes written since the last call (whole 188-byte packets).
     pub fn take(&mut self) -> Result<Vec<u8>> {
-        // SAFETY: pb is a dynamic buffer we opened; closing it hands us its memory, which we
-        // copy and free, then a new one takes its place for what comes next.
+        // SAFETY: pb is the dynamic buffer we opened: flushed, closed for its bytes, and a new
+        // one takes its place for what comes next.
         unsafe {
-            let pb = (*self.ctx).pb;
-            if pb.is_null() {
-                return Ok(Vec::new());
+            if !(*self.ctx).pb.is_null() {
+                ffi::avio_flush((*self.ctx).pb);
             }
-            ffi::avio_flush(pb);
-            let mut data: *mut u8 = ptr::null_mut();
-            let len = ffi::avio_close_dyn_buf(pb, &mut data);
-            (*self.ctx).pb = ptr::null_mut();
-            let out = if data.is_null() || len <= 0 {
-                Vec::new()
-            } else {
-                std::slice::from_raw_parts(data, len as usize).to_vec()
-            };
-            ffi::av_free(data as *mut libc::c_void);
+            let out = close_dyn_buf(self.ctx);
             check(
                 ffi::avio_open_dyn_buf(&mut (*self.ctx).pb),
                 "opening a memory buffer",
@@ -161,13 +144,7 @@ impl Drop for TsMuxer {
         // SAFETY: the buffer is closed and freed before the context, so nothing touches it
         // twice; the muxer's deinit runs inside avformat_free_context.
         unsafe {
-            let pb = (*self.ctx).pb;
-            if !pb.is_null() {
-                let mut data: *mut u8 = ptr::null_mut();
-                ffi::avio_close_dyn_buf(pb, &mut data);
-                ffi::av_free(data as *mut libc::c_void);
-                (*self.ctx).pb = ptr::null_mut();
-            }
+            close_dyn_buf(self.ctx);
             ffi::avformat_free_context(self.ctx);
         }
         self.ctx = ptr::null_mut();
