@@ -123,6 +123,8 @@ pub struct Source {
     /// A progressive MP4 read from its own sample tables (see [`native`]).
     mp4: Option<native::Mp4Reader>,
     _io: Option<native::MemIo>,
+    /// A remote file's reader, told what the next reads take (see [`Source::will_read`]).
+    remote: Option<std::sync::Arc<dyn crate::input::ReadAt>>,
 }
 
 /// A packet's timing and stream, without its payload.
@@ -187,6 +189,7 @@ impl Source {
                     input,
                     mp4: Some(mp4),
                     _io: Some(io),
+                    remote: remote.clone(),
                 });
             }
         }
@@ -197,7 +200,7 @@ impl Source {
         use std::os::unix::ffi::OsStrExt;
         let c_path = CString::new(path.as_os_str().as_bytes())
             .map_err(|_| not_found("the path contains a NUL byte".into()))?;
-        let (mut ctx, io) = match remote {
+        let (mut ctx, io) = match remote.clone() {
             Some(r) => {
                 let (ctx, io) = native::custom_io(r)
                     .ok_or_else(|| not_found("no memory for its I/O context".into()))?;
@@ -248,6 +251,7 @@ impl Source {
                 input: ff::format::context::Input::wrap(ctx),
                 mp4: None,
                 _io: io,
+                remote,
             })
         }
     }
@@ -357,12 +361,36 @@ impl Source {
         let _ = self.seek(stream, i64::MIN / 2);
     }
 
-    /// Says the next reads take `stream` (and the streams beside it) up to `until` (the
-    /// stream's time base): a remote MP4 fetches those samples in one request. Nothing for
-    /// files libavformat reads.
-    pub fn will_read(&self, stream: usize, until: i64) {
+    /// Says the next reads take `stream` (and the streams beside it) from `from` (where it
+    /// was just sought) up to `until`, in the stream's time base: a remote file fetches those
+    /// bytes in one request (an MP4's samples from its tables; other containers' from the
+    /// keyframe index: the clusters from the keyframe at `from` to the one at `until`, after
+    /// which reads go block by block). Nothing for local files.
+    pub fn will_read(&self, stream: usize, from: i64, until: i64) {
         if let Some(m) = &self.mp4 {
             m.will_read(stream, until);
+            return;
+        }
+        let Some(r) = &self.remote else {
+            return;
+        };
+        let entries = self.index_entries(stream);
+        let Some(lo) = entries
+            .iter()
+            .rev()
+            .find(|e| e.timestamp <= from)
+            .or(entries.first())
+            .and_then(|e| u64::try_from(e.pos).ok())
+        else {
+            return;
+        };
+        let hi = entries
+            .iter()
+            .find(|e| e.timestamp >= until)
+            .and_then(|e| u64::try_from(e.pos).ok())
+            .unwrap_or(r.len());
+        if hi > lo {
+            r.will_need(lo, hi - lo);
         }
     }
 

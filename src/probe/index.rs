@@ -177,7 +177,7 @@ pub(super) fn check_idr(src: &mut Source, vs: &StreamParams, keys: &[i64]) -> Op
             continue;
         }
         // A remote file fetches what the next reads take in one request.
-        src.will_read(vs.index, *k);
+        src.will_read(vs.index, *k, *k);
         // The keyframe is the first video packet after the seek.
         while let Ok(Some(p)) = src.read() {
             if p.stream != vs.index {

@@ -50,7 +50,8 @@ impl Segmenter<'_> {
                 self.rewind();
             }
         }
-        self.src.will_read(v, grid.video_ticks(tl, to));
+        self.src
+            .will_read(v, target.max(tl.origin()), grid.video_ticks(tl, to));
         let mut run = AudioRun {
             frames: Vec::new(),
             next: None,

@@ -28,7 +28,7 @@ impl Segmenter<'_> {
         let vs = &self.info.streams[stream];
         let tol = keyframe_tolerance(vs.time_base);
         self.src.seek(stream, start)?;
-        self.src.will_read(stream, end);
+        self.src.will_read(stream, start, end);
         let mut packets: Vec<Packet> = Vec::new();
         let is_last = n + 1 == tl.len();
         // Copy, segment 0: there is no GOP before to lean on.
