@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Builds Haema's container image with podman (Containerfile), runs it on the fixtures library,
-# plays a fixture through it with ffmpeg, checks its health check and its non-root user, and
-# reports the image's size. Needs podman, runc and debootstrap (scripts/install-deps.sh
-# --container); no image registry: the base is made from Debian's packages.
-#   scripts/container.sh [PORT]
+# Builds Haema's container image with podman (Containerfile: a minimal FFmpeg built from
+# Debian's source package), runs it on the fixtures library, plays a fixture through it with
+# ffmpeg, checks its health check and its non-root user, and reports the image's size. With
+# --compare, also builds Containerfile.debian (Debian's FFmpeg libraries) and reports its size.
+# Needs podman, runc and debootstrap (scripts/install-deps.sh --container); no image registry:
+# the base is made from Debian's packages.
+#   scripts/container.sh [--compare] [PORT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for c in podman runc debootstrap ffmpeg; do
@@ -15,6 +17,8 @@ P=(podman --runtime runc --cgroup-manager=cgroupfs)
 limits=(--ulimit nofile=4096:4096 --ulimit nproc=4096:4096)
 base=localhost/haema-debian-base:bookworm
 image=localhost/haema:latest
+compare=false
+if [[ "${1:-}" == "--compare" ]]; then compare=true; shift; fi
 port=${1:-18096}
 
 if ! "${P[@]}" image exists "$base"; then
@@ -26,14 +30,18 @@ if ! "${P[@]}" image exists "$base"; then
   rm -rf "$root"
 fi
 
-# The host's Rust toolchain and crate registry, and a target folder kept between builds.
-mkdir -p target/container
+# The host's Rust toolchain and crate registry, and a target folder per Containerfile kept
+# between builds.
+build() { # CONTAINERFILE TAG TARGET_SUBDIR
+  mkdir -p "target/$3"
+  "${P[@]}" build "${limits[@]}" --network host --format docker --layers \
+    -v "${RUSTUP_HOME:-$HOME/.rustup}:/opt/rustup:ro" \
+    -v "${CARGO_HOME:-$HOME/.cargo}:/opt/cargo" \
+    -v "$PWD/target/$3:/opt/target" \
+    -t "$2" -f "$1" . >&2
+}
 started=$(date +%s)
-"${P[@]}" build "${limits[@]}" --network host --format docker --layers \
-  -v "${RUSTUP_HOME:-$HOME/.rustup}:/opt/rustup:ro" \
-  -v "${CARGO_HOME:-$HOME/.cargo}:/opt/cargo" \
-  -v "$PWD/target/container:/opt/target" \
-  -t "$image" -f Containerfile . >&2
+build Containerfile "$image" container
 built=$(( $(date +%s) - started ))
 
 name=haema-check-$$
@@ -71,3 +79,10 @@ libs=$("${P[@]}" run --rm "${limits[@]}" --network host --entrypoint /bin/bash "
 bin=$("${P[@]}" run --rm "${limits[@]}" --network host --entrypoint /bin/bash "$image" -c 'stat -c %s /usr/local/bin/haema')
 mb() { awk -v b="$1" 'BEGIN { printf "%.0f MB", b / 1e6 }'; }
 echo "image $image: $(mb "$size") ($(mb "$base_size") Debian minbase, $(mb "$libs") the shared libraries haema links, $(mb "$bin") haema); built in ${built} s; runs as uid $user; healthy; played video $id with ffmpeg, no warning"
+if $compare; then
+  build Containerfile.debian localhost/haema:debian container-debian
+  dsize=$("${P[@]}" image inspect --format '{{.Size}}' localhost/haema:debian)
+  dlibs=$("${P[@]}" run --rm "${limits[@]}" --network host --entrypoint /bin/bash localhost/haema:debian -c \
+    'du -cbL $(ldd /usr/local/bin/haema | awk "/=> \\// { print \$3 }") | tail -1 | cut -f1')
+  echo "image localhost/haema:debian (Debian's FFmpeg libraries): $(mb "$dsize") ($(mb "$dlibs") the shared libraries haema links)"
+fi

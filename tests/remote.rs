@@ -211,6 +211,51 @@ fn a_remote_two_hour_film_costs_its_index_and_its_segment_in_a_few_requests() {
             );
         }
     }
+
+    // The same films as a server's remote: entries. The scan probes them once (kept in the
+    // database); a server started afresh then makes a segment from the cached probe: what a
+    // segment costs a server, the file's header and the segment's own bytes.
+    let cfg = d.path().join("haema.yaml");
+    let urls: Vec<String> = ["film.mp4", "film.mkv"]
+        .iter()
+        .map(|n| format!("http://{}/{n}", nginx.addr))
+        .collect();
+    std::fs::write(&cfg, format!("remote:\n  - {}\n  - {}\n", urls[0], urls[1])).unwrap();
+    let (db, empty) = (d.path().join("haema.db"), d.path().join("library"));
+    std::fs::create_dir_all(&empty).unwrap();
+    let args = ["--config".as_ref(), cfg.as_os_str()];
+    drop(common::server::Server::launch(
+        &db, &empty, 0, &args, None, 2,
+    ));
+    let s = common::server::Server::launch(&db, &empty, 0, &args, None, 2);
+    for (url, name) in urls.iter().zip(["film.mp4", "film.mkv"]) {
+        let id = haema::library::video_id(url);
+        let before = nginx.log().len();
+        let r = s.get(&format!("/api/v1/video/{id}/original/900.m4s"));
+        assert_eq!(r.status, 200, "{}", s.trouble());
+        let log = nginx.log();
+        let bytes: u64 = log[before..]
+            .iter()
+            .map(|l| l[3].parse::<u64>().unwrap())
+            .sum();
+        eprintln!(
+            "{name}: segment 900 ({} kB) by a server with the probe cached (its prefetch of the next segments included): {} requests, {} kB",
+            r.body.len() / 1000,
+            log.len() - before,
+            bytes / 1000
+        );
+        // The index it reads again to open the file: the moov; Matroska's head (EBML header,
+        // SeekHead, Tracks: its first block) and Cues, under 1 MiB.
+        let index = match name {
+            "film.mp4" => moov_size(&films.join(name)),
+            _ => 1 << 20,
+        };
+        assert!(
+            bytes as f64 <= 1.2 * (r.body.len() as u64 + index) as f64,
+            "{name}: {bytes} bytes for a {} byte segment and a {index} byte index",
+            r.body.len()
+        );
+    }
 }
 
 /// A proxy in front of `upstream` that closes every other connection it accepts after

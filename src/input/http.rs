@@ -45,6 +45,8 @@ pub struct Remote {
     next_block: std::sync::atomic::AtomicU64,
     /// The range last announced by `will_need`, fetched whole: (offset, bytes).
     extent: Mutex<Option<(u64, Arc<Vec<u8>>)>>,
+    /// The last big read (an MP4's moov, read again by every source that opens the file).
+    big: Mutex<Option<(u64, Arc<Vec<u8>>)>>,
 }
 
 #[derive(Default)]
@@ -121,6 +123,7 @@ impl Remote {
             blocks: Mutex::new(Blocks::default()),
             next_block: std::sync::atomic::AtomicU64::new(1),
             extent: Mutex::new(None),
+            big: Mutex::new(None),
         });
         if !first.bytes.is_empty() {
             remote
@@ -204,16 +207,33 @@ impl super::ReadAt for Remote {
             .checked_add(buf.len() as u64)
             .filter(|e| *e <= self.len)
             .ok_or_else(|| Error::from(ErrorKind::UnexpectedEof))?;
-        if let Some((at, bytes)) = self.extent.lock().expect("lock").as_ref() {
-            if offset >= *at && end <= at + bytes.len() as u64 {
+        let copy_from = |kept: &Option<(u64, Arc<Vec<u8>>)>, buf: &mut [u8]| match kept {
+            Some((at, bytes)) if offset >= *at && end <= at + bytes.len() as u64 => {
                 let from = (offset - at) as usize;
                 buf.copy_from_slice(&bytes[from..from + buf.len()]);
-                return Ok(());
+                true
             }
+            _ => false,
+        };
+        if copy_from(&self.extent.lock().expect("lock"), buf) {
+            return Ok(());
         }
         if buf.len() as u64 >= 2 * BLOCK {
-            // A big read (a moov, a GOP): exactly its range, in one request.
-            buf.copy_from_slice(&self.fetch(offset, end - 1)?);
+            // A big read (a moov): exactly its range, in one request, and kept for the next
+            // source that opens the file. Held while fetched: sources opening the file at once
+            // wait for this read rather than each making its own.
+            let mut big = self.big.lock().expect("lock");
+            if copy_from(&big, buf) {
+                return Ok(());
+            }
+            let bytes = Arc::new(self.fetch(offset, end - 1)?);
+            buf.copy_from_slice(&bytes);
+            if buf.len() as u64 <= MAX_EXTENT {
+                *big = Some((offset, bytes));
+            }
+            return Ok(());
+        }
+        if copy_from(&self.big.lock().expect("lock"), buf) {
             return Ok(());
         }
         let (first, last) = (offset / BLOCK, (end - 1) / BLOCK);
