@@ -26,6 +26,9 @@ if ! "${P[@]}" image exists "$base"; then
   root=$(mktemp -d)
   echo "making the base image from Debian's packages (debootstrap, ${mirror:-deb.debian.org})" >&2
   debootstrap --variant=minbase bookworm "$root" "${mirror:-http://deb.debian.org/debian}" >/dev/null
+  # The packages debootstrap downloaded and the package lists: every stage updates its own.
+  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* "$root"/usr/share/doc/* \
+    "$root"/usr/share/man/* "$root"/usr/share/locale/*
   tar -C "$root" -c . | "${P[@]}" import - "$base" >/dev/null
   rm -rf "$root"
 fi
