@@ -457,3 +457,47 @@ fn the_web_pages_tv_view_lists_the_channels_and_plays_one_live() {
         r["join_ms"]
     );
 }
+
+/// Three programme changes (pilot, episode 2, pilot again on the next loop, episode 2): each
+/// programme's picture and sound start where the previous one's end on the channel clock, and
+/// the offset between its first sound and first picture is the same at every change (no drift
+/// builds up). Prints the offsets.
+#[test]
+fn sound_and_picture_keep_their_offset_through_three_programme_changes() {
+    let d = tempfile::tempdir().unwrap();
+    let s = server(d.path(), 30);
+    let base = "/api/v1/channels/clock-tv";
+    let live = String::from_utf8(s.get(&format!("{base}/live.m3u8")).body).unwrap();
+    let version = entries(&live)[0].1.split('/').next().unwrap().to_owned();
+    let (pilot, episode) = (MP4_ID, NO_CUES_ID);
+    let mut spans = Vec::new();
+    // Five 4 s segments a programme: sequences 0-4, 5-9, 10-14, 15-19.
+    for (k, video) in [pilot, episode, pilot, episode].into_iter().enumerate() {
+        let mut bytes = s.get(&format!("{base}/{version}/init-{video}.mp4")).body;
+        for seq in 5 * k..5 * k + 5 {
+            let seg = s.get(&format!("{base}/{version}/{seq}.m4s"));
+            assert_eq!(seg.status, 200, "{seq}");
+            bytes.extend(seg.body);
+        }
+        let f = d.path().join(format!("programme-{k}.mp4"));
+        std::fs::write(&f, bytes).unwrap();
+        spans.push((packet_span(&f, "v:0"), packet_span(&f, "a:0")));
+    }
+    let offsets: Vec<f64> = spans.iter().map(|(v, a)| v.0 - a.0).collect();
+    eprintln!("first picture - first sound at each programme start: {offsets:?} s");
+    for w in spans.windows(2) {
+        let ((v0, a0), (v1, a1)) = (w[0], w[1]);
+        assert!((v1.0 - v0.1).abs() < 0.05, "picture: {spans:?}");
+        assert!((a1.0 - a0.1).abs() < 0.05, "sound: {spans:?}");
+    }
+    for o in &offsets {
+        assert!(
+            (o - offsets[0]).abs() < 0.025 && o.abs() < 0.05,
+            "the offset drifts: {offsets:?}"
+        );
+    }
+    assert!(
+        (spans[3].0 .0 - 70.0).abs() < 0.2,
+        "the fourth programme airs 60 s after the epoch plus the 10 s lead: {spans:?}"
+    );
+}
