@@ -3,6 +3,7 @@
 // --dir: plays DIR/master.m3u8, a static tree served from the page's own origin.
 // --audio: switch to the audio rendition in that language once playing, before the seeks.
 // --subs LANG: show that subtitle track first; the report lists the cues of showing tracks.
+// --live SECS: a live playlist: play SECS of wall time, sampling position and frame clock.
 // It waits for playback, then seeks to each time in turn (the test asks forward, back into an
 // early segment and near the end) and reads the frame number drawn in the picture (clock.js).
 import http from 'node:http';
@@ -82,28 +83,44 @@ try {
     if (out.start_ms < 0) throw new Error(`playback did not start: ${JSON.stringify(out.stuck)}`);
   }
   out.duration = await page.evaluate('window.video().duration');
-  if (opt('--audio')) {
-    out.audio_languages = await page.evaluate((l) => window.selectAudio(l), opt('--audio'));
-    const short = new Intl.Locale(opt('--audio')).language;
-    out.audio_switch_ms = await until(`['${opt('--audio')}', '${short}'].includes(window.audioLanguage())`, 10000);
+  if (opt('--live')) {
+    // A live channel: watch SECS of wall time, sampling the play position and the frame
+    // number drawn in the picture (a programme change shows as the number starting again).
+    const secs = Number(opt('--live'));
+    out.samples = [];
+    const t0 = Date.now();
+    while (Date.now() - t0 < secs * 1000) {
+      out.samples.push(await page.evaluate(() => ({ t: +window.video().currentTime.toFixed(3), frame: window.frameNumber() })));
+      await sleep(250);
+    }
+    out.played = out.samples.at(-1).t - out.samples[0].t;
+    out.errors = await page.evaluate(() => window.errors);
+    out.media_error = await page.evaluate(() => window.video().error && window.video().error.message);
+    out.ok = out.played > secs * 0.8 && !out.errors.some((e) => e.fatal);
+  } else {
+    if (opt('--audio')) {
+      out.audio_languages = await page.evaluate((l) => window.selectAudio(l), opt('--audio'));
+      const short = new Intl.Locale(opt('--audio')).language;
+      out.audio_switch_ms = await until(`['${opt('--audio')}', '${short}'].includes(window.audioLanguage())`, 10000);
+    }
+    if (opt('--subs')) {
+      await page.evaluate((l) => window.selectText(l), opt('--subs'));
+      out.subs_ms = await until('window.shownCues().some((t) => t.cues.length > 0)', 10000);
+    }
+    out.clock = [];
+    for (const t of (opt('--at') || '').split(',').filter(Boolean).map(Number)) {
+      out.clock.push(await page.evaluate((x) => window.clockAt(x), t));
+    }
+    // And it plays on after the last seek.
+    const t0 = await page.evaluate('window.video().currentTime');
+    await page.evaluate('window.video().play()');
+    out.plays_on_ms = await until(`window.video().currentTime > ${Math.min(t0 + 0.5, out.duration - 0.2)}`, 15000);
+    out.audio_language = await page.evaluate(() => window.audioLanguage());
+    if (opt('--subs')) out.text_tracks = await page.evaluate(() => window.shownCues());
+    out.errors = await page.evaluate(() => window.errors);
+    out.ok = out.plays_on_ms >= 0 && !out.errors.some((e) => e.fatal)
+      && out.clock.every((c) => c.seeked);
   }
-  if (opt('--subs')) {
-    await page.evaluate((l) => window.selectText(l), opt('--subs'));
-    out.subs_ms = await until('window.shownCues().some((t) => t.cues.length > 0)', 10000);
-  }
-  out.clock = [];
-  for (const t of (opt('--at') || '').split(',').filter(Boolean).map(Number)) {
-    out.clock.push(await page.evaluate((x) => window.clockAt(x), t));
-  }
-  // And it plays on after the last seek.
-  const t0 = await page.evaluate('window.video().currentTime');
-  await page.evaluate('window.video().play()');
-  out.plays_on_ms = await until(`window.video().currentTime > ${Math.min(t0 + 0.5, out.duration - 0.2)}`, 15000);
-  out.audio_language = await page.evaluate(() => window.audioLanguage());
-  if (opt('--subs')) out.text_tracks = await page.evaluate(() => window.shownCues());
-  out.errors = await page.evaluate(() => window.errors);
-  out.ok = out.plays_on_ms >= 0 && !out.errors.some((e) => e.fatal)
-    && out.clock.every((c) => c.seeked);
 } catch (e) {
   out.error = String(e);
   out.errors = await page.evaluate(() => window.errors).catch(() => null);
