@@ -109,7 +109,7 @@ impl State {
         Ok(built)
     }
 
-    fn channel(&self, id: &str) -> Result<(Channels, usize), ApiError> {
+    pub(super) fn channel(&self, id: &str) -> Result<(Channels, usize), ApiError> {
         let all = self.channels()?;
         let i = all
             .iter()

@@ -238,11 +238,11 @@ impl State {
             Route::Channels => self.channel_list(),
             Route::ChannelMaster(id) => self.channel_master(&id),
             Route::ChannelLive(id) => self.channel_live(&id),
-            // A stream, not a reply: the transport answers it (http::respond).
-            Route::ChannelStream(id) => Err(http::ApiError::new(
-                500,
-                format!("channel '{id}': the TS stream is answered by the transport"),
-            )),
+            // GET streams (http::respond); HEAD says what a GET would (a tuner checking the
+            // channel) without starting one.
+            Route::ChannelStream(id) => self
+                .channel(&id)
+                .map(|_| Reply::text("video/mp2t", String::new())),
             Route::ChannelInit { id, version, video } => self.channel_init(&id, &version, video),
             Route::ChannelSegment {
                 id,
