@@ -501,3 +501,56 @@ fn sound_and_picture_keep_their_offset_through_three_programme_changes() {
         "the fourth programme airs 60 s after the epoch plus the 10 s lead: {spans:?}"
     );
 }
+
+/// GStreamer's playbin (hlsdemux) on the live copy channel for 16 s of wall time, from 14 s
+/// after the epoch: it shows the pilot's frames, then the episode's from its first, each
+/// programme's frames one after another with none left out or shown twice.
+#[test]
+fn gstreamer_plays_a_live_channel_through_a_programme_change_frame_by_frame() {
+    let d = tempfile::tempdir().unwrap();
+    let s = server(d.path(), 14);
+    let url = format!("http://{}/api/v1/channels/clock-tv/master.m3u8", s.addr);
+    let raw = d.path().join("strip.raw");
+    // -e: an interrupt ends the stream cleanly (EOS), the strips written so far complete.
+    let out = run(std::process::Command::new("timeout")
+        .args([
+            "-s",
+            "INT",
+            "-k",
+            "5",
+            "16",
+            "gst-launch-1.0",
+            "-e",
+            "playbin",
+        ])
+        .arg(format!("uri={url}"))
+        .arg(strip_sink(&raw))
+        .arg("audio-sink=fakesink sync=false"));
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(!text.contains("ERROR"), "{text}");
+    let shown = strip_frame_numbers(&raw);
+    let change = shown
+        .windows(2)
+        .position(|w| w[1] + 240 < w[0])
+        .unwrap_or_else(|| panic!("no programme change in {} frames: {shown:?}", shown.len()));
+    let (pilot, episode) = shown.split_at(change + 1);
+    for (what, frames) in [("pilot", pilot), ("episode", episode)] {
+        assert!(
+            frames.windows(2).all(|w| w[1] == w[0] + 1),
+            "{what}: frames not one after another: {frames:?}"
+        );
+    }
+    assert_eq!(pilot.last(), Some(&479), "the pilot to its last frame");
+    assert_eq!(
+        episode.first(),
+        Some(&0),
+        "the episode from its first frame"
+    );
+    eprintln!(
+        "GStreamer: pilot frames {}..={}, episode 0..={}",
+        pilot[0],
+        pilot.last().unwrap(),
+        episode.last().unwrap()
+    );
+}

@@ -415,11 +415,7 @@ fn gstreamer_and_ffmpeg_play_every_served_master_playlist_to_the_end_showing_eve
             .arg("playbin")
             .arg(format!("uri={url}"))
             .arg("connection-speed=1")
-            .arg(format!(
-                "video-sink=videoconvert ! videoscale ! video/x-raw,format=GRAY8,width=640,height=360 \
-                 ! videocrop top=328 ! filesink location={}",
-                raw.display()
-            ))
+            .arg(strip_sink(&raw))
             .arg("audio-sink=fakesink sync=false"));
         let text = String::from_utf8_lossy(&out.stdout).into_owned()
             + &String::from_utf8_lossy(&out.stderr);
@@ -428,17 +424,7 @@ fn gstreamer_and_ffmpeg_play_every_served_master_playlist_to_the_end_showing_eve
             "{}: {text}",
             file.display()
         );
-        // One 640x32 strip per frame; bit i is the block at x = 32 i, read on its middle row.
-        let shown: Vec<u32> = std::fs::read(&raw)
-            .unwrap()
-            .chunks(640 * 32)
-            .map(|strip| {
-                (0..20)
-                    .filter(|i| strip[16 * 640 + 32 * i + 16] >= 128)
-                    .map(|i| 1 << i)
-                    .sum()
-            })
-            .collect();
+        let shown = strip_frame_numbers(&raw);
         assert_eq!(shown, want, "GStreamer, {}", file.display());
         assert_eq!(
             frame_numbers(std::path::Path::new(&url)),

@@ -419,6 +419,31 @@ pub fn served_clock_points(addr: &str, video: i64) -> (String, Vec<u32>) {
     (at.join(","), want)
 }
 
+/// GStreamer's video sink for [`strip_frame_numbers`]: the bottom 640x32 strip of every frame,
+/// grey, into `raw`.
+pub fn strip_sink(raw: &Path) -> String {
+    format!(
+        "video-sink=videoconvert ! videoscale ! video/x-raw,format=GRAY8,width=640,height=360 \
+         ! videocrop top=328 ! filesink location={}",
+        raw.display()
+    )
+}
+
+/// The frame numbers of the strips [`strip_sink`] wrote, in the order shown: one 640x32 strip
+/// per frame; bit i is the block at x = 32 i, read on its middle row.
+pub fn strip_frame_numbers(raw: &Path) -> Vec<u32> {
+    std::fs::read(raw)
+        .unwrap_or_default()
+        .chunks_exact(640 * 32)
+        .map(|strip| {
+            (0..20)
+                .filter(|i| strip[16 * 640 + 32 * i + 16] >= 128)
+                .map(|i| 1 << i)
+                .sum()
+        })
+        .collect()
+}
+
 /// Makes `out` with ffmpeg from `secs` seconds of test picture at 24 fps and `size` (`WxH`),
 /// with the fixtures' frame-number clock drawn in it (see [`frame_numbers`]), as input 0;
 /// `args` adds inputs, maps and codecs. Media made at test time carries the same clock as the
