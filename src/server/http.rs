@@ -192,9 +192,6 @@ pub fn respond(state: &State, mut req: tiny_http::Request, route: Result<Route, 
     let _ = std::io::Read::read_to_end(&mut std::io::Read::take(reader, 1 << 20), &mut body);
     let (path, query) = url.split_once('?').unwrap_or((&url, ""));
     let route = route.map(|r| state.canonical(r));
-    if let (Ok(Route::ChannelSegment { id, .. }), Some(addr)) = (&route, req.remote_addr()) {
-        state.channel_viewer(id, addr.ip());
-    }
     let public = route.as_ref().is_ok_and(Route::is_public);
     let authorized = match state.config.token.as_deref() {
         Some(token) if !public => {
@@ -207,6 +204,12 @@ pub fn respond(state: &State, mut req: tiny_http::Request, route: Result<Route, 
         }
         _ => true,
     };
+    // Who watches a channel: clients its segments are served to (not ones refused).
+    if let (true, Ok(Route::ChannelSegment { id, .. }), Some(addr)) =
+        (authorized, &route, req.remote_addr())
+    {
+        state.channel_viewer(id, addr.ip());
+    }
     let stream = match &route {
         Ok(Route::ChannelStream(id)) if authorized && method == "GET" => {
             Some(state.channel_stream(id))
