@@ -65,7 +65,7 @@ n=900
 t=$($haema probe --json "$f" | python3 -c "import json,sys; j=json.load(sys.stdin); print(sum(j['plan']['segment_durations'][:$n]) + j['keyframes'][0])")
 hyperfine -N --warmup 1 --runs 10 --export-markdown "$dir/transcode.md" \
   "$haema segment $f $n -r h264-720p" \
-  "ffmpeg -v error -ss $t -i $f -t 4 -map 0:v:0 -vf scale=1280:720 -c:v libx264 -preset veryfast -crf 23 -maxrate 3500k -bufsize 3500k -bf 0 -f mp4 -movflags frag_keyframe+empty_moov+default_base_moof -"
+  "ffmpeg -v error -ss $t -i $f -t 4 -map 0:v:0 -vf scale=1280:720 -c:v libx264 -preset veryfast -b:v 2625k -maxrate 3500k -bufsize 3500k -bf 0 -f mp4 -movflags frag_keyframe+empty_moov+default_base_moof -"
 
 echo "== in-process"
 for f in "$dir/film.mkv" "$dir/film.mp4" "$dir/clip-ac3.mkv"; do

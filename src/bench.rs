@@ -225,6 +225,7 @@ pub fn run(opts: &Options, haema: &Path, progress: &dyn Fn(&str)) -> Result<Repo
     };
     if let Some((r, Method::Video(t))) = rung.map(|r| (r.clone(), r.method)) {
         let rate = format!("{}k", t.max_bitrate / 1000);
+        let average = format!("{}k", t.bitrate() / 1000);
         let enc = opts.encoder.clone();
         rows.push((
             format!("transcode {} ({enc})", r.id),
@@ -238,8 +239,8 @@ pub fn run(opts: &Options, haema: &Path, progress: &dyn Fn(&str)) -> Result<Repo
                 &enc,
                 "-preset",
                 "veryfast",
-                "-crf",
-                "23",
+                "-b:v",
+                &average,
                 "-maxrate",
                 &rate,
                 "-bufsize",

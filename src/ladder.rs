@@ -67,6 +67,16 @@ pub struct VideoTarget {
     pub level: u8,
 }
 
+impl VideoTarget {
+    /// The average rate the encoder aims at (its ABR target), three quarters of the cap: what
+    /// AVERAGE-BANDWIDTH declares. A rate target rather than a constant quality keeps the
+    /// declared average close to what segments measure (capped CRF used 0.56x of it on simple
+    /// pictures, and players budget by the declared figure).
+    pub fn bitrate(&self) -> u64 {
+        self.max_bitrate * 3 / 4
+    }
+}
+
 /// What a transcoded audio rendition is made of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct AudioTarget {

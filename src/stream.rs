@@ -71,6 +71,12 @@ pub struct StreamParams {
     pub duration: Option<i64>,
     /// Declared bit rate (bits/s), 0 if unknown.
     pub bit_rate: u64,
+    /// Bits/s its packets averaged over the file's first GOPs (0 where not measured): the
+    /// estimate for a stream with no declared rate and no bytes of its own in the index
+    /// (Opus or AAC in Matroska), so a variant's AVERAGE-BANDWIDTH can leave its share out of
+    /// the muxed byte ranges and count it in its own rendition.
+    #[serde(default)]
+    pub measured_bit_rate: u64,
     /// Codec-specific configuration bytes (avcC, hvcC, AudioSpecificConfig, OpusHead...), as
     /// hex in JSON.
     #[serde(with = "hex_bytes")]

@@ -136,6 +136,8 @@ pub struct Timing {
     pub time: Option<i64>,
     /// A keyframe.
     pub keyframe: bool,
+    /// Bytes of the packet.
+    pub size: usize,
 }
 
 // Consecutive read errors after which a file is treated as ending (garbage past a truncation).
@@ -490,12 +492,14 @@ impl Source {
                 stream: s.stream,
                 time: Some(s.pts),
                 keyframe: s.keyframe,
+                size: s.size as usize,
             }));
         }
         Ok(self.read()?.map(|p| Timing {
             stream: p.stream,
             time: p.time(),
             keyframe: p.keyframe,
+            size: p.data().len(),
         }))
     }
 

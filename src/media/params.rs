@@ -117,6 +117,7 @@ pub(super) fn stream_params(st: &ff::format::stream::Stream) -> StreamParams {
         start: (start != ffi::AV_NOPTS_VALUE).then_some(start),
         duration: (duration != ffi::AV_NOPTS_VALUE && duration > 0).then_some(duration),
         bit_rate: par.bit_rate.max(0) as u64,
+        measured_bit_rate: 0,
         extradata,
     }
 }

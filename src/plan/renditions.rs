@@ -234,14 +234,23 @@ fn audio_packets_per_sec(s: &StreamParams) -> f64 {
     }
 }
 
-/// Audio streams with no bytes of their own in the index but a declared rate: counted at
-/// that rate in their renditions, so not in the video's muxed byte ranges.
+/// Audio streams with no bytes of their own in the index (Matroska Cues index only the
+/// muxed file).
 fn audio_without_bytes<'a>(rates: &'a Bitrates<'_>) -> impl Iterator<Item = &'a StreamParams> {
     rates.info.streams.iter().filter(|s| {
-        s.kind == Kind::Audio
-            && s.bit_rate > 0
-            && !rates.info.bytes.iter().any(|b| b.stream == Some(s.index))
+        s.kind == Kind::Audio && !rates.info.bytes.iter().any(|b| b.stream == Some(s.index))
     })
+}
+
+/// What an audio rendition counts for a stream without bytes of its own: its declared rate
+/// (constant-rate codecs: AC-3, E-AC-3, DTS), else the rate measured over the file's first
+/// GOPs (an estimate: averages only, see [`video_renditions`]).
+fn audio_rate(s: &StreamParams) -> u64 {
+    if s.bit_rate > 0 {
+        s.bit_rate
+    } else {
+        s.measured_bit_rate
+    }
 }
 
 /// The original (copied, where fMP4 carries its codec: MPEG-2, VC-1... are only transcoded),
@@ -258,16 +267,18 @@ pub(super) fn video_renditions(
         // Its own bytes, plus muxed byte ranges (Matroska Cues) which hold the audio too, less
         // the audio whose rate is declared (constant-rate codecs: AC-3, E-AC-3, DTS) and is
         // counted in the audio renditions: what the variants add up stays a bound.
+        // The average leaves out the measured audio too: it is an estimate, so the peak keeps
+        // those bytes in (counted twice, a bound).
         let mut bits = rates.segment_bits(Some(vs.index));
+        let mut mean_bits = bits.clone();
         let muxed = rates.segment_bits(None);
         if muxed.iter().any(|b| *b > 0.0) {
-            let audio_declared: u64 = audio_without_bytes(rates).map(|s| s.bit_rate).sum();
-            for ((a, m), c) in bits
-                .iter_mut()
-                .zip(muxed)
-                .zip(rates.constant(audio_declared))
-            {
-                *a += (m - c).max(0.0);
+            let declared: u64 = audio_without_bytes(rates).map(|s| s.bit_rate).sum();
+            let estimated: u64 = audio_without_bytes(rates).map(audio_rate).sum();
+            for (sums, audio) in [(&mut bits, declared), (&mut mean_bits, estimated)] {
+                for ((a, m), c) in sums.iter_mut().zip(&muxed).zip(rates.constant(audio)) {
+                    *a += (m - c).max(0.0);
+                }
             }
         }
         if bits.iter().all(|b| *b == 0.0) {
@@ -277,12 +288,15 @@ pub(super) fn video_renditions(
                 rates.info.bit_rate
             };
             bits = rates.constant(fallback);
+            mean_bits = bits.clone();
         }
         let fps = vs
             .frame_rate
             .map_or(MAX_FRAME_RATE, |r| r.as_f64().min(MAX_FRAME_RATE));
         rates.add_fragment_overhead(&mut bits, fps);
-        let (peak_bps, average_bps) = rates.rates(&bits);
+        rates.add_fragment_overhead(&mut mean_bits, fps);
+        let (peak_bps, _) = rates.rates(&bits);
+        let (_, average_bps) = rates.rates(&mean_bits);
         let codecs = codec_string(&vs.codec, &vs.extradata, vs.bit_depth).unwrap_or_default();
         out.push(Rendition {
             language: language.clone(),
@@ -307,13 +321,13 @@ pub(super) fn video_renditions(
 
 /// A transcoded video rendition at a rung, named for its codec and height (`h264-720p`).
 pub(super) fn rung_rendition(vs: &StreamParams, rungs: RungCodec, t: VideoTarget) -> Rendition {
-    // Capped CRF: the peak is the VBV maximum plus what a 1 s buffer lets through in a
-    // segment; the average is taken as three quarters of the cap.
+    // The peak is the VBV maximum plus what a 1 s buffer lets through in a segment; the
+    // average is the encoder's rate target (segments measure within a few percent of it).
     Rendition {
         language: language_tag(vs.language.as_deref()),
         name: format!("{}p", t.height),
         peak_bps: t.max_bitrate * 5 / 4,
-        average_bps: t.max_bitrate * 3 / 4,
+        average_bps: t.bitrate(),
         ..Rendition::new(
             format!("{}-{}p", rungs.prefix(), t.height),
             Kind::Video,
@@ -342,8 +356,8 @@ pub(super) fn audio_renditions(audio: &[&StreamParams], rates: &Bitrates<'_>) ->
         ) {
             let mut bits = rates.segment_bits(Some(s.index));
             if bits.iter().all(|b| *b == 0.0) {
-                // No bytes of its own in the index (Matroska Cues): its declared rate.
-                bits = rates.constant(s.bit_rate);
+                // No bytes of its own in the index (Matroska Cues).
+                bits = rates.constant(audio_rate(s));
             }
             rates.add_fragment_overhead(&mut bits, audio_packets_per_sec(s));
             let (peak_bps, average_bps) = rates.rates(&bits);

@@ -9,11 +9,13 @@ use crate::error::Result;
 use crate::media::Source;
 use crate::stream::StreamParams;
 
-/// What the first packets of a file tell: each stream's first timestamp and the video's
-/// reorder delay.
+/// What the first packets of a file tell: each stream's first timestamp, the video's
+/// reorder delay, and each stream's rate over them.
 pub(super) struct Head {
     pub(super) first_pts: Vec<Option<i64>>,
     pub(super) reorder: i64,
+    /// Bits/s of each stream over the packets read (0 where they span under a second).
+    pub(super) rates: Vec<u64>,
 }
 
 // How much of a file's start is read for [`Head`]: enough for a few GOPs and the first packet
@@ -29,12 +31,18 @@ pub(super) fn read_head(src: &mut Source, video: usize) -> Result<Head> {
     let n = src.streams().len();
     let mut first_pts: Vec<Option<i64>> = vec![None; n];
     let mut video_pts = Vec::new();
+    // Bytes and the (first, last) timestamps of each stream's packets.
+    let mut bytes = vec![0u64; n];
+    let mut last_pts: Vec<Option<i64>> = vec![None; n];
     let mut keyframes = 0;
     for _ in 0..HEAD_MAX_PACKETS {
         let Some(p) = src.read_timing()? else { break };
         let Some(t) = p.time else { continue };
         let f = &mut first_pts[p.stream];
         *f = Some(f.map_or(t, |x| x.min(t)));
+        let l = &mut last_pts[p.stream];
+        *l = Some(l.map_or(t, |x| x.max(t)));
+        bytes[p.stream] += p.size as u64;
         if p.stream == video {
             if p.keyframe {
                 keyframes += 1;
@@ -58,10 +66,20 @@ pub(super) fn read_head(src: &mut Source, video: usize) -> Result<Head> {
         .map(|(s, p)| s - p)
         .max()
         .unwrap_or(0);
+    let time_bases: Vec<f64> = src.streams().iter().map(|s| s.time_base.as_f64()).collect();
+    let rates = (0..n)
+        .map(|i| match (first_pts[i], last_pts[i]) {
+            (Some(a), Some(b)) if (b - a) as f64 * time_bases[i] >= 1.0 => {
+                (bytes[i] as f64 * 8.0 / ((b - a) as f64 * time_bases[i])).round() as u64
+            }
+            _ => 0,
+        })
+        .collect();
     let _ = src.rewind(video, first_pts[video].unwrap_or(0));
     Ok(Head {
         first_pts,
         reorder: if lag > 0 { lag + 1 } else { 0 },
+        rates,
     })
 }
 

@@ -283,6 +283,7 @@ pub fn probe_source(path: &Path, depth: Depth) -> Result<(MediaInfo, Source)> {
     let head = read_head(&mut src, v)?;
     for s in streams.iter_mut() {
         s.start = head.first_pts[s.index];
+        s.measured_bit_rate = head.rates[s.index];
     }
     let started = Instant::now();
     let full = depth != Depth::Segments;
