@@ -234,6 +234,28 @@ pub fn shift_ticks(
     (round(air, 1_000_000) - round(d, den)) as i64
 }
 
+/// Where a programme's picture starts and ends on its own playlists' clock, in ticks of a
+/// track's `timescale`: from its shift `D` for as long as its timeline lasts. A channel keeps
+/// each programme's sound within it, so that sound never decodes before the programme before
+/// it has finished (see [`crate::mp4::keep_samples`]).
+pub fn picture_span_ticks(timeline: &Timeline, timescale: u32) -> (i64, i64) {
+    let start = timeline.shift;
+    let ticks = |t| in_ticks(timeline, t, timescale);
+    (
+        ticks(start),
+        ticks(start + timeline.end - timeline.origin()),
+    )
+}
+
+/// Ticks of a timeline's time base as ticks of `timescale`, rounded.
+fn in_ticks(timeline: &Timeline, t: i64, timescale: u32) -> i64 {
+    let (num, den) = (
+        i128::from(timeline.time_base.num) * i128::from(timescale),
+        i128::from(timeline.time_base.den.max(1)),
+    );
+    ((i128::from(t) * num + den / 2).div_euclid(den)) as i64
+}
+
 fn item(v: &LibraryVideo, profile: Profile) -> Result<Item, String> {
     let info = v.info.as_ref().ok_or("its file could not be read")?;
     let mut pres =

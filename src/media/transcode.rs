@@ -213,10 +213,13 @@ fn open_video_encoder(
         // B-frames (decode order = presentation order, so DTS follow the file's timeline). No
         // rate-control lookahead: it holds 10 frames more per encoder (30 MB for a 720p rung,
         // measured) and changed a segment's size by under 3%; nor the threads' own lookahead.
+        // Sliced threads: with frame threads, ABR's rate control reads the sizes of frames
+        // still being encoded and the bytes changed from run to run (three runs, three
+        // hashes); slices keep them the same in every process, at the same speed here.
         opts.set(
             "x264-params",
             &format!(
-                "vbv-maxrate={kbps}:vbv-bufsize={kbps}:keyint=infinite:scenecut=0:bframes=0:rc-lookahead=0:sync-lookahead=0:threads={X264_THREADS}"
+                "vbv-maxrate={kbps}:vbv-bufsize={kbps}:sliced-threads=1:keyint=infinite:scenecut=0:bframes=0:rc-lookahead=0:sync-lookahead=0:threads={X264_THREADS}"
             ),
         );
     } else if name == "libx265" {

@@ -6,16 +6,12 @@
 //!
 //! Pure: bytes in, bytes out. ISO/IEC 14496-12 references throughout.
 
-use super::{boxes, child, Box};
+use super::fragment::{TFHD_BASE_DATA_OFFSET, TRUN_DATA_OFFSET};
+use super::{boxes, child, parse_fragment, write_fragment, Box, FragmentSample};
 
 /// Which track of the combined stream: video is track 1, audio track 2.
 const VIDEO_TRACK: u32 = 1;
 const AUDIO_TRACK: u32 = 2;
-
-// 8.8.7 tfhd flags.
-const TFHD_BASE_DATA_OFFSET: u32 = 0x1;
-// 8.8.8 trun flags.
-const TRUN_DATA_OFFSET: u32 = 0x1;
 
 /// The whole box (header included) of a [`Box`] found in `parent`.
 fn whole<'a>(parent: &'a [u8], b: &Box<'_>) -> &'a [u8] {
@@ -185,8 +181,8 @@ fn track_part(seg: &[u8], id: u32, shift: i64) -> Option<TrackPart> {
 /// One media segment of the combined stream: a `moof` with the mfhd sequence number
 /// `sequence` (8.8.5) and the video's and the audio's `traf`, each track's decode times moved
 /// by its shift (ticks of its own timescale), then one `mdat` with the video's bytes and the
-/// audio's. `None` when either input is not a one-track media segment, or a shift would make a
-/// decode time negative.
+/// audio's. `None` when either input is not a one-track media segment, or a shift would make
+/// a decode time negative.
 pub fn combine_fragment(
     sequence: u32,
     video: &[u8],
@@ -218,6 +214,42 @@ pub fn combine_fragment(
     let data: Vec<u8> = parts.iter().flat_map(|p| p.data.iter().copied()).collect();
     moof.extend(boxed(b"mdat", &data));
     Some(moof)
+}
+
+/// A one-track media segment with only the samples whose decode time (ticks of its own
+/// timescale, 8.8.12 tfdt plus the durations before it) is in `from..until`; the segment itself
+/// when it keeps them all. A channel cuts each programme's sound to the span of its picture
+/// with it: sound that starts before a programme's first picture would decode before the last
+/// sound of the programme airing before it, and a decode time going back makes Chromium
+/// (MSE, segments mode) drop the video up to the next keyframe (shaka-player froze 4 s).
+pub fn keep_samples(seg: &[u8], from: i64, until: i64) -> Option<Vec<u8>> {
+    let f = parse_fragment(seg)?;
+    let mut t = i64::try_from(f.base_decode_time).ok()?;
+    let mut at = f.data_start;
+    let (mut base, mut samples, mut data) = (None, Vec::new(), Vec::new());
+    for k in 0..f.durations.len() {
+        let size = f.sizes[k] as usize;
+        let bytes = seg.get(at..at + size)?;
+        if (from..until).contains(&t) {
+            base.get_or_insert(t);
+            samples.push(FragmentSample {
+                duration: f.durations[k],
+                size: f.sizes[k],
+                sync: f.sync[k],
+                cts: u32::try_from(f.cts_offsets[k]).ok()?,
+            });
+            data.push(bytes);
+        }
+        t += i64::from(f.durations[k]);
+        at += size;
+    }
+    if samples.len() == f.durations.len() {
+        return Some(seg.to_vec());
+    }
+    let base = u64::try_from(base.unwrap_or(t)).ok()?;
+    let moof = child(seg, b"moof")?;
+    let track_id = get_u32(child(child(moof.body, b"traf")?.body, b"tfhd")?.body, 4)?;
+    Some(write_fragment(f.sequence, track_id, base, &samples, &data))
 }
 
 #[cfg(test)]
@@ -325,5 +357,25 @@ mod tests {
         assert!(combine_fragment(1, &v, -11, &v, 0).is_none());
         assert!(combine_fragment(1, &v[..20], 0, &v, 0).is_none());
         assert!(combine_fragment(1, b"", 0, &v, 0).is_none());
+    }
+
+    #[test]
+    fn keep_samples_cuts_a_fragment_to_a_span_of_decode_times() {
+        let samples: Vec<FragmentSample> = (0..10).map(|k| sample(100 + k, true)).collect();
+        let bytes: Vec<Vec<u8>> = (0..10u8).map(|k| vec![k; 100 + k as usize]).collect();
+        let data: Vec<&[u8]> = bytes.iter().map(|b| b.as_slice()).collect();
+        let seg = write_fragment(7, 2, 1000, &samples, &data);
+        // All kept: the same bytes.
+        assert_eq!(keep_samples(&seg, 1000, 1000 + 10 * 1024).unwrap(), seg);
+        // Samples 2, 3 and 4 (decode times 3048, 4072, 5096).
+        let cut = keep_samples(&seg, 1000 + 2 * 1024, 1000 + 5 * 1024).unwrap();
+        let f = parse_fragment(&cut).unwrap();
+        assert_eq!((f.sequence, f.base_decode_time), (7, 1000 + 2 * 1024));
+        assert_eq!(f.sizes, vec![102, 103, 104]);
+        assert_eq!(&cut[f.data_start..f.data_start + 102], &bytes[2][..]);
+        assert_eq!(&cut[cut.len() - 104..], &bytes[4][..]);
+        // The track id stays.
+        let traf = child(child(&cut, b"moof").unwrap().body, b"traf").unwrap();
+        assert_eq!(get_u32(child(traf.body, b"tfhd").unwrap().body, 4), Some(2));
     }
 }

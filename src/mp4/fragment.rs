@@ -144,7 +144,7 @@ pub fn video_timescale(time_base: Rational) -> Rational {
 const MAX_FRAGMENT_SAMPLES: usize = 1 << 20;
 
 // 8.8.7 tfhd flags.
-const TFHD_BASE_DATA_OFFSET: u32 = 0x1;
+pub(super) const TFHD_BASE_DATA_OFFSET: u32 = 0x1;
 const TFHD_SAMPLE_DESCRIPTION_INDEX: u32 = 0x2;
 const TFHD_DEFAULT_DURATION: u32 = 0x8;
 const TFHD_DEFAULT_SIZE: u32 = 0x10;
@@ -152,7 +152,7 @@ const TFHD_DEFAULT_FLAGS: u32 = 0x20;
 const TFHD_DEFAULT_BASE_IS_MOOF: u32 = 0x02_0000;
 
 // 8.8.8 trun flags: which fields the box has, and which each sample has.
-const TRUN_DATA_OFFSET: u32 = 0x1;
+pub(super) const TRUN_DATA_OFFSET: u32 = 0x1;
 const TRUN_FIRST_SAMPLE_FLAGS: u32 = 0x4;
 const TRUN_SAMPLE_DURATION: u32 = 0x100;
 const TRUN_SAMPLE_SIZE: u32 = 0x200;

@@ -10,7 +10,7 @@ use super::http::{ApiError, ApiResult, Reply};
 use super::segments::Loaded;
 use super::State;
 use crate::channel::iptv::{self, GuideChannel, GuideProgramme};
-use crate::channel::lineup::{shift_ticks, Channel, LibraryVideo};
+use crate::channel::lineup::{picture_span_ticks, shift_ticks, Channel, LibraryVideo};
 use crate::channel::{iso8601, Slot};
 use crate::segment::SegmentId;
 
@@ -302,6 +302,16 @@ impl State {
         let start = c.programme_start_us(&slot);
         let epoch = c.schedule.start_us();
         let tl = &item.pres.timeline;
+        // The first and last segments' sound is cut to the programme's picture.
+        let audio = if slot.segment == 0 || slot.segment + 1 == tl.len() {
+            let (from, until) = picture_span_ticks(tl, timescale(&audio_init)?);
+            Arc::new(
+                crate::mp4::keep_samples(&audio, from, until)
+                    .ok_or_else(|| ApiError::new(500, "a programme's sound could not be cut"))?,
+            )
+        } else {
+            audio
+        };
         Ok(Parts {
             video_shift: shift_ticks(start, epoch, tl, timescale(&video_init)?),
             audio_shift: shift_ticks(start, epoch, tl, timescale(&audio_init)?),
