@@ -286,11 +286,11 @@ fn video_js_and_shaka_seek_to_the_right_frame_with_a_non_default_audio_rendition
 /// A live channel in hls.js, joined 14 s after the channel's epoch (the copied pilot airs
 /// 0-20 s, then the open-GOP second episode): it starts, and plays through the programme change
 /// (the frame clock starts again) without an error or a frame out of order, and stalls nowhere
-/// but at the change. There hls.js may step over a hole the size of the new programme's
-/// reorder delay (85 ms here): when the video's timescale changes (12288 to 16000 here) it
-/// places the new programme's first decode time, not its first picture, where the last
-/// programme's picture ended. Left open: one video timescale for a whole channel would keep it
-/// on the channel's own continuous clock.
+/// but at the change. There hls.js steps over a hole the size of the new programme's reorder
+/// delay (85 ms here): at each discontinuity it maps the new programme's first decode time to
+/// where the last picture ended (a new initPTS per discontinuity), and with B-frames the first
+/// decode time is that much before the first picture. Only negative composition offsets would
+/// close it, and FFmpeg's demuxer shifts the whole picture by them (tried, reverted).
 #[test]
 fn hls_js_plays_a_live_channel_through_a_programme_change() {
     let (d, s) = live_channel_server();
