@@ -20,9 +20,16 @@ serve() {
   "$bin" serve --target-path "$work/lib" --db "$work/h.db" --port 0 > "$work/serve.out" 2>/dev/null &
   server=$!
   for _ in $(seq 100); do grep -q listening "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
-  url="http://$(sed -n 's|listening on http://\([^/]*\)/.*|\1|p' "$work/serve.out")/api/v1/video/1/master.m3u8"
-  # The library is scanned after the server starts listening: wait until the film is there.
-  for _ in $(seq 100); do curl -sf -o /dev/null "$url" && break; sleep 0.1; done
+  local base id=""
+  base="http://$(sed -n 's|listening on http://\([^/]*\)/.*|\1|p' "$work/serve.out")"
+  # The library is scanned after the server starts listening: wait until the film is there
+  # (its id comes from its path, so ask the library for it).
+  for _ in $(seq 100); do
+    id=$(curl -sf "$base/api/v1/shows" | node -e 'let s = ""; process.stdin.on("data", (d) => s += d).on("end", () => { const v = (JSON.parse(s || "[]")[0] || {}).video; console.log(v || ""); })' 2>/dev/null || true)
+    [[ -n $id ]] && curl -sf -o /dev/null "$base/api/v1/video/$id/master.m3u8" && break
+    sleep 0.1
+  done
+  url="$base/api/v1/video/$id/master.m3u8"
 }
 dur=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$file")
 at=$(python3 -c "d=$dur; print(','.join(f'{d*f:.2f}' for f in (0.55, 0.85, 0.15, 0.6, 0.3, 0.9)))")
