@@ -80,7 +80,7 @@ complete -c haema -n "__fish_haema_using_subcommand serve" -l disk-cache-limit -
 complete -c haema -n "__fish_haema_using_subcommand serve" -s e -l encoder -d 'Video encoder for transcoded renditions [default: libx264] (an HEVC encoder makes `hevc-<height>p` rungs)' -r
 complete -c haema -n "__fish_haema_using_subcommand serve" -l token -d 'Access token required on everything but /health' -r
 complete -c haema -n "__fish_haema_using_subcommand serve" -l threads -d 'Worker threads answering segment requests; most wait on I/O or for a transcode slot [default: 8]' -r
-complete -c haema -n "__fish_haema_using_subcommand serve" -l transcodes -d 'Transcodes that run at once; a segment a player waits for goes before prefetching [default: one per two cores: each transcode encodes on two threads]' -r
+complete -c haema -n "__fish_haema_using_subcommand serve" -l transcodes -d 'Video transcodes that run at once (AAC has two slots of its own); a segment a player waits for goes before prefetching [default: one per two cores: each transcode encodes on two threads]' -r
 complete -c haema -n "__fish_haema_using_subcommand serve" -l max-client-requests -d 'Segment requests one client address may have in flight at once; more are answered 429 with Retry-After [default: 64]' -r
 complete -c haema -n "__fish_haema_using_subcommand serve" -l queue-timeout -d 'Seconds a request may wait for a transcode slot before it is refused with 503 and Retry-After [default: 15]' -r
 complete -c haema -n "__fish_haema_using_subcommand serve" -l live-window -d 'Segments a live channel\'s playlist lists [default: 6, the least allowed]' -r

@@ -271,7 +271,7 @@ fn two_servers_started_apart_serve_the_same_bytes_and_the_frame_of_the_computed_
     let last = files.last().unwrap();
     let frames = frame_numbers(last);
     assert!(
-        !frames.is_empty() && frames.len() % 96 == 0 && frames.iter().all(|f| *f < 480),
+        !frames.is_empty() && frames.len().is_multiple_of(96) && frames.iter().all(|f| *f < 480),
         "{frames:?}"
     );
     assert_eq!(

@@ -808,6 +808,63 @@ fn fifty_players_keep_health_answering_and_memory_bounded() {
     );
 }
 
+/// A seek needs its sound at once: with the one transcode slot busy on a 720p rung's
+/// segment (what a player starting on a low variant asks for), the AAC segment of another
+/// place is made beside it, not after it.
+#[test]
+fn an_aac_segment_does_not_wait_behind_a_video_transcode() {
+    let _turn = heavy();
+    let (d, db) = temp_db();
+    let folder = d.path().join("lib/Movies/Seek (2024)");
+    std::fs::create_dir_all(&folder).unwrap();
+    ffmpeg_make_clock(
+        &folder.join("Seek (2024).mkv"),
+        "1920x1080",
+        16,
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=f=440:d=16,pan=5.1|c0=c0|c1=c0|c2=c0|c3=c0|c4=c0|c5=c0",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "96",
+            "-c:a",
+            "ac3",
+        ],
+    );
+    let extra: [&std::ffi::OsStr; 2] = ["--transcodes".as_ref(), "1".as_ref()];
+    let s = Server::launch(&db, &d.path().join("lib"), 0, &extra, None, 1);
+    const SEEK: i64 = haema::library::video_id("Movies/Seek (2024)/Seek (2024).mkv");
+    let order = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let video = format!("/api/v1/video/{SEEK}/h264-720p/0.m4s");
+            assert_eq!(s.get(&video).status, 200);
+            order.lock().unwrap().push("video");
+        });
+        // Once the rung's segment is being made (the status lists the job), ask for sound.
+        let t0 = std::time::Instant::now();
+        while s.get("/api/v1/status").json()["jobs"]
+            .as_array()
+            .is_none_or(|j| j.is_empty())
+        {
+            assert!(
+                t0.elapsed() < std::time::Duration::from_secs(30),
+                "no job started"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let audio = format!("/api/v1/video/{SEEK}/audio-1-und-aac/2.m4s");
+        assert_eq!(s.get(&audio).status, 200);
+        order.lock().unwrap().push("audio");
+    });
+    assert_eq!(*order.lock().unwrap(), ["audio", "video"]);
+}
+
 #[test]
 fn fifty_players_hammering_transcodes_keep_memory_within_the_cache_limit_plus_150_mb() {
     const BIG: i64 = haema::library::video_id("Movies/Big (2024)/Big (2024).mkv");

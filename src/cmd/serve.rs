@@ -63,8 +63,9 @@ pub struct Args {
     /// [default: 8].
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Transcodes that run at once; a segment a player waits for goes before prefetching
-    /// [default: one per two cores: each transcode encodes on two threads].
+    /// Video transcodes that run at once (AAC has two slots of its own); a segment a player
+    /// waits for goes before prefetching [default: one per two cores: each transcode encodes
+    /// on two threads].
     #[arg(long, value_name = "N")]
     pub transcodes: Option<usize>,
     /// Segment requests one client address may have in flight at once; more are answered

@@ -80,6 +80,11 @@ const MAX_SEGMENT_REQUESTS: usize = 1024;
 /// little and bounds the memory of a burst of requests.
 const COPY_SLOTS: usize = 2;
 
+/// AAC segments made at once, apart from the video transcodes: one takes about 100 ms of one
+/// core, so it never waits behind a video rung's segment (several hundred ms) that a player
+/// starting on a low variant has asked for; a seek gets its sound at once.
+const AUDIO_SLOTS: usize = 2;
+
 /// The web page: the library and a player (assets/index.html).
 const INDEX_HTML: &[u8] = include_bytes!("../../assets/index.html");
 /// hls.js, served by Haema itself (no CDN): assets/hls.min.js, Apache-2.0 (assets/hls.js-LICENSE).
@@ -99,6 +104,8 @@ pub struct State {
     /// Copied segments (and WebVTT) made at once: each holds its packets and its output in
     /// memory while it is made, megabytes for a 1080p segment.
     copies: admission::Admission,
+    /// AAC segments made at once (see [`AUDIO_SLOTS`]).
+    audio: admission::Admission,
     /// Segment requests in flight per client.
     clients: Arc<admission::ClientLimits>,
     /// Signs per-video tokens into playlist URIs, when the server has a token.
@@ -137,6 +144,7 @@ impl State {
             cache: Cache::new(config.cache_limit),
             admission: admission::Admission::new(config.transcodes),
             copies: admission::Admission::new(COPY_SLOTS),
+            audio: admission::Admission::new(AUDIO_SLOTS),
             clients: admission::ClientLimits::new(config.max_client_requests, MAX_SEGMENT_REQUESTS),
             signer: config.token.as_deref().map(signing::Signer::new),
             disk,

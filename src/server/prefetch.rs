@@ -95,8 +95,7 @@ impl State {
                 continue;
             }
             // Wait for a slot no client wants, then check the segment is still ahead.
-            let transcoded = r.method.is_transcode();
-            let _slot = match self.slots(transcoded).acquire_background(SLOT_WAIT) {
+            let _slot = match self.slots(Some(&r.method)).acquire_background(SLOT_WAIT) {
                 Some(slot) if self.still_ahead(&job) => slot,
                 _ => continue,
             };

@@ -15,7 +15,7 @@ use super::State;
 use crate::error::Error;
 use crate::hls::{self, RenditionFile};
 use crate::media::Source;
-use crate::plan::{plan_for, Presentation, DEFAULT_SEGMENT_SECS};
+use crate::plan::{plan_for, Method, Presentation, DEFAULT_SEGMENT_SECS};
 use crate::probe::MediaInfo;
 use crate::segment::{SegmentId, Segmenter};
 use crate::stream::Kind;
@@ -289,12 +289,12 @@ impl State {
             })
     }
 
-    /// The slots a segment is made on: transcodes', or copies'.
-    pub(super) fn slots(&self, transcoded: bool) -> &super::admission::Admission {
-        if transcoded {
-            &self.admission
-        } else {
-            &self.copies
+    /// The slots a segment is made on: video transcodes', AAC's, or copies'.
+    pub(super) fn slots(&self, method: Option<&Method>) -> &super::admission::Admission {
+        match method {
+            Some(Method::Video(_)) => &self.admission,
+            Some(Method::Aac(_)) => &self.audio,
+            _ => &self.copies,
         }
     }
 
@@ -318,14 +318,16 @@ impl State {
         if let Some(bytes) = self.disk.as_ref().and_then(|d| d.get(key)) {
             return Ok(bytes);
         }
-        // Transcodes and copies each take a slot of their own kind.
-        let transcoded = loaded
+        // Video transcodes, AAC and copies each take a slot of their own kind.
+        let method = loaded
             .pres
             .rendition(&job.rendition)
-            .is_ok_and(|r| r.method.is_transcode());
+            .ok()
+            .map(|r| &r.method);
+        let transcoded = method.is_some_and(Method::is_transcode);
         let _slot = match waiting {
             Waiting::Client => Some(
-                self.slots(transcoded)
+                self.slots(method)
                     .acquire(self.config.queue_timeout)
                     .ok_or_else(|| {
                         Error::Busy(format!(
