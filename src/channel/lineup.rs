@@ -226,12 +226,8 @@ pub fn shift_ticks(
     timeline: &Timeline,
     timescale: u32,
 ) -> i64 {
-    let ts = i128::from(timescale);
-    let air = i128::from(programme_air_us - epoch_us + LEAD_US) * ts;
-    let d = i128::from(timeline.shift) * i128::from(timeline.time_base.num) * ts;
-    let den = i128::from(timeline.time_base.den.max(1));
-    let round = |n: i128, q: i128| (n + q / 2).div_euclid(q);
-    (round(air, 1_000_000) - round(d, den)) as i64
+    let air = i128::from(programme_air_us - epoch_us + LEAD_US) * i128::from(timescale);
+    (air + 500_000).div_euclid(1_000_000) as i64 - in_ticks(timeline, timeline.shift, timescale)
 }
 
 /// Where a programme's picture starts and ends on its own playlists' clock, in ticks of a
