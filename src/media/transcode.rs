@@ -227,9 +227,9 @@ fn open_video_encoder(
         let level = format!("{}.{}", target.level / 30, target.level % 30 / 3);
         opts.set("preset", "veryfast");
         opts.set("profile", "main");
-        // As for x264: average bit rate under a cap, one IDR per segment and no other keyframe, no B-frames, a
-        // fixed thread pool (x265's wavefronts keep the output the same whatever the count);
-        // info=0 leaves out the SEI naming the encoder build.
+        // As for x264: average bit rate under a cap, one IDR per segment and no other keyframe,
+        // no B-frames, a fixed thread pool (x265's wavefronts keep the output the same whatever
+        // the count); info=0 leaves out the SEI naming the encoder build.
         opts.set(
             "x265-params",
             &format!(

@@ -244,7 +244,8 @@ fn audio_without_bytes<'a>(rates: &'a Bitrates<'_>) -> impl Iterator<Item = &'a 
 
 /// What an audio rendition counts for a stream without bytes of its own: its declared rate
 /// (constant-rate codecs: AC-3, E-AC-3, DTS), else the rate measured over the file's first
-/// GOPs (an estimate: averages only, see [`video_renditions`]).
+/// GOPs (an estimate: taken out of the copied video's average only, so its peak still holds
+/// those bytes; see [`video_renditions`]).
 fn audio_rate(s: &StreamParams) -> u64 {
     if s.bit_rate > 0 {
         s.bit_rate

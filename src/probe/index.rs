@@ -28,7 +28,8 @@ const HEAD_KEYFRAMES: usize = 2;
 /// ahead of its own PTS over the first GOPs, plus one tick for containers that round
 /// timestamps (Matroska's 1 ms). Both are the same in every process.
 pub(super) fn read_head(src: &mut Source, video: usize) -> Result<Head> {
-    let n = src.streams().len();
+    let time_bases: Vec<f64> = src.streams().iter().map(|s| s.time_base.as_f64()).collect();
+    let n = time_bases.len();
     let mut first_pts: Vec<Option<i64>> = vec![None; n];
     let mut video_pts = Vec::new();
     // Bytes and the (first, last) timestamps of each stream's packets.
@@ -66,7 +67,6 @@ pub(super) fn read_head(src: &mut Source, video: usize) -> Result<Head> {
         .map(|(s, p)| s - p)
         .max()
         .unwrap_or(0);
-    let time_bases: Vec<f64> = src.streams().iter().map(|s| s.time_base.as_f64()).collect();
     let rates = (0..n)
         .map(|i| match (first_pts[i], last_pts[i]) {
             (Some(a), Some(b)) if (b - a) as f64 * time_bases[i] >= 1.0 => {
@@ -156,9 +156,8 @@ pub(super) fn packet_scan(
     video: usize,
 ) -> Result<(Vec<i64>, Vec<ByteSeries>, Option<i64>)> {
     let _ = src.seek(video, i64::MIN / 4);
-    let n = src.streams().len();
-    let mut series: Vec<Vec<(f64, u64)>> = vec![Vec::new(); n];
     let tbs: Vec<f64> = src.streams().iter().map(|s| s.time_base.as_f64()).collect();
+    let mut series: Vec<Vec<(f64, u64)>> = vec![Vec::new(); tbs.len()];
     let mut keys = Vec::new();
     let mut end: Option<i64> = None;
     while let Some(p) = src.read()? {
