@@ -366,6 +366,7 @@ original/stream.m3u8
             max_bitrate: 900_000,
             codec: crate::ladder::RungCodec::H264,
             level: 30,
+            picture: None,
         };
         p.renditions.push(Rendition {
             method: Method::Video(target),

@@ -65,6 +65,12 @@ pub struct VideoTarget {
     /// level_idc: H.264's (31 for 3.1, 40 for 4.0...), or HEVC's (30 times the level: 93 for
     /// 3.1, 120 for 4.0).
     pub level: u8,
+    /// The size the source's picture is scaled to inside the frame, centred on black, where
+    /// it is smaller than the frame: a channel plays every programme in one frame size
+    /// (players and tuners can't be told mid-stream that it changed), so a 4:3 or a scope
+    /// film is boxed rather than stretched. `None`: the picture fills the frame.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub picture: Option<(u32, u32)>,
 }
 
 impl VideoTarget {
@@ -195,6 +201,7 @@ pub fn video_ladder(s: &StreamParams, codec: RungCodec, open_gop: bool) -> Vec<V
                 max_bitrate: rate,
                 codec,
                 level: level(codec, width, rung, fps),
+                picture: None,
             }
         })
         .collect();
@@ -211,20 +218,21 @@ pub fn video_ladder(s: &StreamParams, codec: RungCodec, open_gop: bool) -> Vec<V
                 max_bitrate: rate,
                 codec,
                 level: level(codec, w, h, fps),
+                picture: None,
             },
         );
     }
     out
 }
 
-/// The rung of `height` for this video whatever its own height (a channel plays every
-/// programme at one size): the ladder's rate at that height, or the size rule's rate off the
-/// ladder; the width keeps the aspect ratio, even.
+/// The rung of `height` for this video whatever its own height, in a 16:9 frame of that
+/// height (a channel plays every programme in one frame: players and tuners can't be told
+/// mid-stream that the size changed): the ladder's rate at that height, or the size rule's
+/// rate off the ladder. A picture of another shape keeps its aspect ratio inside the frame,
+/// centred on black ([`VideoTarget::picture`]); one within 1% of the frame's shape fills it.
 pub fn rung_at(s: &StreamParams, codec: RungCodec, height: u32) -> VideoTarget {
-    let (w, h) = (s.width.max(2), s.height.max(2));
-    let even = |v: f64| ((v / 2.0).round() as u32 * 2).max(2);
-    let height = even(f64::from(height));
-    let width = even(f64::from(height) * f64::from(w) / f64::from(h));
+    let (width, height) = channel_frame(height);
+    let picture = boxed(s.width.max(2), s.height.max(2), width, height);
     let max_bitrate = LADDER
         .iter()
         .find(|(rung, _)| *rung == height)
@@ -239,7 +247,33 @@ pub fn rung_at(s: &StreamParams, codec: RungCodec, height: u32) -> VideoTarget {
         max_bitrate,
         codec,
         level: level(codec, width, height, s.frame_rate.map(|r| r.as_f64())),
+        picture,
     }
+}
+
+/// A channel's 16:9 frame of (about) this height, both sides even.
+fn channel_frame(height: u32) -> (u32, u32) {
+    let even = |v: f64| ((v / 2.0).round() as u32 * 2).max(2);
+    let height = even(f64::from(height));
+    (even(f64::from(height) * 16.0 / 9.0), height)
+}
+
+/// The size a `w`x`h` picture takes inside a `frame_w`x`frame_h` frame, aspect kept, even
+/// (4:2:0 chroma), when that is not the whole frame.
+fn boxed(w: u32, h: u32, frame_w: u32, frame_h: u32) -> Option<(u32, u32)> {
+    let (aspect, frame) = (
+        f64::from(w) / f64::from(h),
+        f64::from(frame_w) / f64::from(frame_h),
+    );
+    if (aspect / frame - 1.0).abs() <= 0.01 {
+        return None;
+    }
+    let even = |v: f64| ((v / 2.0).round() as u32 * 2).clamp(2, u32::MAX);
+    Some(if aspect > frame {
+        (frame_w, even(f64::from(frame_w) / aspect).min(frame_h))
+    } else {
+        (even(f64::from(frame_h) * aspect).min(frame_w), frame_h)
+    })
 }
 
 #[cfg(test)]
@@ -266,10 +300,23 @@ mod tests {
             max_bitrate: 3_500_000,
             codec,
             level,
+            picture: None,
         };
         assert_eq!(rung_codecs(&t(RungCodec::H264, 31)), "avc1.64001f");
         assert_eq!(rung_codecs(&t(RungCodec::Hevc, 93)), "hvc1.1.6.L93.90");
         assert_eq!(level(RungCodec::H264, 1280, 720, Some(60.0)), 31);
         assert_eq!(level(RungCodec::Hevc, 1280, 720, None), 93);
+    }
+
+    #[test]
+    fn a_channel_rung_boxes_pictures_of_another_shape_in_its_16_9_frame() {
+        assert_eq!(channel_frame(720), (1280, 720));
+        // 480p: 853.3 rounds to an even 854.
+        assert_eq!(channel_frame(480), (854, 480));
+        assert_eq!(boxed(1920, 1080, 1280, 720), None);
+        // 4:3 pillarboxed, scope letterboxed, a 1916-wide crop stretched by its last pixels.
+        assert_eq!(boxed(640, 480, 1280, 720), Some((960, 720)));
+        assert_eq!(boxed(1920, 800, 640, 360), Some((640, 266)));
+        assert_eq!(boxed(1916, 1080, 1280, 720), None);
     }
 }

@@ -281,6 +281,11 @@ impl AudioGrid {
         }
     }
 
+    /// Output sample position where the video ends (the end of the last segment).
+    pub fn end(&self, tl: &Timeline) -> i64 {
+        self.video_ticks_to_samples(tl, tl.end)
+    }
+
     fn video_ticks_to_samples(&self, tl: &Timeline, t: i64) -> i64 {
         let num = (tl.out_pts(t) as i128) * tl.time_base.num as i128 * self.sample_rate as i128;
         div_round(num, tl.time_base.den as i128) as i64

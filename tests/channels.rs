@@ -8,6 +8,7 @@
 
 mod common;
 
+use common::live::{entries, packet_span, programmes};
 use common::server::{temp_db, Server};
 use common::*;
 
@@ -44,20 +45,6 @@ fn server(dir: &std::path::Path, secs: u32) -> Server {
         ],
         None,
     )
-}
-
-/// The URIs of a playlist, with the tags before each.
-fn entries(playlist: &str) -> Vec<(Vec<String>, String)> {
-    let mut out = Vec::new();
-    let mut tags = Vec::new();
-    for l in playlist.lines().skip(1) {
-        if l.starts_with('#') {
-            tags.push(l.to_owned());
-        } else if !l.is_empty() {
-            out.push((std::mem::take(&mut tags), l.to_owned()));
-        }
-    }
-    out
 }
 
 #[test]
@@ -125,57 +112,6 @@ fn the_live_playlist_slides_with_a_discontinuity_new_map_and_air_time_at_the_pro
         "2026-01-01T00:00:30Z".as_ref(),
     ]);
     assert_eq!(String::from_utf8(cli).unwrap(), text);
-}
-
-/// Downloads a channel's listed segments with the init before each programme's first, as a
-/// player reads them, into one file per programme.
-fn programmes(s: &Server, channel: &str, dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let base = format!("/api/v1/channels/{channel}");
-    let text = String::from_utf8(s.get(&format!("{base}/live.m3u8")).body).unwrap();
-    let mut files: Vec<(std::path::PathBuf, Vec<u8>)> = Vec::new();
-    for (tags, uri) in entries(&text) {
-        if let Some(map) = tags.iter().find_map(|t| t.strip_prefix("#EXT-X-MAP:URI=")) {
-            let init = s.get(&format!("{base}/{}", map.trim_matches('"')));
-            assert_eq!(init.status, 200, "{map}");
-            files.push((
-                dir.join(format!("{channel}-{}.mp4", files.len())),
-                init.body,
-            ));
-        }
-        let seg = s.get(&format!("{base}/{uri}"));
-        assert_eq!(
-            seg.status,
-            200,
-            "{uri}: {}",
-            String::from_utf8_lossy(&seg.body)
-        );
-        files.last_mut().unwrap().1.extend(seg.body);
-    }
-    files
-        .into_iter()
-        .map(|(p, bytes)| {
-            std::fs::write(&p, bytes).unwrap();
-            p
-        })
-        .collect()
-}
-
-/// First and last packet times (seconds) of a stream of a file, as ffprobe reads them.
-fn packet_span(file: &std::path::Path, stream: &str) -> (f64, f64) {
-    let out = run(std::process::Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", stream, "-show_entries"])
-        .args(["packet=pts_time,duration_time", "-of", "csv=p=0"])
-        .arg(file));
-    let rows: Vec<(f64, f64)> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| {
-            let (p, d) = l.split_once(',')?;
-            Some((p.parse().ok()?, d.parse().unwrap_or(0.0)))
-        })
-        .collect();
-    let first = rows.iter().map(|r| r.0).fold(f64::MAX, f64::min);
-    let end = rows.iter().map(|r| r.0 + r.1).fold(f64::MIN, f64::max);
-    (first, end)
 }
 
 #[test]

@@ -62,6 +62,9 @@ pub struct Item {
     pub video: i64,
     /// Its presentation, with the channel's rung added where its ladder lacks it.
     pub pres: Presentation,
+    /// Its file's probe (the library's): what a slate is made from when the file can't be
+    /// read.
+    pub info: MediaInfo,
     /// The video rendition every segment comes from.
     pub video_rendition: String,
     /// The AAC rendition every segment's audio comes from.
@@ -288,6 +291,7 @@ fn item(v: &LibraryVideo, profile: Profile) -> Result<Item, String> {
         episode: v.episode,
         digest: info.digest(),
         pres,
+        info: info.clone(),
     })
 }
 

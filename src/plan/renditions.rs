@@ -330,7 +330,11 @@ pub(super) fn rung_rendition(vs: &StreamParams, rungs: RungCodec, t: VideoTarget
         peak_bps: t.max_bitrate * 5 / 4,
         average_bps: t.bitrate(),
         ..Rendition::new(
-            format!("{}-{}p", rungs.prefix(), t.height),
+            // A boxed picture is other bytes than the file's own rung of that height.
+            match t.picture {
+                None => format!("{}-{}p", rungs.prefix(), t.height),
+                Some((w, h)) => format!("{}-{}p-{w}x{h}", rungs.prefix(), t.height),
+            },
             Kind::Video,
             vs.index,
             Method::Video(t),

@@ -9,7 +9,7 @@ use crate::media::transcode::{self, AAC_LOOKAHEAD_FRAMES, AAC_PREROLL_FRAMES};
 use crate::media::Packet;
 use crate::plan::Rendition;
 use crate::rational::{convert, Rational};
-use crate::timeline::AudioGrid;
+use crate::timeline::{AudioGrid, Timeline};
 
 impl Segmenter<'_> {
     pub(super) fn audio_grid(&self, stream: usize) -> AudioGrid {
@@ -126,20 +126,6 @@ impl Segmenter<'_> {
         mux.finish()
     }
 
-    /// The AAC frame index (on the grid of 1024-sample frames from output position 0) at which
-    /// transcoded audio segment `n` starts: the first frame starting in the segment.
-    pub(super) fn aac_first_frame(&self, grid: &AudioGrid, n: usize) -> i64 {
-        let tl = &self.pres.timeline;
-        if n == 0 {
-            // The file's first audio sample, to the nearest frame: the rendition starts
-            // within half a frame of the source.
-            (grid.anchor.max(0) + AAC_FRAME / 2).div_euclid(AAC_FRAME)
-        } else {
-            let s = grid.segment_start(tl, n);
-            (s + AAC_FRAME - 1).div_euclid(AAC_FRAME)
-        }
-    }
-
     pub(super) fn aac_transcode(
         &mut self,
         r: &Rendition,
@@ -149,7 +135,7 @@ impl Segmenter<'_> {
         let tl = &self.pres.timeline;
         let grid = self.audio_grid(r.stream);
         let last = n + 1 == tl.len();
-        let j0 = self.aac_first_frame(&grid, n);
+        let j0 = aac_first_frame(tl, &grid, n);
         let from = (j0 - AAC_PREROLL_FRAMES) * AAC_FRAME;
         let decode_from = from - DECODE_PREROLL_SAMPLES;
         let (j_end, run) = if last {
@@ -162,7 +148,7 @@ impl Segmenter<'_> {
             // ...and ends within half a frame of the source's end.
             ((end + AAC_FRAME / 2).div_euclid(AAC_FRAME), run)
         } else {
-            let j_end = self.aac_first_frame(&grid, n + 1);
+            let j_end = aac_first_frame(tl, &grid, n + 1);
             let run = self.audio_run(
                 r.stream,
                 decode_from,
@@ -186,10 +172,33 @@ impl Segmenter<'_> {
         )?;
         let (params, mut out) =
             transcode::encode_aac(&target, &pcm, j0 * AAC_FRAME, j_end * AAC_FRAME)?;
-        let mut mux = FragmentMuxer::new(&audio_spec(&params, target.sample_rate), n as u32 + 1)?;
-        for (pos, p) in out.iter_mut() {
-            mux.write(p, *pos, *pos, AAC_FRAME)?;
-        }
-        mux.finish()
+        mux_aac(&params, target.sample_rate, n, &mut out)
     }
+}
+
+/// The AAC frame index (on the grid of 1024-sample frames from output position 0) at which
+/// transcoded audio segment `n` starts: the first frame starting in the segment.
+pub(super) fn aac_first_frame(tl: &Timeline, grid: &AudioGrid, n: usize) -> i64 {
+    if n == 0 {
+        // The file's first audio sample, to the nearest frame: the rendition starts within
+        // half a frame of the source.
+        (grid.anchor.max(0) + AAC_FRAME / 2).div_euclid(AAC_FRAME)
+    } else {
+        let s = grid.segment_start(tl, n);
+        (s + AAC_FRAME - 1).div_euclid(AAC_FRAME)
+    }
+}
+
+/// Muxes AAC frames (each at its sample position) as segment `n`.
+pub(super) fn mux_aac(
+    params: &crate::media::CodecParams,
+    sample_rate: u32,
+    n: usize,
+    frames: &mut [(i64, Packet)],
+) -> Result<(Vec<u8>, Vec<u8>)> {
+    let mut mux = FragmentMuxer::new(&audio_spec(params, sample_rate), n as u32 + 1)?;
+    for (pos, p) in frames.iter_mut() {
+        mux.write(p, *pos, *pos, AAC_FRAME)?;
+    }
+    mux.finish()
 }

@@ -9,6 +9,7 @@
 //! absolute frame grid), `subtitles` (WebVTT).
 
 mod audio;
+mod slate;
 mod subtitles;
 mod video;
 
@@ -26,6 +27,7 @@ use crate::rational::Rational;
 use crate::stream::Kind;
 
 pub use crate::hls::SegmentId;
+pub use slate::slate;
 
 /// How far before a segment's start audio reading begins, so that no frame of the segment is
 /// missed when audio and video are interleaved loosely.
@@ -115,23 +117,10 @@ impl<'a> Segmenter<'a> {
     }
 
     fn init(&mut self, r: &Rendition) -> Result<Vec<u8>> {
-        let s = &self.info.streams[r.stream];
         let m = match &r.method {
             Method::Copy => {
                 let params = self.params(r.stream)?;
                 FragmentMuxer::new(&self.copy_spec(r, &params), 1)?
-            }
-            Method::Video(t) => {
-                let params =
-                    transcode::video_parameters(&self.encoder, t, s.time_base, s.frame_rate)?;
-                FragmentMuxer::new(
-                    &video_spec(&params, s.time_base, t.codec == RungCodec::Hevc),
-                    1,
-                )?
-            }
-            Method::Aac(t) => {
-                let params = transcode::aac_parameters(t)?;
-                FragmentMuxer::new(&audio_spec(&params, t.sample_rate), 1)?
             }
             Method::Subtitles(_) => {
                 return Err(Error::NoSuch(format!(
@@ -139,6 +128,7 @@ impl<'a> Segmenter<'a> {
                 r.id
             )))
             }
+            _ => return made_init(self.info, r, &self.encoder),
         };
         if let Some(init) = m.init_bytes() {
             return Ok(init.to_vec());
@@ -183,6 +173,35 @@ impl<'a> Segmenter<'a> {
             )),
         }
     }
+}
+
+/// The init segment of a transcoded rendition: made from its target alone (the encoder
+/// opened as for its segments), never from the file, so it is the same whether or not the
+/// file can be read.
+fn made_init(info: &MediaInfo, r: &Rendition, encoder: &str) -> Result<Vec<u8>> {
+    let s = &info.streams[r.stream];
+    let m = match &r.method {
+        Method::Video(t) => {
+            let params = transcode::video_parameters(encoder, t, s.time_base, s.frame_rate)?;
+            FragmentMuxer::new(
+                &video_spec(&params, s.time_base, t.codec == RungCodec::Hevc),
+                1,
+            )?
+        }
+        Method::Aac(t) => {
+            let params = transcode::aac_parameters(t)?;
+            FragmentMuxer::new(&audio_spec(&params, t.sample_rate), 1)?
+        }
+        _ => {
+            return Err(Error::BadRequest(format!(
+                "{} is not transcoded: its init is the file's",
+                r.id
+            )))
+        }
+    };
+    m.init_bytes()
+        .map(<[u8]>::to_vec)
+        .ok_or_else(|| Error::Bug(format!("{}: a transcoded init waited for packets", r.id)))
 }
 
 fn audio_spec(params: &CodecParams, sample_rate: u32) -> TrackSpec<'_> {

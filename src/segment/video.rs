@@ -160,19 +160,32 @@ impl Segmenter<'_> {
                 reason: format!("segment {n}: no picture decoded"),
             });
         }
-        // No B-frames: decode order is presentation order, and the file's timeline (with the
-        // same reorder delay as the copied original) gives every variant the same tfdt.
-        let pts: Vec<i64> = out.iter().map(|p| p.pts.unwrap_or(start)).collect();
-        let timing = tl.video_timing(n, &pts);
-        let mut mux = FragmentMuxer::new(
-            &video_spec(&params, s.time_base, target.codec == RungCodec::Hevc),
-            n as u32 + 1,
-        )?;
-        for (p, t) in out.iter_mut().zip(&timing) {
-            mux.write(p, t.pts, t.dts, t.duration)?;
-        }
-        mux.finish()
+        mux_rung(&params, s, &target, tl, n, &mut out, start)
     }
+}
+
+/// Muxes a rung's encoded packets (PTS in the source's time base) as segment `n`. No
+/// B-frames: decode order is presentation order, and the file's timeline (with the same
+/// reorder delay as the copied original) gives every variant the same tfdt.
+pub(super) fn mux_rung(
+    params: &crate::media::CodecParams,
+    s: &StreamParams,
+    target: &VideoTarget,
+    tl: &crate::timeline::Timeline,
+    n: usize,
+    out: &mut [Packet],
+    start: i64,
+) -> Result<(Vec<u8>, Vec<u8>)> {
+    let pts: Vec<i64> = out.iter().map(|p| p.pts.unwrap_or(start)).collect();
+    let timing = tl.video_timing(n, &pts);
+    let mut mux = FragmentMuxer::new(
+        &video_spec(params, s.time_base, target.codec == RungCodec::Hevc),
+        n as u32 + 1,
+    )?;
+    for (p, t) in out.iter_mut().zip(&timing) {
+        mux.write(p, t.pts, t.dts, t.duration)?;
+    }
+    mux.finish()
 }
 
 /// What a segment takes of the open GOPs at its ends.

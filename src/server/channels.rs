@@ -232,19 +232,18 @@ impl State {
             .iter()
             .position(|it| it.video == video)
             .ok_or_else(|| ApiError::new(404, format!("video {video} is not on '{id}'")))?;
-        let loaded = self.channel_loaded(c, programme)?;
-        let (v, a) = self.channel_inits(c, programme, &loaded)?;
-        let body = crate::mp4::combine_init(&v, &a)
+        let (t, slate) = match self.programme_tracks(c, programme, SegmentId::Init) {
+            Ok(t) => (t, false),
+            Err(e) => (self.slate_or(c, programme, SegmentId::Init, e)?, true),
+        };
+        let body = crate::mp4::combine_init(&t.video_init, &t.audio_init)
             .ok_or_else(|| ApiError::new(500, "the renditions' inits could not be combined"))?;
-        Ok(Reply {
-            status: 200,
-            content_type: "video/mp4",
-            etag: Some(super::http::etag_of(&format!(
-                "{id}:{version}:init:{video}"
-            ))),
-            body: Arc::new(body),
-            cache_control: "public, max-age=31536000, immutable",
-        })
+        Ok(channel_reply(
+            "video/mp4",
+            body,
+            &format!("{id}:{version}:init:{video}"),
+            slate,
+        ))
     }
 
     /// A programme's video and audio inits, made with the loaded video the caller holds.
@@ -270,31 +269,31 @@ impl State {
         let p = self.channel_parts(c, sequence)?;
         let body = crate::mp4::combine_fragment(
             sequence as u32,
-            &p.video,
+            &p.tracks.video,
             p.video_shift,
-            &p.audio,
+            &p.tracks.audio,
             p.audio_shift,
         )
         .ok_or_else(|| ApiError::new(500, "the renditions' segments could not be combined"))?;
-        Ok(Reply {
-            status: 200,
-            content_type: "video/iso.segment",
-            etag: Some(super::http::etag_of(&format!("{id}:{version}:{sequence}"))),
-            body: Arc::new(body),
-            cache_control: "public, max-age=31536000, immutable",
-        })
+        Ok(channel_reply(
+            "video/iso.segment",
+            body,
+            &format!("{id}:{version}:{sequence}"),
+            p.slate,
+        ))
     }
 
-    /// The programme's own video and AAC segments behind a channel segment, their inits, and
-    /// the shifts (ticks of each track's timescale) that put them on the channel's clock.
-    fn channel_parts(&self, c: &Channel, sequence: u64) -> Result<Parts, ApiError> {
+    /// The programme's own video and AAC segments behind a channel segment (or its slate's,
+    /// where they can't be made), their inits, and the shifts (ticks of each track's
+    /// timescale) that put them on the channel's clock.
+    pub(super) fn channel_parts(&self, c: &Channel, sequence: u64) -> Result<Parts, ApiError> {
         let slot = c.schedule.by_sequence(sequence);
         let item = &c.items[slot.programme];
-        let loaded = self.channel_loaded(c, slot.programme)?;
         let seg = SegmentId::Media(slot.segment);
-        let video = self.segment_bytes(item.video, &item.video_rendition, seg, &loaded)?;
-        let audio = self.segment_bytes(item.video, &item.audio_rendition, seg, &loaded)?;
-        let (video_init, audio_init) = self.channel_inits(c, slot.programme, &loaded)?;
+        let (t, slate) = match self.programme_tracks(c, slot.programme, seg) {
+            Ok(t) => (t, false),
+            Err(e) => (self.slate_or(c, slot.programme, seg, e)?, true),
+        };
         let timescale = |init: &[u8]| {
             crate::mp4::init_timescale(init)
                 .ok_or_else(|| ApiError::new(500, "a rendition's init has no timescale"))
@@ -304,17 +303,40 @@ impl State {
         let tl = &item.pres.timeline;
         // The first and last segments' sound is cut to the programme's picture.
         let audio = if slot.segment == 0 || slot.segment + 1 == tl.len() {
-            let (from, until) = picture_span_ticks(tl, timescale(&audio_init)?);
+            let (from, until) = picture_span_ticks(tl, timescale(&t.audio_init)?);
             Arc::new(
-                crate::mp4::keep_samples(&audio, from, until)
+                crate::mp4::keep_samples(&t.audio, from, until)
                     .ok_or_else(|| ApiError::new(500, "a programme's sound could not be cut"))?,
             )
         } else {
-            audio
+            t.audio.clone()
         };
         Ok(Parts {
-            video_shift: shift_ticks(start, epoch, tl, timescale(&video_init)?),
-            audio_shift: shift_ticks(start, epoch, tl, timescale(&audio_init)?),
+            video_shift: shift_ticks(start, epoch, tl, timescale(&t.video_init)?),
+            audio_shift: shift_ticks(start, epoch, tl, timescale(&t.audio_init)?),
+            tracks: Tracks { audio, ..t },
+            slate,
+        })
+    }
+
+    /// A programme's own segments `seg` (media or init) of both tracks, through the caches.
+    fn programme_tracks(
+        &self,
+        c: &Channel,
+        programme: usize,
+        seg: SegmentId,
+    ) -> Result<Tracks, ApiError> {
+        let item = &c.items[programme];
+        let loaded = self.channel_loaded(c, programme)?;
+        let (video_init, audio_init) = self.channel_inits(c, programme, &loaded)?;
+        let (video, audio) = match seg {
+            SegmentId::Init => (video_init.clone(), audio_init.clone()),
+            SegmentId::Media(_) => (
+                self.segment_bytes(item.video, &item.video_rendition, seg, &loaded)?,
+                self.segment_bytes(item.video, &item.audio_rendition, seg, &loaded)?,
+            ),
+        };
+        Ok(Tracks {
             video,
             audio,
             video_init,
@@ -322,33 +344,49 @@ impl State {
         })
     }
 
-    /// `GET /api/v1/channels/ID/stream.ts`: the channel as one MPEG-TS stream from the live
-    /// edge, paced at the channel's clock (what the HDHomeRun lineup points tuners at). The
-    /// stream is made while the client reads it; nothing is made once it has gone.
-    pub(super) fn channel_stream(&self, id: &str) -> Result<ChannelTs<'_>, ApiError> {
-        let (all, i) = self.channel(id)?;
-        let c = all[i].as_ref().map_err(|e| ApiError::new(422, e))?;
-        let slot = c.schedule.at(self.now_us()).ok_or_else(|| {
-            ApiError::new(404, format!("channel '{id}' starts at {}", c.config.start))
-        })?;
-        *self
-            .streams
-            .lock()
-            .expect("lock")
-            .entry(id.to_owned())
-            .or_default() += 1;
-        // The first segment now, so that a tuner can check the stream at once.
-        let mut ts = ChannelTs {
-            state: self,
-            id: id.to_owned(),
-            next: slot.sequence,
-            mux: None,
-            last_dts: [None; 2],
-            buf: Vec::new(),
-            at: 0,
+    /// The slate in place of a programme's segments that failed with `e` (issue: a viewer
+    /// never stalls): black pictures and silence of the segment's length, made from the
+    /// probe the library holds. A busy server's 503 stays one (the player tries again, and
+    /// the real segment follows); where the programme can't be slated (a copied video) the
+    /// error stands.
+    fn slate_or(
+        &self,
+        c: &Channel,
+        programme: usize,
+        seg: SegmentId,
+        e: ApiError,
+    ) -> Result<Tracks, ApiError> {
+        if e.status == 503 {
+            return Err(e);
+        }
+        let item = &c.items[programme];
+        let make = |rendition: &str, id| {
+            crate::segment::slate(&item.info, &item.pres, rendition, id, &self.config.encoder)
+                .map(Arc::new)
         };
-        ts.buf = ts.next_segment()?;
-        Ok(ts)
+        let slate = (|| {
+            Ok::<_, crate::Error>(Tracks {
+                video: make(&item.video_rendition, seg)?,
+                audio: make(&item.audio_rendition, seg)?,
+                video_init: make(&item.video_rendition, SegmentId::Init)?,
+                audio_init: make(&item.audio_rendition, SegmentId::Init)?,
+            })
+        })();
+        match slate {
+            Ok(t) => {
+                log::warn!(
+                    "channel {}: video {} {seg:?} airs as a slate: {}",
+                    c.id,
+                    item.video,
+                    e.message
+                );
+                Ok(t)
+            }
+            Err(why) => {
+                log::warn!("channel {}: no slate for video {}: {why}", c.id, item.video);
+                Err(e)
+            }
+        }
     }
 
     fn guide_channels(&self, base: &str) -> Result<Vec<(GuideChannel, Option<Channel>)>, ApiError> {
@@ -441,92 +479,38 @@ impl State {
 }
 
 /// What a channel segment is made of (see [`State::channel_parts`]).
-struct Parts {
-    video: Arc<Vec<u8>>,
-    audio: Arc<Vec<u8>>,
-    video_init: Arc<Vec<u8>>,
-    audio_init: Arc<Vec<u8>>,
-    video_shift: i64,
-    audio_shift: i64,
+pub(super) struct Parts {
+    /// The programme's video and audio media segments, or its slate's.
+    pub tracks: Tracks,
+    /// Ticks of each track's timescale that put them on the channel's clock.
+    pub video_shift: i64,
+    pub audio_shift: i64,
+    /// Whether these are the slate's.
+    pub slate: bool,
 }
 
-/// A channel's MPEG-TS stream as a client reads it: one segment after another, each once the
-/// channel's clock is within a segment of its air time, through one muxer for the whole
-/// connection (continuity counters and clocks run on across programme changes).
-pub struct ChannelTs<'a> {
-    state: &'a State,
-    id: String,
-    next: u64,
-    mux: Option<crate::media::ts::TsMuxer>,
-    /// The last decode time written, video and audio.
-    last_dts: [Option<i64>; 2],
-    buf: Vec<u8>,
-    at: usize,
+/// A programme's video and audio segments with their inits.
+pub(super) struct Tracks {
+    pub video: Arc<Vec<u8>>,
+    pub audio: Arc<Vec<u8>>,
+    pub video_init: Arc<Vec<u8>>,
+    pub audio_init: Arc<Vec<u8>>,
 }
 
-impl ChannelTs<'_> {
-    fn next_segment(&mut self) -> Result<Vec<u8>, ApiError> {
-        let (all, i) = self.state.channel(&self.id)?;
-        let c = all[i].as_ref().map_err(|e| ApiError::new(422, e))?;
-        let slot = c.schedule.by_sequence(self.next);
-        // A segment ahead of the clock at most: the client's buffer, and no more.
-        let ahead = slot.air_us - slot.duration_us - self.state.now_us();
-        if ahead > 0 {
-            std::thread::sleep(std::time::Duration::from_micros(ahead as u64));
-        }
-        let p = self.state.channel_parts(c, self.next)?;
-        let bad = || ApiError::new(500, "a programme's segments could not be made into TS");
-        let packets = crate::channel::ts::segment_packets(
-            &p.video_init,
-            &p.video,
-            p.video_shift,
-            &p.audio_init,
-            &p.audio,
-            p.audio_shift,
-        )
-        .ok_or_else(bad)?;
-        if self.mux.is_none() {
-            let format = crate::channel::ts::audio_format(&p.audio_init).ok_or_else(bad)?;
-            let codec = match crate::mp4::init_config(&p.video_init).map(|c| c.0) {
-                Some(k) if &k == b"hvc1" || &k == b"hev1" => "hevc",
-                _ => "h264",
-            };
-            self.mux = Some(
-                crate::media::ts::TsMuxer::new(codec, format.sample_rate, format.channels)
-                    .map_err(|e| ApiError::new(500, e.to_string()))?,
-            );
-        }
-        let mux = self.mux.as_mut().expect("made above");
-        for k in crate::channel::ts::monotonic(packets, &mut self.last_dts) {
-            mux.write(k.video, k.pts, k.dts, k.key, &k.data)
-                .map_err(|e| ApiError::new(500, e.to_string()))?;
-        }
-        self.next += 1;
-        mux.take().map_err(|e| ApiError::new(500, e.to_string()))
-    }
-}
-
-impl Drop for ChannelTs<'_> {
-    fn drop(&mut self) {
-        if let Some(n) = self.state.streams.lock().expect("lock").get_mut(&self.id) {
-            *n = n.saturating_sub(1);
-        }
-    }
-}
-
-impl std::io::Read for ChannelTs<'_> {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        while self.at >= self.buf.len() {
-            self.buf = self.next_segment().map_err(|e| {
-                log::warn!("channel '{}' TS stream ends: {}", self.id, e.message);
-                std::io::Error::other(e.message)
-            })?;
-            self.at = 0;
-        }
-        let n = out.len().min(self.buf.len() - self.at);
-        out[..n].copy_from_slice(&self.buf[self.at..self.at + n]);
-        self.at += n;
-        Ok(n)
+/// A channel's init or segment: kept for good by every cache (its URL names the channel's
+/// version, so its bytes never change), except a slate, which only stands in for bytes that
+/// could not be made just now: caches keep it two seconds, and without an ETag.
+fn channel_reply(content_type: &'static str, body: Vec<u8>, key: &str, slate: bool) -> Reply {
+    Reply {
+        status: 200,
+        content_type,
+        etag: (!slate).then(|| super::http::etag_of(key)),
+        body: Arc::new(body),
+        cache_control: if slate {
+            "public, max-age=2"
+        } else {
+            "public, max-age=31536000, immutable"
+        },
     }
 }
 

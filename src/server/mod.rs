@@ -18,6 +18,7 @@ pub mod route;
 mod segments;
 pub mod signing;
 pub mod status;
+mod tuner;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;

@@ -1,0 +1,118 @@
+//! A channel as one MPEG-TS stream from the live edge (what the HDHomeRun lineup points tuners
+//! at): the channel's own segments, remuxed through one muxer per connection, paced at the
+//! channel's clock. The stream is made while the client reads it; nothing is made once it has
+//! gone.
+
+use super::http::ApiError;
+use super::State;
+
+impl State {
+    /// `GET /api/v1/channels/ID/stream.ts`: the channel as one MPEG-TS stream from the live
+    /// edge, paced at the channel's clock (what the HDHomeRun lineup points tuners at). The
+    /// stream is made while the client reads it; nothing is made once it has gone.
+    pub(super) fn channel_stream(&self, id: &str) -> Result<ChannelTs<'_>, ApiError> {
+        let (all, i) = self.channel(id)?;
+        let c = all[i].as_ref().map_err(|e| ApiError::new(422, e))?;
+        let slot = c.schedule.at(self.now_us()).ok_or_else(|| {
+            ApiError::new(404, format!("channel '{id}' starts at {}", c.config.start))
+        })?;
+        *self
+            .streams
+            .lock()
+            .expect("lock")
+            .entry(id.to_owned())
+            .or_default() += 1;
+        // The first segment now, so that a tuner can check the stream at once.
+        let mut ts = ChannelTs {
+            state: self,
+            id: id.to_owned(),
+            next: slot.sequence,
+            mux: None,
+            last_dts: [None; 2],
+            buf: Vec::new(),
+            at: 0,
+        };
+        ts.buf = ts.next_segment()?;
+        Ok(ts)
+    }
+}
+
+/// A channel's MPEG-TS stream as a client reads it: one segment after another, each once the
+/// channel's clock is within a segment of its air time, through one muxer for the whole
+/// connection (continuity counters and clocks run on across programme changes).
+pub struct ChannelTs<'a> {
+    state: &'a State,
+    id: String,
+    next: u64,
+    mux: Option<crate::media::ts::TsMuxer>,
+    /// The last decode time written, video and audio.
+    last_dts: [Option<i64>; 2],
+    buf: Vec<u8>,
+    at: usize,
+}
+
+impl ChannelTs<'_> {
+    fn next_segment(&mut self) -> Result<Vec<u8>, ApiError> {
+        let (all, i) = self.state.channel(&self.id)?;
+        let c = all[i].as_ref().map_err(|e| ApiError::new(422, e))?;
+        let slot = c.schedule.by_sequence(self.next);
+        // A segment ahead of the clock at most: the client's buffer, and no more.
+        let ahead = slot.air_us - slot.duration_us - self.state.now_us();
+        if ahead > 0 {
+            std::thread::sleep(std::time::Duration::from_micros(ahead as u64));
+        }
+        let p = self.state.channel_parts(c, self.next)?;
+        let bad = || ApiError::new(500, "a programme's segments could not be made into TS");
+        let packets = crate::channel::ts::segment_packets(
+            &p.tracks.video_init,
+            &p.tracks.video,
+            p.video_shift,
+            &p.tracks.audio_init,
+            &p.tracks.audio,
+            p.audio_shift,
+        )
+        .ok_or_else(bad)?;
+        if self.mux.is_none() {
+            let format = crate::channel::ts::audio_format(&p.tracks.audio_init).ok_or_else(bad)?;
+            let codec = match crate::mp4::init_config(&p.tracks.video_init).map(|c| c.0) {
+                Some(k) if &k == b"hvc1" || &k == b"hev1" => "hevc",
+                _ => "h264",
+            };
+            self.mux = Some(
+                crate::media::ts::TsMuxer::new(codec, format.sample_rate, format.channels)
+                    .map_err(|e| ApiError::new(500, e.to_string()))?,
+            );
+        }
+        let mux = self.mux.as_mut().expect("made above");
+        for k in crate::channel::ts::monotonic(packets, &mut self.last_dts) {
+            mux.write(k.video, k.pts, k.dts, k.key, &k.data)
+                .map_err(|e| ApiError::new(500, e.to_string()))?;
+        }
+        self.next += 1;
+        mux.take().map_err(|e| ApiError::new(500, e.to_string()))
+    }
+}
+
+impl Drop for ChannelTs<'_> {
+    fn drop(&mut self) {
+        if let Some(n) = self.state.streams.lock().expect("lock").get_mut(&self.id) {
+            *n = n.saturating_sub(1);
+        }
+    }
+}
+
+impl std::io::Read for ChannelTs<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.at >= self.buf.len() {
+            self.buf = self.next_segment().map_err(|e| {
+                log::warn!("channel '{}' TS stream ends: {}", self.id, e.message);
+                std::io::Error::other(e.message)
+            })?;
+            self.at = 0;
+        }
+        let n = out.len().min(self.buf.len() - self.at);
+        out[..n].copy_from_slice(&self.buf[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}

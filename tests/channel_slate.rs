@@ -1,0 +1,215 @@
+//! A rung channel over a library of mixed shapes, and one whose file goes missing between
+//! rescans: every programme airs in the channel's one 16:9 frame (a 4:3 film pillarboxed, not
+//! stretched), and a programme whose segments can't be made airs as a slate (black picture,
+//! silence, its own length) that decodes with the programme's own init: ffmpeg reads the
+//! channel through it without a warning.
+
+mod common;
+
+use common::live::{entries, packet_span, programmes};
+use common::server::Server;
+use common::*;
+
+/// The channel: the films of the library as H.264 360p, in path order from the epoch (the
+/// 20 s clock film, then the 8 s square one).
+const CONFIG: &str = "channels:
+  - name: Films
+    number: 3
+    sources: [Movies]
+    order: sequential
+    start: 2026-01-01T00:00:00Z
+    profile: h264-360p
+";
+
+/// A library with the fixture film (16:9, its AC-3 sound made AAC) and an 8 s 4:3 film (AAC
+/// stereo, copied), and a server on it 30 s after the channel's epoch: both programmes are in
+/// its window.
+fn films(dir: &std::path::Path) -> (Server, std::path::PathBuf) {
+    let lib = dir.join("lib");
+    let clock = lib.join("Movies/Clock (2024)");
+    std::fs::create_dir_all(&clock).unwrap();
+    std::fs::copy(mkv(), clock.join("Clock (2024).mkv")).unwrap();
+    let square = lib.join("Movies/Square (2024)/Square (2024).mkv");
+    std::fs::create_dir_all(square.parent().unwrap()).unwrap();
+    ffmpeg_make_clock(
+        &square,
+        "480x360",
+        8,
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=f=440:r=48000:d=8",
+            "-map",
+            "0",
+            "-map",
+            "1",
+            "-c:v",
+            "libx264",
+            "-g",
+            "96",
+            "-c:a",
+            "aac",
+            "-ac",
+            "2",
+        ],
+    );
+    let cfg = dir.join("haema.yaml");
+    std::fs::write(&cfg, CONFIG).unwrap();
+    let s = Server::launch(
+        &dir.join("haema.db"),
+        &lib,
+        0,
+        &[
+            "--config".as_ref(),
+            cfg.as_os_str(),
+            "--clock".as_ref(),
+            "2026-01-01T00:00:30Z".as_ref(),
+        ],
+        None,
+        2,
+    );
+    (s, square)
+}
+
+/// The frame size ffprobe reads from a file's video.
+fn frame_size(file: &std::path::Path) -> String {
+    ffprobe_video_csv(file, &["-show_entries", "stream=width,height"]).join(";")
+}
+
+/// Luma of the first picture, scaled to 64x36 (ffmpeg's full-range gray: black is 0).
+fn first_picture(file: &std::path::Path) -> Vec<u8> {
+    let out = run(std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(file)
+        .args([
+            "-frames:v",
+            "1",
+            "-vf",
+            "scale=64:36:flags=area,format=gray",
+        ])
+        .args(["-f", "rawvideo", "-"]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+#[test]
+fn a_rung_channel_plays_a_4_3_film_pillarboxed_in_its_16_9_frame() {
+    let d = tempfile::tempdir().unwrap();
+    let (s, _) = films(d.path());
+    let master = String::from_utf8(s.get("/api/v1/channels/films/master.m3u8").body).unwrap();
+    assert!(master.contains("RESOLUTION=640x360"), "{master}");
+    let files = programmes(&s, "films", d.path());
+    assert!(files.len() >= 2, "both films listed: {files:?}");
+    for f in &files {
+        assert_eq!(frame_size(f), "640,360", "{f:?}");
+        assert_eq!(ffmpeg_warnings(f, &[]), "", "{f:?}");
+    }
+    // The square film (the second programme): 480 of 640 columns, centred on black; 8 of 64
+    // columns each side are the bars (80 of 640), and what is inside is the test picture.
+    let luma = first_picture(&files[1]);
+    let column = |x: usize| (0..36).map(|y| luma[y * 64 + x] as u32).collect::<Vec<_>>();
+    for x in (0..7).chain(57..64) {
+        assert!(
+            column(x).iter().all(|&v| v <= 4),
+            "bar column {x}: {:?}",
+            column(x)
+        );
+    }
+    let inside: Vec<u32> = (9..55).flat_map(column).collect();
+    assert!(
+        inside.iter().filter(|&&v| v > 40).count() > inside.len() / 2,
+        "the picture is inside the bars"
+    );
+    // The 16:9 film fills the frame.
+    let luma = first_picture(&files[0]);
+    assert!(
+        luma[18 * 64] > 20 && luma[18 * 64 + 63] > 20,
+        "no bars on a 16:9 film"
+    );
+}
+
+#[test]
+fn a_programme_whose_file_is_gone_airs_as_a_slate_that_decodes_with_its_own_init() {
+    let d = tempfile::tempdir().unwrap();
+    let (s, square) = films(d.path());
+    let base = "/api/v1/channels/films";
+    let live = String::from_utf8(s.get(&format!("{base}/live.m3u8")).body).unwrap();
+    // The square film's init and segments: from the second EXT-X-MAP to the next.
+    let mut square_init = None;
+    let mut square_segments = Vec::new();
+    let mut maps = 0;
+    for (tags, uri) in entries(&live) {
+        if let Some(m) = tags.iter().find_map(|t| t.strip_prefix("#EXT-X-MAP:URI=")) {
+            maps += 1;
+            if maps == 2 {
+                square_init = Some(m.trim_matches('"').to_owned());
+            }
+        }
+        if maps == 2 {
+            square_segments.push(uri);
+        }
+    }
+    let square_init = square_init.expect("the square film is listed");
+    assert_eq!(square_segments.len(), 2, "{live}");
+    let real = s.get(&format!("{base}/{square_init}"));
+    assert_eq!(real.status, 200);
+    assert!(real.header("etag").is_some());
+
+    // The file goes; no rescan has left it out yet.
+    std::fs::remove_file(&square).unwrap();
+    let init = s.get(&format!("{base}/{square_init}"));
+    assert_eq!(init.status, 200, "{}", String::from_utf8_lossy(&init.body));
+    assert!(init.header("etag").is_none(), "a slate is not for keeping");
+    assert_eq!(init.header("cache-control"), Some("public, max-age=2"));
+    let mut media = Vec::new();
+    for uri in &square_segments {
+        let seg = s.get(&format!("{base}/{uri}"));
+        assert_eq!(seg.status, 200, "{}", String::from_utf8_lossy(&seg.body));
+        media.extend(seg.body);
+    }
+    // A player that fetched the programme's real init before the file went decodes the
+    // slate with it, and one that comes after gets the slate's own.
+    let with_real = d.path().join("with-real-init.mp4");
+    std::fs::write(&with_real, [real.body.clone(), media.clone()].concat()).unwrap();
+    assert_eq!(
+        ffmpeg_warnings(&with_real, &[]),
+        "",
+        "the slate decodes with the real init"
+    );
+    let slated = &d.path().join("slate.mp4");
+    std::fs::write(slated, [init.body, media].concat()).unwrap();
+    assert_eq!(
+        ffmpeg_warnings(slated, &[]),
+        "",
+        "the slate decodes cleanly"
+    );
+    assert_eq!(frame_size(slated), "640,360");
+    // And the channel reads on through it: every programme of the window decodes.
+    for f in programmes(&s, "films", d.path()) {
+        assert_eq!(ffmpeg_warnings(&f, &[]), "", "{f:?}");
+    }
+    // Its own length: 8 s of pictures at the film's 24 fps, and of sound.
+    let pictures = ffprobe_video_csv(slated, &["-show_entries", "packet=pts_time"]).len();
+    assert!((190..=194).contains(&pictures), "{pictures} pictures");
+    let luma = first_picture(slated);
+    assert!(luma.iter().all(|&v| v <= 2), "black: {luma:?}");
+    let out = run(std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "info", "-i"])
+        .arg(slated)
+        .args(["-map", "0:a", "-af", "volumedetect", "-f", "null", "-"]));
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("max_volume: -91") || log.contains("max_volume: -inf"),
+        "silence: {log}"
+    );
+    let (first, end) = packet_span(slated, "a");
+    assert!((end - first - 8.0).abs() < 0.05, "sound {first}..{end}");
+    // The server said why, in its log.
+    let log = std::fs::read_to_string(&s.log).unwrap();
+    assert!(log.contains("airs as a slate"), "{log}");
+}
