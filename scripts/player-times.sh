@@ -3,13 +3,14 @@
 # served by `haema serve` (segments made on request) beside the same file as a static tree
 # (every segment made beforehand, served from disk): the cost of making segments on demand.
 #   scripts/player-times.sh FILE [RUNS]
+# HAEMA_BIN=path times another build of haema (say, main's, beside a change).
 # Needs what `scripts/install-deps.sh --test` installs. Prints a markdown table; the times are
 # medians over RUNS (default 3) fresh page loads; seeks go to 3 points and back (6 per run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 file=$(realpath "$1"); runs=${2:-3}
-cargo build --release -q
-bin=target/release/haema
+bin=${HAEMA_BIN:-target/release/haema}
+[[ -n ${HAEMA_BIN:-} ]] || cargo build --release -q
 work=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
 mkdir -p "$work/lib/Movies/Film (2024)"
 ln -s "$file" "$work/lib/Movies/Film (2024)/Film (2024).${file##*.}"
@@ -23,10 +24,12 @@ serve() {
   local base id=""
   base="http://$(sed -n 's|listening on http://\([^/]*\)/.*|\1|p' "$work/serve.out")"
   # The library is scanned after the server starts listening: wait until the film is there
-  # (its id comes from its path, so ask the library for it).
+  # (its id comes from its path, so ask the library for it). Not its master: the server
+  # starts preparing where a player starts when the master is asked for, as the player's own
+  # request would.
   for _ in $(seq 100); do
     id=$(curl -sf "$base/api/v1/shows" | node -e 'let s = ""; process.stdin.on("data", (d) => s += d).on("end", () => { const v = (JSON.parse(s || "[]")[0] || {}).video; console.log(v || ""); })' 2>/dev/null || true)
-    [[ -n $id ]] && curl -sf -o /dev/null "$base/api/v1/video/$id/master.m3u8" && break
+    [[ -n $id ]] && break
     sleep 0.1
   done
   url="$base/api/v1/video/$id/master.m3u8"

@@ -127,12 +127,7 @@ pub fn master_playlist_with(p: &Presentation, query: &str) -> String {
     for (gid, members) in &groups {
         // At most one DEFAULT=YES per group (RFC 8216 4.3.4.1.1): the file's default audio if
         // it is in this group, else the group's first rendition.
-        let default_id = members
-            .iter()
-            .find(|r| r.default)
-            .unwrap_or(&members[0])
-            .id
-            .clone();
+        let default_id = group_default(members).id.clone();
         for r in members {
             let default = if r.id == default_id { "YES" } else { "NO" };
             let _ = writeln!(
@@ -201,6 +196,20 @@ pub fn master_playlist_with(p: &Presentation, query: &str) -> String {
         }
     }
     s
+}
+
+/// A group's DEFAULT=YES rendition: the file's default audio if it is in the group, else the
+/// group's first.
+fn group_default<'a>(members: &[&'a Rendition]) -> &'a Rendition {
+    members.iter().find(|r| r.default).unwrap_or(&members[0])
+}
+
+/// Where a client starts: the video of the first variant the master lists (Apple's HLS
+/// authoring rules: players start there) and its audio group's default rendition. The
+/// server prepares their first segments as soon as the master is asked for.
+pub fn first_variant(p: &Presentation) -> (Option<&Rendition>, Option<&Rendition>) {
+    let audio = audio_groups(p).first().map(|(_, m)| group_default(m));
+    (p.offered_videos().next(), audio)
 }
 
 /// A rendition's media playlist: every rendition uses the video's segment boundaries, so all
@@ -321,6 +330,16 @@ original/stream.m3u8
 original/stream.m3u8
 ";
         assert_eq!(master_playlist(&presentation()), expected);
+    }
+
+    /// The golden master's first variant is the original with the AAC group, whose default
+    /// is its only member (the file's default sound, AC-3, is in the other group).
+    #[test]
+    fn a_client_starts_on_the_first_variants_video_and_its_groups_default_audio() {
+        let p = presentation();
+        let (video, audio) = first_variant(&p);
+        assert_eq!(video.map(|r| r.id.as_str()), Some("original"));
+        assert_eq!(audio.map(|r| r.id.as_str()), Some("audio-2-fra"));
     }
 
     #[test]

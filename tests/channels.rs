@@ -292,6 +292,57 @@ fn a_copy_channel_of_videos_that_disagree_is_refused_with_what_to_do() {
     assert!(msg.contains("use a rung profile"), "{msg}");
 }
 
+/// Tuners watching never hold the threads that serve segments: with two workers, three
+/// MPEG-TS streams open and streaming, a player still gets the channel's segments and the
+/// library still answers (each stream runs on a thread of its own; a stream that held a
+/// worker would leave none).
+#[test]
+fn open_tuner_streams_leave_the_segment_workers_free() {
+    use std::io::{Read, Write};
+    let d = tempfile::tempdir().unwrap();
+    let cfg = d.path().join("haema.yaml");
+    std::fs::write(&cfg, CONFIG).unwrap();
+    let (_d, db) = temp_db();
+    let s = Server::start_with(
+        &db,
+        &[
+            "--config".as_ref(),
+            cfg.as_os_str(),
+            "--clock".as_ref(),
+            "2026-01-01T00:00:30Z".as_ref(),
+            "--threads".as_ref(),
+            "2".as_ref(),
+        ],
+        None,
+    );
+    let tuners: Vec<std::net::TcpStream> = (0..3)
+        .map(|_| {
+            let mut t = std::net::TcpStream::connect(&s.addr).unwrap();
+            t.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+                .unwrap();
+            write!(
+                t,
+                "GET /api/v1/channels/clock-tv/stream.ts HTTP/1.1\r\nHost: {}\r\n\r\n",
+                s.addr
+            )
+            .unwrap();
+            // The headers and the first TS packets: this stream is being made.
+            let mut first = vec![0u8; 4096];
+            t.read_exact(&mut first).unwrap();
+            assert!(first.starts_with(b"HTTP/1.1 200"), "{:?}", &first[..40]);
+            t
+        })
+        .collect();
+    let live = String::from_utf8(s.get("/api/v1/channels/clock-tv/live.m3u8").body).unwrap();
+    let (_, uri) = entries(&live).pop().unwrap();
+    let seg = s.get(&format!("/api/v1/channels/clock-tv/{uri}"));
+    assert_eq!(seg.status, 200, "{}", String::from_utf8_lossy(&seg.body));
+    assert_eq!(s.get("/api/v1/shows").status, 200);
+    let status = s.get("/api/v1/status").json();
+    assert_eq!(status["channels"][0]["watching"], 3 + 1, "{status}");
+    drop(tuners);
+}
+
 /// What a tuner client does with the HDHomeRun lineup: ffmpeg opens the channel's URL (an
 /// MPEG-TS stream from the live edge) and records 12 s of it across a programme change. The
 /// recording has one video and one AAC stream, decodes without a warning, and runs on one

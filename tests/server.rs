@@ -1319,3 +1319,63 @@ fn a_database_from_before_ids_by_path_keeps_its_old_ids_and_progress_working() {
         (MKV_ID, "Movies/Clock (2024)/Clock (2024).mkv")
     );
 }
+
+/// Asking for a master starts the first segments of where a player will start (the first
+/// variant's video and its group's default sound, here an AAC made from AC-3) before the
+/// player asks for them: by the time it has read the media playlists and the inits, they are
+/// in the cache, and its first requests for them are hits.
+#[test]
+fn a_master_request_prepares_the_first_segments_a_player_will_ask_for() {
+    let (_d, db) = temp_db();
+    let s = Server::start(&db);
+    let master =
+        String::from_utf8(s.get(&format!("/api/v1/video/{MKV_ID}/master.m3u8")).body).unwrap();
+    let t0 = std::time::Instant::now();
+    let cache = || s.get("/api/v1/status").json()["cache"].clone();
+    while cache()["entries"].as_u64() < Some(2) {
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(60),
+            "nothing prepared: {}",
+            cache()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // The first variant and the DEFAULT=YES sound of its group.
+    let video = master
+        .lines()
+        .skip_while(|l| !l.starts_with("#EXT-X-STREAM-INF"))
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let group = master
+        .lines()
+        .find(|l| l.starts_with("#EXT-X-STREAM-INF"))
+        .and_then(|l| l.split("AUDIO=\"").nth(1))
+        .and_then(|g| g.split('"').next())
+        .unwrap();
+    let audio = master
+        .lines()
+        .find(|l| l.contains(&format!("GROUP-ID=\"{group}\"")) && l.contains("DEFAULT=YES"))
+        .and_then(|l| l.split("URI=\"").nth(1))
+        .and_then(|u| u.split('/').next())
+        .unwrap()
+        .to_owned();
+    assert!(audio.ends_with("-aac"), "{master}");
+    let hits = cache()["hits"].as_u64().unwrap();
+    for r in [&video, &audio] {
+        let playlist = String::from_utf8(
+            s.get(&format!("/api/v1/video/{MKV_ID}/{r}/stream.m3u8"))
+                .body,
+        )
+        .unwrap();
+        let first = playlist.lines().find(|l| l.ends_with(".m4s")).unwrap();
+        assert_eq!(
+            s.get(&format!("/api/v1/video/{MKV_ID}/{r}/{first}")).status,
+            200
+        );
+    }
+    assert_eq!(cache()["hits"].as_u64().unwrap(), hits + 2, "{}", cache());
+}

@@ -336,7 +336,9 @@ pub fn run(state: Arc<State>, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
                         Ok(Some(req)) => {
                             let method = req.method().as_str().to_ascii_uppercase();
                             let route = Route::decode(&method, req.url());
-                            if route.as_ref().is_ok_and(Route::is_segment) {
+                            if let Ok(Route::ChannelStream(_)) = &route {
+                                tuner::stream_apart(&state, req, route);
+                            } else if route.as_ref().is_ok_and(Route::is_segment) {
                                 let ip = req.remote_addr().map(|a| a.ip());
                                 match ip.map(|ip| (ip, state.clients.admit(ip))) {
                                     Some((ip, None)) => {

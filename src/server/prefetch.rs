@@ -21,8 +21,9 @@ const PREFETCH_QUEUE: usize = 32;
 pub struct Prefetch {
     queue: Mutex<VecDeque<Ahead>>,
     ready: Condvar,
-    /// The segment each (video, rendition) was last asked for: where it is being watched.
-    watched: Mutex<HashMap<(i64, String), usize>>,
+    /// The segment each (video, rendition) was last asked for: where it is being watched
+    /// (-1: its master was just asked for, segment 0 is next).
+    watched: Mutex<HashMap<(i64, String), i64>>,
 }
 
 /// One segment to prepare.
@@ -47,7 +48,8 @@ impl State {
             .expect("lock")
             .get(&(job.video, job.rendition.clone()))
             .copied();
-        at.is_some_and(|at| job.n > at && job.n <= at + PREFETCH_AHEAD)
+        let n = job.n as i64;
+        at.is_some_and(|at| n > at && n <= at + PREFETCH_AHEAD as i64)
     }
 
     /// Notes that segment `n` of a rendition was asked for, and queues the next ones.
@@ -56,7 +58,7 @@ impl State {
             .watched
             .lock()
             .expect("lock")
-            .insert((video, rid.to_owned()), n);
+            .insert((video, rid.to_owned()), n as i64);
         let mut q = self.prefetch.queue.lock().expect("lock");
         for k in n + 1..=(n + PREFETCH_AHEAD).min(loaded.pres.timeline.len() - 1) {
             if q.len() >= PREFETCH_QUEUE {
@@ -66,6 +68,32 @@ impl State {
                 video,
                 rendition: rid.to_owned(),
                 n: k,
+                loaded: loaded.clone(),
+            });
+        }
+        self.prefetch.ready.notify_all();
+    }
+
+    /// Queues the first segment of where a player will start (the master's first variant and
+    /// its default audio), when a video's master is asked for: the player asks for them a few
+    /// round trips later (media playlists, inits), and a transcoded one (the AAC of an AC-3
+    /// film) is under way or ready by then. A rendition already being watched is left alone.
+    pub(super) fn prefetch_start(&self, video: i64, loaded: &Arc<Loaded>) {
+        let (v, a) = hls::first_variant(&loaded.pres);
+        let mut q = self.prefetch.queue.lock().expect("lock");
+        for r in [v, a].into_iter().flatten() {
+            let mut watched = self.prefetch.watched.lock().expect("lock");
+            if watched.contains_key(&(video, r.id.clone())) {
+                continue;
+            }
+            watched.insert((video, r.id.clone()), -1);
+            if q.len() >= PREFETCH_QUEUE {
+                q.pop_front();
+            }
+            q.push_back(Ahead {
+                video,
+                rendition: r.id.clone(),
+                n: 0,
                 loaded: loaded.clone(),
             });
         }

@@ -169,8 +169,10 @@ impl State {
     /// `GET /api/v1/video/ID/master.m3u8`.
     pub(super) fn master(&self, id: i64) -> ApiResult {
         let query = self.uri_query(id);
+        let loaded = self.load(id)?;
+        self.prefetch_start(id, &loaded);
         Ok(Reply::playlist(hls::master_playlist_with(
-            &self.load(id)?.pres,
+            &loaded.pres,
             &query,
         )))
     }

@@ -3,8 +3,41 @@
 //! channel's clock. The stream is made while the client reads it; nothing is made once it has
 //! gone.
 
+use std::sync::Arc;
+
 use super::http::ApiError;
+use super::route::Route;
 use super::State;
+
+/// MPEG-TS streams open at once, at most: each holds a thread and a muxer for as long as its
+/// client watches.
+pub const MAX_STREAMS: usize = 32;
+
+/// Answers a request for a channel's TS stream on a thread of its own. A stream lasts as long
+/// as its client watches: on the worker pool (8 threads by default) a few tuners would hold
+/// every worker, and no player would get a segment. Past [`MAX_STREAMS`], a 503.
+pub(super) fn stream_apart(
+    state: &Arc<State>,
+    req: tiny_http::Request,
+    route: Result<Route, ApiError>,
+) {
+    let open: usize = state.streams.lock().expect("lock").values().sum();
+    if open >= MAX_STREAMS {
+        let busy = ApiError::new(
+            503,
+            format!("{open} MPEG-TS streams are open, the most this server runs; try again later"),
+        );
+        super::respond_isolated(state, req, Err(busy));
+        return;
+    }
+    let state = state.clone();
+    let spawned = std::thread::Builder::new()
+        .name("tuner".into())
+        .spawn(move || super::respond_isolated(&state, req, route));
+    if let Err(e) = spawned {
+        log::error!("no thread for an MPEG-TS stream: {e}");
+    }
+}
 
 impl State {
     /// `GET /api/v1/channels/ID/stream.ts`: the channel as one MPEG-TS stream from the live
