@@ -206,23 +206,28 @@ pub fn video_ladder(s: &StreamParams, codec: RungCodec, open_gop: bool) -> Vec<V
         })
         .collect();
     if !widely_playable(s) || open_gop {
-        // Scale the 1080p rate by picture area, within sane bounds.
-        let rate = (6_000_000.0 * f64::from(w * h) / (1920.0 * 1080.0))
-            .clamp(900_000.0, 20_000_000.0) as u64;
-        let (w, h) = (even(f64::from(w)), even(f64::from(h)));
-        out.insert(
-            0,
-            VideoTarget {
-                width: w,
-                height: h,
-                max_bitrate: rate,
-                codec,
-                level: level(codec, w, h, fps),
-                picture: None,
-            },
-        );
+        out.insert(0, source_rung(s, codec));
     }
     out
+}
+
+/// The rung of a video's own size (even): its 1080p rate scaled by picture area, within sane
+/// bounds. What plays in place of an original a browser can't decode, or can't join at any
+/// segment (H.264 with open GOPs).
+pub fn source_rung(s: &StreamParams, codec: RungCodec) -> VideoTarget {
+    let (w, h) = (s.width.max(2), s.height.max(2));
+    let even = |v: f64| ((v / 2.0).round() as u32 * 2).max(2);
+    let rate =
+        (6_000_000.0 * f64::from(w * h) / (1920.0 * 1080.0)).clamp(900_000.0, 20_000_000.0) as u64;
+    let (w, h) = (even(f64::from(w)), even(f64::from(h)));
+    VideoTarget {
+        width: w,
+        height: h,
+        max_bitrate: rate,
+        codec,
+        level: level(codec, w, h, s.frame_rate.map(|r| r.as_f64())),
+        picture: None,
+    }
 }
 
 /// The rung of `height` for this video whatever its own height, in a 16:9 frame of that

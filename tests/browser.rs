@@ -283,8 +283,8 @@ fn video_js_and_shaka_seek_to_the_right_frame_with_a_non_default_audio_rendition
     }
 }
 
-/// A live channel in hls.js, joined 14 s after the channel's epoch (the copied pilot airs
-/// 0-20 s, then the open-GOP second episode): it starts, and plays through the programme change
+/// A live channel in hls.js, joined 14 s after the channel's epoch (the pilot airs 0-20 s,
+/// then the open-GOP second episode; all as source-size rungs, see the next test): it starts, and plays through the programme change
 /// (the frame clock starts again) without an error or a frame out of order, and stalls nowhere
 /// but at the change. There hls.js steps over a hole the size of the new programme's reorder
 /// delay (85 ms here): at each discontinuity it maps the new programme's first decode time to
@@ -293,7 +293,7 @@ fn video_js_and_shaka_seek_to_the_right_frame_with_a_non_default_audio_rendition
 /// close it, and FFmpeg's demuxer shifts the whole picture by them (tried, reverted).
 #[test]
 fn hls_js_plays_a_live_channel_through_a_programme_change() {
-    let (d, s) = live_channel_server();
+    let (d, s) = live_channel_server(14);
     let url = format!("http://{}/api/v1/channels/clock-tv/master.m3u8", s.addr);
     let r = play_url(&url, &["--live", "22"]);
     assert_eq!(r["ok"], true, "{r}\n{}", s.trouble());
@@ -305,6 +305,35 @@ fn hls_js_plays_a_live_channel_through_a_programme_change() {
             "a stall away from the programme change: {r}"
         );
     }
+    drop(d);
+}
+
+/// hls.js joins a copy channel in the middle of a programme with open GOPs (the second
+/// episode, x264 open-gop: each segment's first frames lean on the GOP before). Played as the
+/// file's own bytes, Chromium failed on the first of them ("PIPELINE_ERROR_DECODE: Failed to
+/// send video packet", fatal); the channel plays it as its source-size rung (an IDR at every
+/// cut), so a join anywhere decodes, frame after frame.
+#[test]
+fn hls_js_joins_a_copy_channel_in_the_middle_of_an_open_gop_programme() {
+    // 38 s in: the episode airs 20-40 s, its segments from 24 s on start with open GOPs.
+    let (d, s) = live_channel_server(38);
+    let url = format!("http://{}/api/v1/channels/clock-tv/master.m3u8", s.addr);
+    let r = play_url(&url, &["--live", "6"]);
+    assert_eq!(r["ok"], true, "{r}\n{}", s.trouble());
+    let frames: Vec<i64> = r["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|x| x["frame"].as_i64())
+        .collect();
+    assert!(
+        frames.first().is_some_and(|f| (96..480).contains(f)) && frames.len() > 10,
+        "joined the episode after its first segment: {frames:?}"
+    );
+    assert!(
+        frames.windows(2).all(|w| w[0] <= w[1] || w[1] + 240 < w[0]),
+        "the frame clock only moves forward (or starts again at the next programme): {frames:?}"
+    );
     drop(d);
 }
 
@@ -358,10 +387,11 @@ fn video_js_plays_a_live_channel_through_a_programme_change() {
     }
 }
 
-/// A server whose clock is 14 s into a copy channel of the series (the pilot, 20 s, then the
-/// second episode): a programme change 6 s after a player joins.
-fn live_channel_server() -> (tempfile::TempDir, Server) {
+/// A server whose clock is `secs` into a copy channel of the series (the pilot, 20 s, then
+/// the second episode): at 14 s, a programme change 6 s after a player joins.
+fn live_channel_server(secs: u32) -> (tempfile::TempDir, Server) {
     let d = tempfile::tempdir().unwrap();
+    let clock = format!("2026-01-01T00:00:{secs:02}Z");
     let cfg = d.path().join("haema.yaml");
     std::fs::write(
         &cfg,
@@ -372,7 +402,7 @@ fn live_channel_server() -> (tempfile::TempDir, Server) {
         "--config".as_ref(),
         cfg.as_os_str(),
         "--clock".as_ref(),
-        "2026-01-01T00:00:14Z".as_ref(),
+        clock.as_ref(),
     ];
     let s = Server::start_with(&d.path().join("haema.db"), &args, None);
     (d, s)

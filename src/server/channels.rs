@@ -173,10 +173,12 @@ impl State {
         Ok(Reply::json(200, &list))
     }
 
-    /// `GET /api/v1/channels/ID/master.m3u8`: one variant, the channel's stream.
+    /// `GET /api/v1/channels/ID/master.m3u8`: one variant, the channel's stream. A viewer is
+    /// joining: what it will ask for first is prepared now.
     pub(super) fn channel_master(&self, id: &str) -> ApiResult {
         let (all, i) = self.channel(id)?;
         let c = all[i].as_ref().map_err(|e| ApiError::new(422, e))?;
+        self.prefetch_join(c);
         let (bandwidth, codecs, (w, h)) = c.variant();
         Ok(Reply::playlist(format!(
             "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-STREAM-INF:BANDWIDTH={bandwidth},CODECS=\"{codecs}\",RESOLUTION={w}x{h}\nlive.m3u8\n"
@@ -195,6 +197,28 @@ impl State {
             cache_control: "public, max-age=1",
             ..Reply::playlist(text)
         })
+    }
+
+    /// Queues the segments a player joining now starts with: players start three target
+    /// durations before the live edge (hls.js's liveSyncDurationCount, VHS and shaka alike),
+    /// in the third segment from the end of the window, then read on.
+    fn prefetch_join(&self, c: &Channel) {
+        let Some(last) = c.schedule.at(self.now_us()) else {
+            return;
+        };
+        let mut at = last.sequence.saturating_sub(2);
+        while at <= last.sequence {
+            let slot = c.schedule.by_sequence(at);
+            let item = &c.items[slot.programme];
+            // This programme's segments up to the edge, at once.
+            let count = (last.sequence - at + 1) as usize;
+            let count = count.min(item.pres.timeline.len() - slot.segment);
+            if let Ok(loaded) = self.channel_loaded(c, slot.programme) {
+                let ids = [item.video_rendition.as_str(), item.audio_rendition.as_str()];
+                self.prefetch_at(item.video, &ids, (slot.segment, count), &loaded, true);
+            }
+            at += count as u64;
+        }
     }
 
     /// A programme's video as the channel plays it (its presentation has the channel's rung).
@@ -294,6 +318,18 @@ impl State {
             Ok(t) => (t, false),
             Err(e) => (self.slate_or(c, slot.programme, seg, e)?, true),
         };
+        if slot.segment + 1 == item.pres.timeline.len() {
+            // The programme's last segment: the next one's first is prepared before it airs.
+            let next = c.schedule.by_sequence(sequence + 1).programme;
+            let next_item = &c.items[next];
+            if let Ok(loaded) = self.channel_loaded(c, next) {
+                let ids = [
+                    next_item.video_rendition.as_str(),
+                    next_item.audio_rendition.as_str(),
+                ];
+                self.prefetch_at(next_item.video, &ids, (0, 1), &loaded, true);
+            }
+        }
         let timescale = |init: &[u8]| {
             crate::mp4::init_timescale(init)
                 .ok_or_else(|| ApiError::new(500, "a rendition's init has no timescale"))
@@ -331,10 +367,17 @@ impl State {
         let (video_init, audio_init) = self.channel_inits(c, programme, &loaded)?;
         let (video, audio) = match seg {
             SegmentId::Init => (video_init.clone(), audio_init.clone()),
-            SegmentId::Media(_) => (
-                self.segment_bytes(item.video, &item.video_rendition, seg, &loaded)?,
-                self.segment_bytes(item.video, &item.audio_rendition, seg, &loaded)?,
-            ),
+            SegmentId::Media(n) => {
+                // Watched: the programme's next segments are prepared before they air (a
+                // rung's are transcodes, and every viewer of the channel asks for them at
+                // once when they are listed).
+                self.watch(item.video, &item.video_rendition, n, &loaded);
+                self.watch(item.video, &item.audio_rendition, n, &loaded);
+                (
+                    self.segment_bytes(item.video, &item.video_rendition, seg, &loaded)?,
+                    self.segment_bytes(item.video, &item.audio_rendition, seg, &loaded)?,
+                )
+            }
         };
         Ok(Tracks {
             video,

@@ -80,22 +80,45 @@ impl State {
     /// film) is under way or ready by then. A rendition already being watched is left alone.
     pub(super) fn prefetch_start(&self, video: i64, loaded: &Arc<Loaded>) {
         let (v, a) = hls::first_variant(&loaded.pres);
+        let ids: Vec<&str> = [v, a]
+            .into_iter()
+            .flatten()
+            .map(|r| r.id.as_str())
+            .collect();
+        self.prefetch_at(video, &ids, (0, 1), loaded, false);
+    }
+
+    /// Queues segments `n` and on (`count` of them, at most [`PREFETCH_AHEAD`]) of these
+    /// renditions, as about to be watched (`again`: even where they are watched already, as a
+    /// channel's programme is on every loop).
+    pub(super) fn prefetch_at(
+        &self,
+        video: i64,
+        renditions: &[&str],
+        (n, count): (usize, usize),
+        loaded: &Arc<Loaded>,
+        again: bool,
+    ) {
+        let last = loaded.pres.timeline.len().saturating_sub(1);
         let mut q = self.prefetch.queue.lock().expect("lock");
-        for r in [v, a].into_iter().flatten() {
+        for &rid in renditions {
             let mut watched = self.prefetch.watched.lock().expect("lock");
-            if watched.contains_key(&(video, r.id.clone())) {
+            let key = (video, rid.to_owned());
+            if !again && watched.contains_key(&key) {
                 continue;
             }
-            watched.insert((video, r.id.clone()), -1);
-            if q.len() >= PREFETCH_QUEUE {
-                q.pop_front();
+            watched.insert(key, n as i64 - 1);
+            for k in n..(n + count.min(PREFETCH_AHEAD)).min(last + 1) {
+                if q.len() >= PREFETCH_QUEUE {
+                    q.pop_front();
+                }
+                q.push_back(Ahead {
+                    video,
+                    rendition: rid.to_owned(),
+                    n: k,
+                    loaded: loaded.clone(),
+                });
             }
-            q.push_back(Ahead {
-                video,
-                rendition: r.id.clone(),
-                n: 0,
-                loaded: loaded.clone(),
-            });
         }
         self.prefetch.ready.notify_all();
     }
