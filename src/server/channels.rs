@@ -530,18 +530,24 @@ impl State {
 pub(super) struct Parts {
     /// The programme's video and audio media segments, or its slate's.
     pub tracks: Tracks,
-    /// Ticks of each track's timescale that put them on the channel's clock.
+    /// Ticks of the video's timescale that put it on the channel's clock.
     pub video_shift: i64,
+    /// Ticks of the audio's timescale that put it on the channel's clock.
     pub audio_shift: i64,
     /// Whether these are the slate's.
     pub slate: bool,
 }
 
-/// A programme's video and audio segments with their inits.
+/// A programme's video and audio segments with their inits (for an init request, the
+/// segments are the inits).
 pub(super) struct Tracks {
+    /// The video rendition's media segment.
     pub video: Arc<Vec<u8>>,
+    /// The AAC rendition's media segment.
     pub audio: Arc<Vec<u8>>,
+    /// The video rendition's init.
     pub video_init: Arc<Vec<u8>>,
+    /// The AAC rendition's init.
     pub audio_init: Arc<Vec<u8>>,
 }
 
