@@ -129,7 +129,19 @@ fn a_disk_cache_folder_deleted_while_serving_is_made_again_and_serving_goes_on()
             .status,
         200
     );
-    std::fs::remove_dir_all(&cache).unwrap();
+    // The prefetcher may be writing the next segments into it meanwhile (ENOTEMPTY): delete
+    // until it is gone, as a user's `rm -rf` run again would.
+    for _ in 0..100 {
+        match std::fs::remove_dir_all(&cache) {
+            Err(e) if e.kind() == std::io::ErrorKind::DirectoryNotEmpty => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            other => {
+                other.unwrap();
+                break;
+            }
+        }
+    }
     // Other segments: made, served, and kept in the folder made again.
     for n in 0..4 {
         assert_eq!(
