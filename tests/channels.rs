@@ -535,13 +535,16 @@ fn gstreamer_plays_a_live_channel_through_a_programme_change_frame_by_frame() {
     let url = format!("http://{}/api/v1/channels/clock-tv/master.m3u8", s.addr);
     let raw = d.path().join("strip.raw");
     // -e: an interrupt ends the stream cleanly (EOS), the strips written so far complete.
+    // GStreamer starts at the window's first segment, and this channel's segments are rung
+    // transcodes made as it asks: 24 s leaves room on a loaded 2-core machine (one CI run
+    // got 268 frames in 16 s) for the change, 6 s of channel time after it joins.
     let out = run(std::process::Command::new("timeout")
         .args([
             "-s",
             "INT",
             "-k",
             "5",
-            "16",
+            "24",
             "gst-launch-1.0",
             "-e",
             "playbin",
