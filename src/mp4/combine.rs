@@ -252,44 +252,6 @@ pub fn keep_samples(seg: &[u8], from: i64, until: i64) -> Option<Vec<u8>> {
     Some(write_fragment(f.sequence, track_id, base, &samples, &data))
 }
 
-/// A one-track media segment whose samples all have one composition offset `c` > 0 (a rung:
-/// no B-frames, presented the file's reorder delay after decoding), rewritten with offsets of
-/// 0 and its decode times `c` later, and `c`: every sample is presented when it was. A channel
-/// does this to its rungs' video so that a programme's first decode time is its first picture:
-/// at each discontinuity hls.js maps the new programme's first decode time to where the last
-/// picture ended, and a programme that decoded `c` before its picture opened a hole of `c`
-/// there (85 ms, stepped over with a stall). `None` when the offsets differ (B-frames) or are
-/// all 0 already.
-pub fn decode_when_presented(seg: &[u8]) -> Option<(Vec<u8>, u32)> {
-    let f = parse_fragment(seg)?;
-    let c = *f.cts_offsets.first()?;
-    if c <= 0 || f.cts_offsets.iter().any(|&o| o != c) {
-        return None;
-    }
-    let mut at = f.data_start;
-    let mut samples = Vec::with_capacity(f.durations.len());
-    let mut data = Vec::with_capacity(f.durations.len());
-    for k in 0..f.durations.len() {
-        let size = f.sizes[k] as usize;
-        data.push(seg.get(at..at + size)?);
-        at += size;
-        samples.push(FragmentSample {
-            duration: f.durations[k],
-            size: f.sizes[k],
-            sync: f.sync[k],
-            cts: 0,
-        });
-    }
-    let moof = child(seg, b"moof")?;
-    let track_id = get_u32(child(child(moof.body, b"traf")?.body, b"tfhd")?.body, 4)?;
-    let c = c as u32;
-    let base = f.base_decode_time.checked_add(u64::from(c))?;
-    Some((
-        write_fragment(f.sequence, track_id, base, &samples, &data),
-        c,
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -415,37 +377,5 @@ mod tests {
         // The track id stays.
         let traf = child(child(&cut, b"moof").unwrap().body, b"traf").unwrap();
         assert_eq!(get_u32(child(traf.body, b"tfhd").unwrap().body, 4), Some(2));
-    }
-
-    #[test]
-    fn a_constant_composition_offset_becomes_a_later_decode_time() {
-        let samples: Vec<FragmentSample> = (0..3)
-            .map(|k| FragmentSample {
-                duration: 512,
-                size: 4,
-                sync: k == 0,
-                cts: 1024,
-            })
-            .collect();
-        let data: Vec<&[u8]> = vec![b"aaaa", b"bbbb", b"cccc"];
-        let seg = write_fragment(7, 1, 10_000, &samples, &data);
-        let (out, c) = decode_when_presented(&seg).unwrap();
-        assert_eq!(c, 1024);
-        let f = parse_fragment(&out).unwrap();
-        assert_eq!(f.base_decode_time, 11_024);
-        assert_eq!(f.cts_offsets, vec![0, 0, 0]);
-        assert_eq!(f.durations, vec![512; 3]);
-        assert_eq!(f.sync, vec![true, false, false]);
-        assert_eq!(f.sequence, 7);
-        assert!(out.ends_with(b"aaaabbbbcccc"));
-        // B-frames (offsets that differ) and offsets of 0 stay as they are.
-        let mut reordered = samples.clone();
-        reordered[1].cts = 0;
-        assert!(decode_when_presented(&write_fragment(7, 1, 0, &reordered, &data)).is_none());
-        let zero: Vec<FragmentSample> = samples
-            .iter()
-            .map(|s| FragmentSample { cts: 0, ..*s })
-            .collect();
-        assert!(decode_when_presented(&write_fragment(7, 1, 0, &zero, &data)).is_none());
     }
 }

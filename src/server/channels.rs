@@ -347,15 +347,10 @@ impl State {
         } else {
             t.audio.clone()
         };
-        // A rung's picture decodes when it is shown (see mp4::decode_when_presented).
-        let video = match crate::mp4::decode_when_presented(&t.video) {
-            Some((v, _)) => Arc::new(v),
-            None => t.video.clone(),
-        };
         Ok(Parts {
             video_shift: shift_ticks(start, epoch, tl, timescale(&t.video_init)?),
             audio_shift: shift_ticks(start, epoch, tl, timescale(&t.audio_init)?),
-            tracks: Tracks { audio, video, ..t },
+            tracks: Tracks { audio, ..t },
             slate,
         })
     }
