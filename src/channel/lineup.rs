@@ -123,7 +123,6 @@ impl Channel {
             }
         }
         if profile == Profile::Copy {
-            as_rungs_if_one_is(&mut items)?;
             check_copies_agree(config, &items)?;
         }
         let programmes = items
@@ -265,15 +264,7 @@ fn item(v: &LibraryVideo, profile: Profile) -> Result<Item, String> {
             if pres.rendition("original").is_err() {
                 return Err("its video can't be copied into fMP4; use a rung profile".into());
             }
-            // What a player is offered of it: the copy, or for an H.264 file with open GOPs
-            // its source-size rung (IDR at every cut). A viewer joins a live channel at any
-            // segment, and Chromium can't decode an open GOP's leading frames without the
-            // GOP before (hls.js joining mid-programme: a fatal decode error). Then every
-            // programme plays as its rung (`as_rungs_if_one_is`).
-            pres.offered_videos()
-                .next()
-                .map_or("original", |r| r.id.as_str())
-                .to_owned()
+            "original".to_owned()
         }
         Profile::H264(h) => pres
             .with_rung(info, RungCodec::H264, h)
@@ -302,23 +293,6 @@ fn item(v: &LibraryVideo, profile: Profile) -> Result<Item, String> {
         pres,
         info: info.clone(),
     })
-}
-
-/// A copy channel whose programmes include one that plays as its source-size rung (H.264
-/// with open GOPs: a viewer joins at any segment) plays every programme as its source-size
-/// rung. Players (GStreamer's, measured) stall where a stream of B-frames gives way to one
-/// without them at a programme change; a rung has none, so every change is rung to rung.
-fn as_rungs_if_one_is(items: &mut [Item]) -> Result<(), String> {
-    if items.iter().all(|i| i.video_rendition == "original") {
-        return Ok(());
-    }
-    for i in items.iter_mut() {
-        i.video_rendition = i
-            .pres
-            .with_source_rung(&i.info, RungCodec::H264)
-            .map_err(|e| e.to_string())?;
-    }
-    Ok(())
 }
 
 /// A copy channel plays the files' own video: a player can't be told mid-stream that the

@@ -152,25 +152,6 @@ impl Presentation {
         Ok(id)
     }
 
-    /// Adds the rung of the video's own size (an IDR at every cut) if the plan lacks it, and
-    /// returns its id: what a copy channel plays of every programme when one of them can't
-    /// be copied for browsers (see [`crate::channel::lineup`]).
-    pub fn with_source_rung(&mut self, info: &MediaInfo, codec: RungCodec) -> Result<String> {
-        let vs = info.video_stream().ok_or_else(|| Error::Unsupported {
-            path: info.path.clone(),
-            reason: "no video stream".into(),
-        })?;
-        let r = rung_rendition(vs, codec, crate::ladder::source_rung(vs, codec));
-        let id = r.id.clone();
-        if self.rendition(&id).is_err() {
-            self.renditions.push(Rendition {
-                default: false,
-                ..r
-            });
-        }
-        Ok(id)
-    }
-
     /// The rendition with this id.
     pub fn rendition(&self, id: &str) -> Result<&Rendition> {
         self.renditions.iter().find(|r| r.id == id).ok_or_else(|| {
