@@ -60,17 +60,8 @@ impl State {
             .expect("lock")
             .insert((video, rid.to_owned()), n as i64);
         let mut q = self.prefetch.queue.lock().expect("lock");
-        for k in n + 1..=(n + PREFETCH_AHEAD).min(loaded.pres.timeline.len() - 1) {
-            if q.len() >= PREFETCH_QUEUE {
-                q.pop_front();
-            }
-            q.push_back(Ahead {
-                video,
-                rendition: rid.to_owned(),
-                n: k,
-                loaded: loaded.clone(),
-            });
-        }
+        let end = (n + PREFETCH_AHEAD).min(loaded.pres.timeline.len() - 1) + 1;
+        enqueue(&mut q, video, rid, n + 1..end, loaded);
         self.prefetch.ready.notify_all();
     }
 
@@ -108,17 +99,8 @@ impl State {
                 continue;
             }
             watched.insert(key, n as i64 - 1);
-            for k in n..(n + count.min(PREFETCH_AHEAD)).min(last + 1) {
-                if q.len() >= PREFETCH_QUEUE {
-                    q.pop_front();
-                }
-                q.push_back(Ahead {
-                    video,
-                    rendition: rid.to_owned(),
-                    n: k,
-                    loaded: loaded.clone(),
-                });
-            }
+            let end = (n + count.min(PREFETCH_AHEAD)).min(last + 1);
+            enqueue(&mut q, video, rid, n..end, loaded);
         }
         self.prefetch.ready.notify_all();
     }
@@ -161,5 +143,27 @@ impl State {
                 self.make_segment(&key, info, &job.loaded, n, Waiting::Prefetch)
             });
         }
+    }
+}
+
+/// Queues segments `range` of a rendition, the oldest queued work giving way past
+/// [`PREFETCH_QUEUE`].
+fn enqueue(
+    q: &mut VecDeque<Ahead>,
+    video: i64,
+    rid: &str,
+    range: std::ops::Range<usize>,
+    loaded: &Arc<Loaded>,
+) {
+    for n in range {
+        if q.len() >= PREFETCH_QUEUE {
+            q.pop_front();
+        }
+        q.push_back(Ahead {
+            video,
+            rendition: rid.to_owned(),
+            n,
+            loaded: loaded.clone(),
+        });
     }
 }
