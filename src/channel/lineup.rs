@@ -102,6 +102,17 @@ pub struct Channel {
 /// decode times (which run up to a reorder delay before its first picture) stay positive.
 pub const LEAD_US: i64 = 10_000_000;
 
+/// The form of a channel's bytes, in its version: bumped when the same schedule's inits or
+/// segments come out different (2: video at [`VIDEO_TIMESCALE`]), so that the URLs caches keep
+/// for good change with them.
+const FORMAT: u32 = 2;
+
+/// The timescale of a channel's video track, whatever its programmes' own: the MPEG clock,
+/// which holds milliseconds and the common frame rates exactly. One for the whole channel,
+/// because a player may keep the first init's across programmes (GStreamer's hlsdemux does;
+/// see [`crate::mp4::retime`]).
+pub const VIDEO_TIMESCALE: u32 = 90_000;
+
 impl Channel {
     /// Builds a channel from its config and the library's videos (rungs in `rungs`' codec for
     /// rung profiles). An error says why nothing can air (no source names a playable video,
@@ -145,7 +156,7 @@ impl Channel {
         };
         let digest = crate::digest::fnv1a(
             format!(
-                "{}|{}|{:?}|{}|{:?}",
+                "{FORMAT}|{}|{}|{:?}|{}|{:?}",
                 config.profile,
                 start_us,
                 order,

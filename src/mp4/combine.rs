@@ -247,9 +247,71 @@ pub fn keep_samples(seg: &[u8], from: i64, until: i64) -> Option<Vec<u8>> {
         return Some(seg.to_vec());
     }
     let base = u64::try_from(base.unwrap_or(t)).ok()?;
+    Some(write_fragment(
+        f.sequence,
+        track_id(seg)?,
+        base,
+        &samples,
+        &data,
+    ))
+}
+
+/// The track_ID of a one-track media segment's traf (8.8.7 tfhd, after version/flags).
+fn track_id(seg: &[u8]) -> Option<u32> {
     let moof = child(seg, b"moof")?;
-    let track_id = get_u32(child(child(moof.body, b"traf")?.body, b"tfhd")?.body, 4)?;
-    Some(write_fragment(f.sequence, track_id, base, &samples, &data))
+    get_u32(child(child(moof.body, b"traf")?.body, b"tfhd")?.body, 4)
+}
+
+/// A one-track media segment moved from timescale `from` to `to`: its decode time (8.8.12
+/// tfdt), sample durations and composition offsets (8.8.8 trun). Each decode and presentation
+/// time is rounded to the nearest tick of `to` from the track's own start, not sample by
+/// sample, so times never drift and consecutive segments still meet. A channel plays every
+/// programme's video at one timescale: GStreamer's hlsdemux keeps the first init it read
+/// across an EXT-X-MAP change, and read a programme of another timescale at the wrong speed
+/// (an episode at 16000 ticks/s after a pilot at 12288 played 9 s late and stalled).
+pub fn retime(seg: &[u8], from: u32, to: u32) -> Option<Vec<u8>> {
+    if from == to {
+        return Some(seg.to_vec());
+    }
+    let (from, to) = (i128::from(from.max(1)), i128::from(to));
+    let at = |t: i64| i64::try_from((i128::from(t) * to + from / 2).div_euclid(from)).ok();
+    let f = parse_fragment(seg)?;
+    let mut t = i64::try_from(f.base_decode_time).ok()?;
+    let base = u64::try_from(at(t)?).ok()?;
+    let mut samples = Vec::with_capacity(f.sizes.len());
+    for k in 0..f.sizes.len() {
+        let next = t + i64::from(f.durations[k]);
+        let dts = at(t)?;
+        samples.push(FragmentSample {
+            duration: u32::try_from(at(next)? - dts).ok()?,
+            size: f.sizes[k],
+            sync: f.sync[k],
+            cts: u32::try_from(at(t + i64::from(f.cts_offsets[k]))? - dts).ok()?,
+        });
+        t = next;
+    }
+    let total: usize = f.sizes.iter().map(|&s| s as usize).sum();
+    let data = seg.get(f.data_start..f.data_start + total)?;
+    Some(write_fragment(
+        f.sequence,
+        track_id(seg)?,
+        base,
+        &samples,
+        &[data],
+    ))
+}
+
+/// An init segment with its first track's timescale (8.4.2 mdhd, after version/flags and the
+/// creation and modification times, 32 or 64 bits each by version) set to `to`: the init of
+/// the segments [`retime`] moved there.
+pub fn with_timescale(init: &[u8], to: u32) -> Option<Vec<u8>> {
+    let moov = child(init, b"moov")?.body;
+    let mdhd = super::path(moov, &[b"trak", b"mdia", b"mdhd"])?;
+    let version = *mdhd.first()?;
+    let at = mdhd.as_ptr() as usize - init.as_ptr() as usize + if version == 1 { 20 } else { 12 };
+    let mut out = init.to_vec();
+    put_u32(&mut out, at, to)?;
+    Some(out)
 }
 
 #[cfg(test)]
@@ -377,5 +439,56 @@ mod tests {
         // The track id stays.
         let traf = child(child(&cut, b"moof").unwrap().body, b"traf").unwrap();
         assert_eq!(get_u32(child(traf.body, b"tfhd").unwrap().body, 4), Some(2));
+    }
+
+    #[test]
+    fn retime_rounds_each_time_from_the_start_so_segments_still_meet() {
+        // Frames of 1/24 s at 16000 ticks/s (FFmpeg's timescale for a Matroska source):
+        // 667, 666, 667 ticks, one B-frame's composition offset.
+        let frames = |base: u64, n: usize| {
+            let samples: Vec<FragmentSample> = (0..n)
+                .map(|k| FragmentSample {
+                    duration: [667, 666, 667][k % 3],
+                    size: 1 + k as u32,
+                    sync: k == 0,
+                    cts: if k == 0 { 1333 } else { 0 },
+                })
+                .collect();
+            let bytes: Vec<Vec<u8>> = (0..n).map(|k| vec![k as u8; 1 + k]).collect();
+            let data: Vec<&[u8]> = bytes.iter().map(|b| b.as_slice()).collect();
+            write_fragment(3, 1, base, &samples, &data)
+        };
+        let first = retime(&frames(480_000, 6), 16_000, 90_000).unwrap();
+        let f = parse_fragment(&first).unwrap();
+        assert_eq!(f.base_decode_time, 2_700_000, "30 s");
+        // 667 ticks are 3751.875 at 90 kHz: times rounded from the start give durations of
+        // 3752 and 3746, and every third frame lands on 1/8 s exactly (11250 ticks).
+        assert_eq!(f.durations, vec![3752, 3746, 3752, 3752, 3746, 3752]);
+        assert_eq!(f.cts_offsets[0], 7498);
+        assert_eq!(f.sizes, vec![1, 2, 3, 4, 5, 6]);
+        assert_eq!(f.sync, vec![true, false, false, false, false, false]);
+        assert_eq!(&first[first.len() - 6..], &[5; 6][..], "the samples' bytes");
+        // The next segment starts where this one ends, to the tick.
+        let next = retime(&frames(480_000 + 4000, 6), 16_000, 90_000).unwrap();
+        let end = f.base_decode_time + f.durations.iter().map(|&d| u64::from(d)).sum::<u64>();
+        assert_eq!(parse_fragment(&next).unwrap().base_decode_time, end);
+        // The same timescale: the same bytes.
+        assert_eq!(retime(&frames(0, 2), 16_000, 16_000).unwrap(), frames(0, 2));
+    }
+
+    #[test]
+    fn with_timescale_sets_the_first_tracks_mdhd_of_either_version() {
+        for (version, times) in [(0u8, 8), (1, 16)] {
+            let mut mdhd = vec![version, 0, 0, 0];
+            mdhd.extend(vec![0; times]);
+            mdhd.extend(16_000u32.to_be_bytes());
+            mdhd.extend(vec![0; times / 2 + 4]);
+            let trak = boxed(b"trak", &boxed(b"mdia", &boxed(b"mdhd", &mdhd)));
+            let init = [boxed(b"ftyp", b"iso6"), boxed(b"moov", &trak)].concat();
+            assert_eq!(crate::mp4::init_timescale(&init), Some(16_000));
+            let out = with_timescale(&init, 90_000).unwrap();
+            assert_eq!(crate::mp4::init_timescale(&out), Some(90_000));
+            assert_eq!(out.len(), init.len());
+        }
     }
 }

@@ -1,6 +1,6 @@
-//! Live channels over HTTP: the channel list, live HLS (a master, a sliding-window media
-//! playlist, init and media segments of video and AAC in one fMP4), and what IPTV clients
-//! read (M3U, XMLTV, HDHomeRun). Nothing runs per channel: every answer is computed from the
+//! Live channels over HTTP: the channel list and live HLS (a master, a sliding-window media
+//! playlist, init and media segments of video and AAC in one fMP4); what IPTV clients read
+//! is in `iptv.rs`, the TS stream in `tuner.rs`. Nothing runs per channel: every answer is computed from the
 //! clock and the schedule when it is asked for, and a channel's segment is its programme's
 //! own on-demand segments (through the same caches), combined and re-timed.
 
@@ -9,8 +9,9 @@ use std::sync::Arc;
 use super::http::{ApiError, ApiResult, Reply};
 use super::segments::Loaded;
 use super::State;
-use crate::channel::iptv::{self, GuideChannel, GuideProgramme};
-use crate::channel::lineup::{picture_span_ticks, shift_ticks, Channel, LibraryVideo};
+use crate::channel::lineup::{
+    picture_span_ticks, shift_ticks, Channel, LibraryVideo, VIDEO_TIMESCALE,
+};
 use crate::channel::{iso8601, Slot};
 use crate::segment::SegmentId;
 
@@ -23,9 +24,6 @@ type Inits = (Arc<Vec<u8>>, Arc<Vec<u8>>);
 /// Segments a live playlist lists at least (RFC 8216 6.2.2 asks for three target durations;
 /// Apple's authoring rules for six segments).
 pub const MIN_WINDOW: usize = 6;
-
-/// Hours of guide XMLTV gives.
-const GUIDE_HOURS: i64 = 24;
 
 impl State {
     /// Unix microseconds now, on the server's channel clock (`--clock` moves it).
@@ -256,10 +254,7 @@ impl State {
             .iter()
             .position(|it| it.video == video)
             .ok_or_else(|| ApiError::new(404, format!("video {video} is not on '{id}'")))?;
-        let (t, slate) = match self.programme_tracks(c, programme, SegmentId::Init) {
-            Ok(t) => (t, false),
-            Err(e) => (self.slate_or(c, programme, SegmentId::Init, e)?, true),
-        };
+        let (t, slate) = self.channel_tracks(c, programme, SegmentId::Init)?;
         let body = crate::mp4::combine_init(&t.video_init, &t.audio_init)
             .ok_or_else(|| ApiError::new(500, "the renditions' inits could not be combined"))?;
         Ok(channel_reply(
@@ -314,10 +309,7 @@ impl State {
         let slot = c.schedule.by_sequence(sequence);
         let item = &c.items[slot.programme];
         let seg = SegmentId::Media(slot.segment);
-        let (t, slate) = match self.programme_tracks(c, slot.programme, seg) {
-            Ok(t) => (t, false),
-            Err(e) => (self.slate_or(c, slot.programme, seg, e)?, true),
-        };
+        let (t, slate) = self.channel_tracks(c, slot.programme, seg)?;
         if slot.segment + 1 == item.pres.timeline.len() {
             // The programme's last segment: the next one's first is prepared before it airs.
             let next = c.schedule.by_sequence(sequence + 1).programme;
@@ -353,6 +345,21 @@ impl State {
             tracks: Tracks { audio, ..t },
             slate,
         })
+    }
+
+    /// A programme's segments `seg` (media or init) of both tracks with its video on the
+    /// channel's timescale, or its slate's where they can't be made (and whether they are).
+    fn channel_tracks(
+        &self,
+        c: &Channel,
+        programme: usize,
+        seg: SegmentId,
+    ) -> Result<(Tracks, bool), ApiError> {
+        let (t, slate) = match self.programme_tracks(c, programme, seg) {
+            Ok(t) => (t, false),
+            Err(e) => (self.slate_or(c, programme, seg, e)?, true),
+        };
+        Ok((t.on_channel_clock(seg)?, slate))
     }
 
     /// A programme's own segments `seg` (media or init) of both tracks, through the caches.
@@ -431,94 +438,6 @@ impl State {
             }
         }
     }
-
-    fn guide_channels(&self, base: &str) -> Result<Vec<(GuideChannel, Option<Channel>)>, ApiError> {
-        let all = self.channels()?;
-        Ok(all
-            .iter()
-            .zip(&self.config.channels)
-            .map(|(c, conf)| {
-                (
-                    GuideChannel {
-                        id: conf.id(),
-                        number: conf.number,
-                        name: conf.name.clone(),
-                        logo: conf.logo.clone(),
-                        group: conf.group.clone(),
-                        url: format!("{base}/api/v1/channels/{}/master.m3u8", conf.id()),
-                    },
-                    c.as_ref().ok().cloned(),
-                )
-            })
-            .collect())
-    }
-
-    /// `GET /iptv/channels.m3u`.
-    pub(super) fn iptv_m3u(&self, base: &str) -> ApiResult {
-        let chans: Vec<GuideChannel> = self
-            .guide_channels(base)?
-            .into_iter()
-            .map(|c| c.0)
-            .collect();
-        Ok(Reply::text(
-            "audio/x-mpegurl; charset=utf-8",
-            iptv::m3u(&chans, &format!("{base}/iptv/xmltv.xml")),
-        ))
-    }
-
-    /// `GET /iptv/xmltv.xml`: the next 24 hours of every channel.
-    pub(super) fn iptv_xmltv(&self, base: &str) -> ApiResult {
-        let now = self.now_us();
-        let chans = self.guide_channels(base)?;
-        let mut programmes = Vec::new();
-        for (g, c) in &chans {
-            let Some(c) = c else { continue };
-            for a in c.schedule.guide(now, now + GUIDE_HOURS * 3_600_000_000) {
-                let item = &c.items[a.programme];
-                programmes.push(GuideProgramme {
-                    channel: g.id.clone(),
-                    start_us: a.start_us,
-                    end_us: a.end_us,
-                    title: item.title.clone(),
-                    sub_title: item.sub_title.clone(),
-                    desc: None,
-                    episode: item.episode,
-                    icon: None,
-                });
-            }
-        }
-        let chans: Vec<GuideChannel> = chans.into_iter().map(|c| c.0).collect();
-        Ok(Reply::text(
-            "application/xml; charset=utf-8",
-            iptv::xmltv(&chans, &programmes),
-        ))
-    }
-
-    /// `GET /discover.json`, `/lineup.json`, `/lineup_status.json`: the HDHomeRun tuner.
-    pub(super) fn hdhomerun(&self, base: &str, what: &str) -> ApiResult {
-        Ok(Reply::json(
-            200,
-            &match what {
-                "discover" => iptv::hdhr_discover(
-                    base,
-                    &format!("{:08X}", iptv::device_id(&self.config.db.to_string_lossy())),
-                    self.config.channels.len().max(1),
-                ),
-                // Tuners take MPEG-TS: the lineup names each channel's TS stream.
-                "lineup" => iptv::hdhr_lineup(
-                    &self
-                        .guide_channels(base)?
-                        .into_iter()
-                        .map(|(mut c, _)| {
-                            c.url = c.url.replace("/master.m3u8", "/stream.ts");
-                            c
-                        })
-                        .collect::<Vec<_>>(),
-                ),
-                _ => iptv::hdhr_lineup_status(),
-            },
-        ))
-    }
 }
 
 /// What a channel segment is made of (see [`State::channel_parts`]).
@@ -544,6 +463,29 @@ pub(super) struct Tracks {
     pub video_init: Arc<Vec<u8>>,
     /// The AAC rendition's init.
     pub audio_init: Arc<Vec<u8>>,
+}
+
+impl Tracks {
+    /// The same tracks with the video moved to the channel's one timescale
+    /// ([`VIDEO_TIMESCALE`]): its init, and its segment (for an init request, the init).
+    fn on_channel_clock(self, seg: SegmentId) -> Result<Tracks, ApiError> {
+        let failed = || ApiError::new(500, "a programme's video could not be re-timed");
+        let from = crate::mp4::init_timescale(&self.video_init).ok_or_else(failed)?;
+        let video_init = Arc::new(
+            crate::mp4::with_timescale(&self.video_init, VIDEO_TIMESCALE).ok_or_else(failed)?,
+        );
+        let video = match seg {
+            SegmentId::Init => video_init.clone(),
+            SegmentId::Media(_) => {
+                Arc::new(crate::mp4::retime(&self.video, from, VIDEO_TIMESCALE).ok_or_else(failed)?)
+            }
+        };
+        Ok(Tracks {
+            video,
+            video_init,
+            ..self
+        })
+    }
 }
 
 /// A channel's init or segment: kept for good by every cache (its URL names the channel's

@@ -13,6 +13,7 @@ mod api;
 pub mod cache;
 pub mod channels;
 pub mod http;
+mod iptv;
 mod prefetch;
 pub mod route;
 mod segments;
