@@ -284,7 +284,7 @@ fn video_js_and_shaka_seek_to_the_right_frame_with_a_non_default_audio_rendition
 }
 
 /// A live channel in hls.js, joined 14 s after the channel's epoch (the pilot airs 0-20 s,
-/// then the open-GOP second episode, both copied): it starts,
+/// copied, then the open-GOP second episode as its source-size rung): it starts,
 /// and plays through the programme change (the frame clock starts again) without an error or a
 /// frame out of order, and stalls nowhere but at the change. There hls.js steps over a hole the
 /// size of the new programme's reorder delay (85 ms here): at each discontinuity it maps the
@@ -305,6 +305,37 @@ fn hls_js_plays_a_live_channel_through_a_programme_change() {
             "a stall away from the programme change: {r}"
         );
     }
+    drop(d);
+}
+
+/// hls.js joins a copy channel in the middle of a programme with open GOPs (the second
+/// episode, x264 open-gop: each segment's first frames lean on the GOP before). Played as the
+/// file's own bytes, Chromium failed on the first of them ("PIPELINE_ERROR_DECODE: Failed to
+/// send video packet", fatal); the channel plays it as its source-size rung (an IDR at every
+/// cut), so a join anywhere decodes, frame after frame.
+#[test]
+fn hls_js_joins_a_copy_channel_in_the_middle_of_an_open_gop_programme() {
+    // 38 s in: the episode airs 20-40 s, its segments from 24 s on start with open GOPs.
+    let (d, s) = live_channel_server(38);
+    let url = format!("http://{}/api/v1/channels/clock-tv/master.m3u8", s.addr);
+    let r = play_url(&url, &["--live", "6"]);
+    assert_eq!(r["ok"], true, "{r}\n{}", s.trouble());
+    // The first sample may be taken before the first picture is painted.
+    let frames: Vec<i64> = r["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .skip(1)
+        .filter_map(|x| x["frame"].as_i64())
+        .collect();
+    assert!(
+        frames.first().is_some_and(|f| (96..480).contains(f)) && frames.len() > 10,
+        "joined the episode after its first segment: {frames:?}"
+    );
+    assert!(
+        frames.windows(2).all(|w| w[0] <= w[1] || w[1] + 240 < w[0]),
+        "the frame clock only moves forward (or starts again at the next programme): {frames:?}"
+    );
     drop(d);
 }
 

@@ -292,6 +292,41 @@ fn a_copy_channel_of_videos_that_disagree_is_refused_with_what_to_do() {
     assert!(msg.contains("use a rung profile"), "{msg}");
 }
 
+/// A viewer joins a live channel at any segment, so every segment must decode with its
+/// programme's init alone. The second episode is cut in open GOPs: as its own bytes, each of
+/// its segments after the first began with frames leaning on the GOP before (ffmpeg: "mmco:
+/// unref short failure", frames lost; Chromium: a fatal decode error on joining there). The
+/// channel plays it as its source-size rung, and every segment decodes whole.
+#[test]
+fn every_segment_of_a_copy_channel_decodes_on_its_own_as_a_joining_viewer_needs() {
+    let d = tempfile::tempdir().unwrap();
+    // 38 s in: the window holds the pilot's last segment and the episode's first five.
+    let s = server(d.path(), 38);
+    let base = "/api/v1/channels/clock-tv";
+    let live = String::from_utf8(s.get(&format!("{base}/live.m3u8")).body).unwrap();
+    let mut init = Vec::new();
+    for (k, (tags, uri)) in entries(&live).into_iter().enumerate() {
+        if let Some(map) = tags.iter().find_map(|t| t.strip_prefix("#EXT-X-MAP:URI=")) {
+            init = s.get(&format!("{base}/{}", map.trim_matches('"'))).body;
+        }
+        let one = d.path().join(format!("alone-{k}.mp4"));
+        let seg = s.get(&format!("{base}/{uri}")).body;
+        std::fs::write(&one, [init.clone(), seg].concat()).unwrap();
+        assert_eq!(ffmpeg_warnings(&one, &[]), "", "{uri} decoded alone");
+        let counts = ffprobe_video_csv(
+            &one,
+            &[
+                "-count_frames",
+                "-count_packets",
+                "-show_entries",
+                "stream=nb_read_frames,nb_read_packets",
+            ],
+        );
+        let (frames, packets) = counts[0].split_once(',').unwrap();
+        assert_eq!(frames, packets, "{uri}: every picture decodes");
+    }
+}
+
 /// Tuners watching never hold the threads that serve segments: with two workers, three
 /// MPEG-TS streams open and streaming, a player still gets the channel's segments and the
 /// library still answers (each stream runs on a thread of its own; a stream that held a

@@ -275,7 +275,14 @@ fn item(v: &LibraryVideo, profile: Profile) -> Result<Item, String> {
             if pres.rendition("original").is_err() {
                 return Err("its video can't be copied into fMP4; use a rung profile".into());
             }
-            "original".to_owned()
+            // What a player is offered of it on demand: the copy, or for H.264 cut in open
+            // GOPs its source-size rung (an IDR at every cut). A viewer joins a channel at
+            // any segment, and Chromium can't decode an open GOP's leading frames without
+            // the GOP before (hls.js joining mid-programme: a fatal decode error).
+            pres.offered_videos()
+                .next()
+                .map_or("original", |r| r.id.as_str())
+                .to_owned()
         }
         Profile::H264(h) => pres
             .with_rung(info, RungCodec::H264, h)
