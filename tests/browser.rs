@@ -293,7 +293,7 @@ fn video_js_and_shaka_seek_to_the_right_frame_with_a_non_default_audio_rendition
 /// picture.
 #[test]
 fn hls_js_plays_a_live_channel_through_a_programme_change() {
-    let (d, s) = live_channel_server(14);
+    let (d, s) = live_channel_server(14, "copy");
     let url = format!("http://{}/api/v1/channels/clock-tv/master.m3u8", s.addr);
     let r = play_url(&url, &["--live", "22"]);
     assert_eq!(r["ok"], true, "{r}\n{}", s.trouble());
@@ -308,6 +308,22 @@ fn hls_js_plays_a_live_channel_through_a_programme_change() {
     drop(d);
 }
 
+/// hls.js on a channel of rungs (`h264-360p`), joined 34 s in: the second episode gives way
+/// to the pilot 6 s later, and hls.js plays through without a stall. Every programme decodes
+/// each picture when it is shown (`Channel::all_rungs`), so no change opens the hole a copy
+/// channel's does (above); on the copy channel, doing so for its rung made the rung still
+/// decode when the B-frame pilot after it began, and Chromium dropped 2 s of the pilot.
+#[test]
+fn hls_js_plays_a_rung_channel_through_a_programme_change_without_a_stall() {
+    let (d, s) = live_channel_server(34, "h264-360p");
+    let url = format!("http://{}/api/v1/channels/clock-tv/master.m3u8", s.addr);
+    let r = play_url(&url, &["--live", "22"]);
+    assert_eq!(r["ok"], true, "{r}\n{}", s.trouble());
+    programme_change(&r);
+    assert_eq!(r["stalls"], serde_json::json!([]), "{r}");
+    drop(d);
+}
+
 /// hls.js joins a copy channel in the middle of a programme with open GOPs (the second
 /// episode, x264 open-gop: each segment's first frames lean on the GOP before). Played as the
 /// file's own bytes, Chromium failed on the first of them ("PIPELINE_ERROR_DECODE: Failed to
@@ -316,7 +332,7 @@ fn hls_js_plays_a_live_channel_through_a_programme_change() {
 #[test]
 fn hls_js_joins_a_copy_channel_in_the_middle_of_an_open_gop_programme() {
     // 38 s in: the episode airs 20-40 s, its segments from 24 s on start with open GOPs.
-    let (d, s) = live_channel_server(38);
+    let (d, s) = live_channel_server(38, "copy");
     let url = format!("http://{}/api/v1/channels/clock-tv/master.m3u8", s.addr);
     let r = play_url(&url, &["--live", "6"]);
     assert_eq!(r["ok"], true, "{r}\n{}", s.trouble());
@@ -389,15 +405,16 @@ fn video_js_plays_a_live_channel_through_a_programme_change() {
     }
 }
 
-/// A server whose clock is `secs` into a copy channel of the series (the pilot, 20 s, then
-/// the second episode): at 14 s, a programme change 6 s after a player joins.
-fn live_channel_server(secs: u32) -> (tempfile::TempDir, Server) {
+/// A server whose clock is `secs` into a channel of the series (the pilot, 20 s, then the
+/// second episode, 20 s, and again) played as `profile`: at 14 s, a programme change 6 s
+/// after a player joins.
+fn live_channel_server(secs: u32, profile: &str) -> (tempfile::TempDir, Server) {
     let d = tempfile::tempdir().unwrap();
     let clock = format!("2026-01-01T00:00:{secs:02}Z");
     let cfg = d.path().join("haema.yaml");
     std::fs::write(
         &cfg,
-        "channels:\n  - name: Clock TV\n    number: 5\n    sources: [Series]\n    start: 2026-01-01T00:00:00Z\n",
+        format!("channels:\n  - name: Clock TV\n    number: 5\n    sources: [Series]\n    start: 2026-01-01T00:00:00Z\n    profile: {profile}\n"),
     )
     .unwrap();
     let args = [

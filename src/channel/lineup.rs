@@ -104,8 +104,8 @@ pub const LEAD_US: i64 = 10_000_000;
 
 /// The form of a channel's bytes, in its version: bumped when the same schedule's inits or
 /// segments come out different (2: video at [`VIDEO_TIMESCALE`]), so that the URLs caches keep
-/// for good change with them.
-const FORMAT: u32 = 2;
+/// for good change with them. 3: a channel of rungs decoded when presented.
+const FORMAT: u32 = 3;
 
 /// The timescale of a channel's video track, whatever its programmes' own: the MPEG clock,
 /// which holds milliseconds and the common frame rates exactly. One for the whole channel,
@@ -194,6 +194,20 @@ impl Channel {
             schedule,
             version: format!("{digest:016x}"),
             left_out,
+        })
+    }
+
+    /// Whether every programme plays as a rung (a transcode: no B-frames). Then a channel
+    /// decodes each picture when it is shown ([`crate::mp4::decode_when_presented`]), and no
+    /// programme change opens a hole in hls.js. Not where a programme is copied with B-frames:
+    /// its first decode time comes before its first picture, so the rung before it would
+    /// still be decoding when it began (measured: Chromium dropped the copy's video up to its
+    /// next keyframe, 2 s, where the hole had been 85 ms).
+    pub fn all_rungs(&self) -> bool {
+        self.items.iter().all(|i| {
+            i.pres
+                .rendition(&i.video_rendition)
+                .is_ok_and(|r| r.method.is_transcode())
         })
     }
 

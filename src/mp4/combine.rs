@@ -256,6 +256,53 @@ pub fn keep_samples(seg: &[u8], from: i64, until: i64) -> Option<Vec<u8>> {
     ))
 }
 
+/// A one-track media segment whose samples all have one composition offset `c` > 0 (a rung:
+/// no B-frames, presented the file's reorder delay after decoding), rewritten with offsets of
+/// 0 and its decode times `c` later: every sample is presented when it was. A channel does
+/// this to its rungs' video so that a programme's first decode time is its first picture: at
+/// each discontinuity hls.js maps the new programme's first decode time to where the last
+/// picture ended, and a programme that decoded `c` before its picture opened a hole of `c`
+/// there (85 ms, stepped over with a stall). `None` when the offsets differ (B-frames) or are
+/// all 0 already.
+pub fn decode_when_presented(seg: &[u8]) -> Option<Vec<u8>> {
+    let f = parse_fragment(seg)?;
+    let c = *f.cts_offsets.first()?;
+    if c <= 0 || f.cts_offsets.iter().any(|&o| o != c) {
+        return None;
+    }
+    let samples: Vec<FragmentSample> = (0..f.sizes.len())
+        .map(|k| FragmentSample {
+            duration: f.durations[k],
+            size: f.sizes[k],
+            sync: f.sync[k],
+            cts: 0,
+        })
+        .collect();
+    let base = f
+        .base_decode_time
+        .checked_add(u64::from(c.unsigned_abs()))?;
+    with_samples(seg, &f, base, &samples)
+}
+
+/// A one-track media segment `seg` (read as `f`) written again with the same samples' bytes
+/// under a new decode time and sample table (one entry per sample of `f`).
+fn with_samples(
+    seg: &[u8],
+    f: &super::FragmentInfo,
+    base: u64,
+    samples: &[FragmentSample],
+) -> Option<Vec<u8>> {
+    let total: usize = f.sizes.iter().map(|&s| s as usize).sum();
+    let data = seg.get(f.data_start..f.data_start + total)?;
+    Some(write_fragment(
+        f.sequence,
+        track_id(seg)?,
+        base,
+        samples,
+        &[data],
+    ))
+}
+
 /// The track_ID of a one-track media segment's traf (8.8.7 tfhd, after version/flags).
 fn track_id(seg: &[u8]) -> Option<u32> {
     let moof = child(seg, b"moof")?;
@@ -290,15 +337,7 @@ pub fn retime(seg: &[u8], from: u32, to: u32) -> Option<Vec<u8>> {
         });
         t = next;
     }
-    let total: usize = f.sizes.iter().map(|&s| s as usize).sum();
-    let data = seg.get(f.data_start..f.data_start + total)?;
-    Some(write_fragment(
-        f.sequence,
-        track_id(seg)?,
-        base,
-        &samples,
-        &[data],
-    ))
+    with_samples(seg, &f, base, &samples)
 }
 
 /// An init segment with its first track's timescale (8.4.2 mdhd, after version/flags and the
@@ -474,6 +513,37 @@ mod tests {
         assert_eq!(parse_fragment(&next).unwrap().base_decode_time, end);
         // The same timescale: the same bytes.
         assert_eq!(retime(&frames(0, 2), 16_000, 16_000).unwrap(), frames(0, 2));
+    }
+
+    #[test]
+    fn a_constant_composition_offset_becomes_a_later_decode_time() {
+        let samples: Vec<FragmentSample> = (0..3)
+            .map(|k| FragmentSample {
+                duration: 512,
+                size: 4,
+                sync: k == 0,
+                cts: 1024,
+            })
+            .collect();
+        let data: Vec<&[u8]> = vec![b"aaaa", b"bbbb", b"cccc"];
+        let seg = write_fragment(7, 1, 10_000, &samples, &data);
+        let out = decode_when_presented(&seg).unwrap();
+        let f = parse_fragment(&out).unwrap();
+        assert_eq!(f.base_decode_time, 11_024);
+        assert_eq!(f.cts_offsets, vec![0, 0, 0]);
+        assert_eq!(f.durations, vec![512; 3]);
+        assert_eq!(f.sync, vec![true, false, false]);
+        assert_eq!(f.sequence, 7);
+        assert!(out.ends_with(b"aaaabbbbcccc"));
+        // B-frames (offsets that differ) and offsets of 0 stay as they are.
+        let mut reordered = samples.clone();
+        reordered[1].cts = 0;
+        assert!(decode_when_presented(&write_fragment(7, 1, 0, &reordered, &data)).is_none());
+        let zero: Vec<FragmentSample> = samples
+            .iter()
+            .map(|s| FragmentSample { cts: 0, ..*s })
+            .collect();
+        assert!(decode_when_presented(&write_fragment(7, 1, 0, &zero, &data)).is_none());
     }
 
     #[test]

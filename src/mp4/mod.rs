@@ -14,7 +14,9 @@ mod table;
 
 use std::io::{Read, Seek, SeekFrom};
 
-pub use combine::{combine_fragment, combine_init, keep_samples, retime, with_timescale};
+pub use combine::{
+    combine_fragment, combine_init, decode_when_presented, keep_samples, retime, with_timescale,
+};
 pub use fragment::{
     init_config, init_timescale, parse_fragment, video_timescale, write_fragment, FragmentInfo,
     FragmentSample,

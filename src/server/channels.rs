@@ -359,7 +359,7 @@ impl State {
             Ok(t) => (t, false),
             Err(e) => (self.slate_or(c, programme, seg, e)?, true),
         };
-        Ok((t.on_channel_clock(seg)?, slate))
+        Ok((t.on_channel_clock(seg, c.all_rungs())?, slate))
     }
 
     /// A programme's own segments `seg` (media or init) of both tracks, through the caches.
@@ -467,8 +467,9 @@ pub(super) struct Tracks {
 
 impl Tracks {
     /// The same tracks with the video moved to the channel's one timescale
-    /// ([`VIDEO_TIMESCALE`]): its init, and its segment (for an init request, the init).
-    fn on_channel_clock(self, seg: SegmentId) -> Result<Tracks, ApiError> {
+    /// ([`VIDEO_TIMESCALE`]): its init, and its segment (for an init request, the init),
+    /// decoded when presented on a channel of `rungs`.
+    fn on_channel_clock(self, seg: SegmentId, rungs: bool) -> Result<Tracks, ApiError> {
         let failed = || ApiError::new(500, "a programme's video could not be re-timed");
         let from = crate::mp4::init_timescale(&self.video_init).ok_or_else(failed)?;
         let video_init = Arc::new(
@@ -477,7 +478,13 @@ impl Tracks {
         let video = match seg {
             SegmentId::Init => video_init.clone(),
             SegmentId::Media(_) => {
-                Arc::new(crate::mp4::retime(&self.video, from, VIDEO_TIMESCALE).ok_or_else(failed)?)
+                // On a channel of rungs, pictures decode when they are shown (see
+                // Channel::all_rungs), exactly, before rounding to the channel's ticks.
+                let at_picture = rungs
+                    .then(|| crate::mp4::decode_when_presented(&self.video))
+                    .flatten();
+                let video = at_picture.as_deref().unwrap_or(&self.video);
+                Arc::new(crate::mp4::retime(video, from, VIDEO_TIMESCALE).ok_or_else(failed)?)
             }
         };
         Ok(Tracks {
