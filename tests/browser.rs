@@ -355,18 +355,17 @@ fn hls_js_joins_a_copy_channel_in_the_middle_of_an_open_gop_programme() {
     drop(d);
 }
 
-/// video.js (VHS) joins the same live channel, its epoch 14 s before now on the real clock,
-/// and plays 22 s through the programme change: no fatal error, the picture never held while
+/// video.js (VHS) and shaka-player join the same live channel, its epoch 14 s before now on
+/// the real clock (shaka places the live edge by PROGRAM-DATE-TIME against the wall clock),
+/// and play 22 s through the programme change: no fatal error, the picture never held while
 /// the position moved, the frame clock starts again once and otherwise only moves forward.
 /// (shaka-player used to hold the pilot's last picture for 4-5 s at the change: the episode's
 /// sound started 21 ms before its picture, so its first decode time came before the pilot's
 /// last sound's, and Chromium, in segments mode, dropped the episode's video up to its next
-/// keyframe. Each programme's sound is now cut to its picture's span, and shaka plays through
-/// the change here; but in one CI run it jumped 12 s back soon after joining (its own live-edge
-/// placement, by PROGRAM-DATE-TIME against the wall clock), so it is not asserted yet.)
+/// keyframe. Each programme's sound is now cut to its picture's span.)
 #[test]
-fn video_js_plays_a_live_channel_through_a_programme_change() {
-    for player in ["videojs"] {
+fn video_js_and_shaka_play_a_live_channel_through_a_programme_change() {
+    for player in ["videojs", "shaka"] {
         let d = tempfile::tempdir().unwrap();
         let cfg = d.path().join("haema.yaml");
         let now_us = std::time::SystemTime::now()
