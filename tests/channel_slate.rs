@@ -1,6 +1,6 @@
 //! A rung channel over a library of mixed shapes, and one whose file goes missing between
 //! rescans: every programme airs in the channel's one 16:9 frame (a 4:3 film pillarboxed, not
-//! stretched), and a programme whose segments can't be made airs as a slate (black picture,
+//! stretched) with AAC stereo (a 5.1 film mixed down), and a programme whose segments can't be made airs as a slate (black picture,
 //! silence, its own length) that decodes with the programme's own init: ffmpeg reads the
 //! channel through it without a warning.
 
@@ -131,6 +131,15 @@ fn a_rung_channel_plays_a_4_3_film_pillarboxed_in_its_16_9_frame() {
         luma[18 * 64] > 20 && luma[18 * 64 + 63] > 20,
         "no bars on a 16:9 film"
     );
+    // One sound layout for the channel: the clock film's default track (AC-3 5.1, 5.1 AAC on
+    // demand) airs mixed down to stereo like the square film's.
+    for f in &files {
+        let out = run(std::process::Command::new("ffprobe")
+            .args(["-v", "error", "-select_streams", "a:0", "-of", "csv=p=0"])
+            .args(["-show_entries", "stream=codec_name,channels"])
+            .arg(f));
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "aac,2", "{f:?}");
+    }
 }
 
 #[test]

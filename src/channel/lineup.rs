@@ -313,10 +313,20 @@ fn item(v: &LibraryVideo, profile: Profile) -> Result<Item, String> {
         .iter()
         .find(|r| r.default)
         .or(aac.first())
-        .ok_or("it has no audio")?;
+        .ok_or("it has no audio")?
+        .id
+        .clone();
+    // A rung channel airs AAC stereo (the issue: players never see a layout change); a copy
+    // channel the files' own, which must agree (`check_copies_agree`).
+    let audio_rendition = match profile {
+        Profile::Copy => audio,
+        Profile::H264(_) => pres
+            .with_stereo_aac(info, &audio)
+            .map_err(|e| e.to_string())?,
+    };
     Ok(Item {
         video: v.id,
-        audio_rendition: audio.id.clone(),
+        audio_rendition,
         video_rendition,
         title: v.show.clone(),
         sub_title: v.title.clone(),
@@ -327,16 +337,35 @@ fn item(v: &LibraryVideo, profile: Profile) -> Result<Item, String> {
     })
 }
 
-/// A copy channel plays the files' own video: a player can't be told mid-stream that the
-/// codec or the picture size changed, so they must agree.
+/// A copy channel plays the files' own video and sound: a player can't be told mid-stream
+/// that the codec, the picture size or the sound's layout or rate changed, so they must agree.
 fn check_copies_agree(config: &ChannelConfig, items: &[Item]) -> Result<(), String> {
     let describe = |i: &Item| {
-        let codecs = i
+        let codecs = |id: &str| {
+            i.pres
+                .rendition(id)
+                .map(|r| r.codecs.clone())
+                .unwrap_or_default()
+        };
+        let (channels, rate) = i
             .pres
-            .rendition(&i.video_rendition)
-            .map(|r| r.codecs.clone())
+            .rendition(&i.audio_rendition)
+            .ok()
+            .and_then(|r| {
+                i.info
+                    .streams
+                    .iter()
+                    .find(|s| s.index == r.stream)
+                    .map(|s| (r.channels, s.sample_rate))
+            })
             .unwrap_or_default();
-        format!("{codecs} {}x{}", i.pres.width, i.pres.height)
+        format!(
+            "{} {}x{} with {} sound, {channels} channels at {rate} Hz",
+            codecs(&i.video_rendition),
+            i.pres.width,
+            i.pres.height,
+            codecs(&i.audio_rendition),
+        )
     };
     let Some(first) = items.first() else {
         return Ok(());

@@ -152,6 +152,29 @@ impl Presentation {
         Ok(id)
     }
 
+    /// The id of an AAC stereo rendition of the audio of rendition `of`: `of` itself where it
+    /// is AAC in stereo (or mono), else one added that mixes its stream down (a rung channel
+    /// airs AAC stereo whatever each programme's sound: players and tuners can't be told
+    /// mid-stream that the layout changed).
+    pub fn with_stereo_aac(&mut self, info: &MediaInfo, of: &str) -> Result<String> {
+        let r = self.rendition(of)?;
+        if r.codecs.starts_with("mp4a") && r.channels <= 2 {
+            return Ok(of.to_owned());
+        }
+        let (stream, name) = (r.stream, r.name.clone());
+        let s = info
+            .streams
+            .iter()
+            .find(|s| s.index == stream)
+            .ok_or_else(|| Error::NoSuch(format!("audio stream {stream} of rendition '{of}'")))?;
+        let stereo = renditions::aac_rendition(s, name, false, 2);
+        let id = stereo.id.clone();
+        if self.rendition(&id).is_err() {
+            self.renditions.push(stereo);
+        }
+        Ok(id)
+    }
+
     /// The rendition with this id.
     pub fn rendition(&self, id: &str) -> Result<&Rendition> {
         self.renditions.iter().find(|r| r.id == id).ok_or_else(|| {

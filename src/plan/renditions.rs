@@ -386,31 +386,50 @@ pub(super) fn audio_renditions(audio: &[&StreamParams], rates: &Bitrates<'_>) ->
         if s.codec != "aac" {
             // Every client plays AAC-LC: stereo, or 5.1 where the source has it.
             let channels = if s.channels >= 6 { 6 } else { 2 };
-            let bitrate = if channels == 6 { 384_000 } else { 128_000 };
-            let target = AudioTarget {
-                channels,
-                sample_rate: s.sample_rate,
-                bitrate,
-            };
-            out.push(Rendition {
-                language: lang.clone(),
-                name,
-                channels,
-                default,
-                group: Some("audio-aac".into()),
-                peak_bps: bitrate * 11 / 10,
-                average_bps: bitrate,
-                ..Rendition::new(
-                    format!("audio-{}-{}-aac", s.index, lang),
-                    Kind::Audio,
-                    s.index,
-                    Method::Aac(target),
-                    "mp4a.40.2".into(),
-                )
-            });
+            out.push(aac_rendition(s, name, default, channels));
         }
     }
     out
+}
+
+/// Audio stream `s` as AAC-LC with `channels` (2 or 6) at its own sample rate (no
+/// resampling: positions stay exact). Its id names the stream and language, with `-stereo`
+/// where it mixes down a source of more than 2 channels that on demand plays as 5.1 (what a
+/// channel airs: one layout for every programme).
+pub(super) fn aac_rendition(
+    s: &StreamParams,
+    name: String,
+    default: bool,
+    channels: u32,
+) -> Rendition {
+    let lang = language_tag(s.language.as_deref());
+    let bitrate = if channels == 6 { 384_000 } else { 128_000 };
+    let target = AudioTarget {
+        channels,
+        sample_rate: s.sample_rate,
+        bitrate,
+    };
+    let downmix = if channels == 2 && s.channels >= 6 {
+        "-stereo"
+    } else {
+        ""
+    };
+    Rendition {
+        language: lang.clone(),
+        name,
+        channels,
+        default,
+        group: Some("audio-aac".into()),
+        peak_bps: bitrate * 11 / 10,
+        average_bps: bitrate,
+        ..Rendition::new(
+            format!("audio-{}-{}-aac{downmix}", s.index, lang),
+            Kind::Audio,
+            s.index,
+            Method::Aac(target),
+            "mp4a.40.2".into(),
+        )
+    }
 }
 
 /// Text subtitles as WebVTT: the file's streams, then the sidecar files.
