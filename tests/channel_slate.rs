@@ -138,7 +138,11 @@ fn a_rung_channel_plays_a_4_3_film_pillarboxed_in_its_16_9_frame() {
             .args(["-v", "error", "-select_streams", "a:0", "-of", "csv=p=0"])
             .args(["-show_entries", "stream=codec_name,channels"])
             .arg(f));
-        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "aac,2", "{f:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "aac,2",
+            "{f:?}"
+        );
     }
 }
 
