@@ -537,6 +537,11 @@ fn sound_and_picture_keep_their_offset_through_three_programme_changes() {
 /// use playbin3 (and later versions) play the channel at once.
 #[test]
 fn gstreamer_plays_a_live_channel_through_a_programme_change_frame_by_frame() {
+    let hlsdemux2 = run(std::process::Command::new("gst-inspect-1.0").arg("hlsdemux2"));
+    assert!(
+        hlsdemux2.status.success(),
+        "GStreamer 1.22 or later is needed (its hlsdemux2, which playbin3 uses)"
+    );
     let d = tempfile::tempdir().unwrap();
     let s = server(d.path(), 28);
     let url = format!("http://{}/api/v1/channels/clock-tv/master.m3u8", s.addr);
