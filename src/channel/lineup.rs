@@ -96,6 +96,13 @@ pub struct Channel {
     pub version: String,
     /// Videos its sources name that it leaves out, and why.
     pub left_out: Vec<String>,
+    /// Whether every programme plays as a rung (a transcode: no B-frames). Then a channel
+    /// decodes each picture when it is shown ([`crate::mp4::decode_when_presented`]), and no
+    /// programme change opens a hole in hls.js. Not where a programme is copied with B-frames
+    /// (its first decode time comes before its first picture): at a change from a rung decoded
+    /// so to such a copy, Chromium showed none of the copy's first 2 s (its next keyframe held
+    /// instead; measured, not understood), where the hole had been 85 ms.
+    pub all_rungs: bool,
 }
 
 /// How far ahead of the channel's epoch its media timeline starts: the first programme's
@@ -187,6 +194,11 @@ impl Channel {
                 }
             )
         })?;
+        let all_rungs = items.iter().all(|i| {
+            i.pres
+                .rendition(&i.video_rendition)
+                .is_ok_and(|r| r.method.is_transcode())
+        });
         Ok(Channel {
             config: config.clone(),
             id: config.id(),
@@ -194,20 +206,7 @@ impl Channel {
             schedule,
             version: format!("{digest:016x}"),
             left_out,
-        })
-    }
-
-    /// Whether every programme plays as a rung (a transcode: no B-frames). Then a channel
-    /// decodes each picture when it is shown ([`crate::mp4::decode_when_presented`]), and no
-    /// programme change opens a hole in hls.js. Not where a programme is copied with B-frames:
-    /// its first decode time comes before its first picture, so the rung before it would
-    /// still be decoding when it began (measured: Chromium dropped the copy's video up to its
-    /// next keyframe, 2 s, where the hole had been 85 ms).
-    pub fn all_rungs(&self) -> bool {
-        self.items.iter().all(|i| {
-            i.pres
-                .rendition(&i.video_rendition)
-                .is_ok_and(|r| r.method.is_transcode())
+            all_rungs,
         })
     }
 

@@ -258,8 +258,9 @@ pub fn keep_samples(seg: &[u8], from: i64, until: i64) -> Option<Vec<u8>> {
 
 /// A one-track media segment whose samples all have one composition offset `c` > 0 (a rung:
 /// no B-frames, presented the file's reorder delay after decoding), rewritten with offsets of
-/// 0 and its decode times `c` later: every sample is presented when it was. A channel does
-/// this to its rungs' video so that a programme's first decode time is its first picture: at
+/// 0 and its decode times `c` later: every sample is presented when it was. A channel of
+/// rungs does this to their video so that a programme's first decode time is its first
+/// picture: at
 /// each discontinuity hls.js maps the new programme's first decode time to where the last
 /// picture ended, and a programme that decoded `c` before its picture opened a hole of `c`
 /// there (85 ms, stepped over with a stall). `None` when the offsets differ (B-frames) or are

@@ -1,8 +1,8 @@
 //! Live channels over HTTP: the channel list and live HLS (a master, a sliding-window media
 //! playlist, init and media segments of video and AAC in one fMP4); what IPTV clients read
-//! is in `iptv.rs`, the TS stream in `tuner.rs`. Nothing runs per channel: every answer is computed from the
-//! clock and the schedule when it is asked for, and a channel's segment is its programme's
-//! own on-demand segments (through the same caches), combined and re-timed.
+//! is in `iptv.rs`, the TS stream in `tuner.rs`. Nothing runs per channel: every answer is
+//! computed from the clock and the schedule when it is asked for, and a channel's segment is
+//! its programme's own on-demand segments (through the same caches), combined and re-timed.
 
 use std::sync::Arc;
 
@@ -359,7 +359,7 @@ impl State {
             Ok(t) => (t, false),
             Err(e) => (self.slate_or(c, programme, seg, e)?, true),
         };
-        Ok((t.on_channel_clock(seg, c.all_rungs())?, slate))
+        Ok((t.on_channel_clock(seg, c.all_rungs)?, slate))
     }
 
     /// A programme's own segments `seg` (media or init) of both tracks, through the caches.
@@ -468,7 +468,7 @@ pub(super) struct Tracks {
 impl Tracks {
     /// The same tracks with the video moved to the channel's one timescale
     /// ([`VIDEO_TIMESCALE`]): its init, and its segment (for an init request, the init),
-    /// decoded when presented on a channel of `rungs`.
+    /// decoded when presented on a channel of `rungs` (`Channel::all_rungs`).
     fn on_channel_clock(self, seg: SegmentId, rungs: bool) -> Result<Tracks, ApiError> {
         let failed = || ApiError::new(500, "a programme's video could not be re-timed");
         let from = crate::mp4::init_timescale(&self.video_init).ok_or_else(failed)?;
