@@ -350,13 +350,7 @@ fn check_copies_agree(config: &ChannelConfig, items: &[Item]) -> Result<(), Stri
             .pres
             .rendition(&i.audio_rendition)
             .ok()
-            .and_then(|r| {
-                i.info
-                    .streams
-                    .iter()
-                    .find(|s| s.index == r.stream)
-                    .map(|s| (r.channels, s.sample_rate))
-            })
+            .and_then(|r| i.info.stream(r.stream).map(|s| (r.channels, s.sample_rate)))
             .unwrap_or_default();
         format!(
             "{} {}x{} with {} sound, {channels} channels at {rate} Hz",

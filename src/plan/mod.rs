@@ -142,14 +142,7 @@ impl Presentation {
             reason: "no video stream".into(),
         })?;
         let r = rung_rendition(vs, codec, crate::ladder::rung_at(vs, codec, height));
-        let id = r.id.clone();
-        if self.rendition(&id).is_err() {
-            self.renditions.push(Rendition {
-                default: false,
-                ..r
-            });
-        }
-        Ok(id)
+        Ok(self.added_once(r))
     }
 
     /// The id of an AAC stereo rendition of the audio of rendition `of`: `of` itself where it
@@ -163,16 +156,22 @@ impl Presentation {
         }
         let (stream, name) = (r.stream, r.name.clone());
         let s = info
-            .streams
-            .iter()
-            .find(|s| s.index == stream)
+            .stream(stream)
             .ok_or_else(|| Error::NoSuch(format!("audio stream {stream} of rendition '{of}'")))?;
-        let stereo = renditions::aac_rendition(s, name, false, 2);
-        let id = stereo.id.clone();
+        Ok(self.added_once(renditions::aac_rendition(s, name, false, 2)))
+    }
+
+    /// The id of `r`, added (not as a default) unless the plan has a rendition of that id:
+    /// what a channel adds to a file's on-demand plan, whose own renditions stay as they are.
+    fn added_once(&mut self, r: Rendition) -> String {
+        let id = r.id.clone();
         if self.rendition(&id).is_err() {
-            self.renditions.push(stereo);
+            self.renditions.push(Rendition {
+                default: false,
+                ..r
+            });
         }
-        Ok(id)
+        id
     }
 
     /// The rendition with this id.

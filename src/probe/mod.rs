@@ -190,7 +190,13 @@ pub struct MediaInfo {
 impl MediaInfo {
     /// The main video stream's parameters.
     pub fn video_stream(&self) -> Option<&StreamParams> {
-        self.video.and_then(|i| self.streams.get(i))
+        self.video.and_then(|i| self.stream(i))
+    }
+
+    /// The parameters of the stream with this index (a rendition's `stream`; streams are
+    /// kept in index order).
+    pub fn stream(&self, index: usize) -> Option<&StreamParams> {
+        self.streams.get(index)
     }
 
     /// Keyframe times in seconds, for output.

@@ -483,8 +483,18 @@ impl Tracks {
                 let at_picture = rungs
                     .then(|| crate::mp4::decode_when_presented(&self.video))
                     .flatten();
-                let video = at_picture.as_deref().unwrap_or(&self.video);
-                Arc::new(crate::mp4::retime(video, from, VIDEO_TIMESCALE).ok_or_else(failed)?)
+                match at_picture {
+                    // Already as the channel plays it: the cached bytes themselves.
+                    None if from == VIDEO_TIMESCALE => self.video.clone(),
+                    v => Arc::new(
+                        crate::mp4::retime(
+                            v.as_deref().unwrap_or(&self.video),
+                            from,
+                            VIDEO_TIMESCALE,
+                        )
+                        .ok_or_else(failed)?,
+                    ),
+                }
             }
         };
         Ok(Tracks {
