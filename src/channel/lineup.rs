@@ -96,13 +96,6 @@ pub struct Channel {
     pub version: String,
     /// Videos its sources name that it leaves out, and why.
     pub left_out: Vec<String>,
-    /// Whether every programme plays as a rung (a transcode: no B-frames). Then a channel
-    /// decodes each picture when it is shown ([`crate::mp4::decode_when_presented`]), and no
-    /// programme change opens a hole in hls.js. Not where a programme is copied with B-frames
-    /// (its first decode time comes before its first picture): at a change from a rung decoded
-    /// so to such a copy, Chromium showed none of the copy's first 2 s (its next keyframe held
-    /// instead; measured, not understood), where the hole had been 85 ms.
-    pub all_rungs: bool,
 }
 
 /// How far ahead of the channel's epoch its media timeline starts: the first programme's
@@ -111,8 +104,9 @@ pub const LEAD_US: i64 = 10_000_000;
 
 /// The form of a channel's bytes, in its version: bumped when the same schedule's inits or
 /// segments come out different (2: video at [`VIDEO_TIMESCALE`]), so that the URLs caches keep
-/// for good change with them. 3: a channel of rungs decoded when presented.
-const FORMAT: u32 = 3;
+/// for good change with them. 3: a channel of rungs decoded when presented. 4: instead, every
+/// programme's first decode time at its first picture ([`crate::mp4::decode_from_first_picture`]).
+const FORMAT: u32 = 4;
 
 /// The timescale of a channel's video track, whatever its programmes' own: the MPEG clock,
 /// which holds milliseconds and the common frame rates exactly. One for the whole channel,
@@ -194,11 +188,6 @@ impl Channel {
                 }
             )
         })?;
-        let all_rungs = items.iter().all(|i| {
-            i.pres
-                .rendition(&i.video_rendition)
-                .is_ok_and(|r| r.method.is_transcode())
-        });
         Ok(Channel {
             config: config.clone(),
             id: config.id(),
@@ -206,7 +195,6 @@ impl Channel {
             schedule,
             version: format!("{digest:016x}"),
             left_out,
-            all_rungs,
         })
     }
 

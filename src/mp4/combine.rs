@@ -7,7 +7,7 @@
 //! Pure: bytes in, bytes out. ISO/IEC 14496-12 references throughout.
 
 use super::fragment::{TFHD_BASE_DATA_OFFSET, TRUN_DATA_OFFSET};
-use super::{boxes, child, parse_fragment, write_fragment, Box, FragmentSample};
+use super::{boxes, child, Box};
 
 /// Which track of the combined stream: video is track 1, audio track 2.
 const VIDEO_TRACK: u32 = 1;
@@ -24,17 +24,17 @@ fn body_at(parent: &[u8], b: &Box<'_>) -> usize {
     b.body.as_ptr() as usize - parent.as_ptr() as usize - b.offset
 }
 
-fn put_u32(buf: &mut [u8], at: usize, v: u32) -> Option<()> {
+pub(super) fn put_u32(buf: &mut [u8], at: usize, v: u32) -> Option<()> {
     buf.get_mut(at..at + 4)?.copy_from_slice(&v.to_be_bytes());
     Some(())
 }
 
-fn get_u32(buf: &[u8], at: usize) -> Option<u32> {
+pub(super) fn get_u32(buf: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_be_bytes(buf.get(at..at + 4)?.try_into().ok()?))
 }
 
 /// A box made of a type and a body (4.2).
-fn boxed(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+pub(super) fn boxed(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(8 + body.len());
     out.extend_from_slice(&(8 + body.len() as u32).to_be_bytes());
     out.extend_from_slice(kind);
@@ -216,144 +216,6 @@ pub fn combine_fragment(
     Some(moof)
 }
 
-/// A one-track media segment with only the samples whose decode time (ticks of its own
-/// timescale, 8.8.12 tfdt plus the durations before it) is in `from..until`; the segment itself
-/// when it keeps them all. A channel cuts each programme's sound to the span of its picture
-/// with it: sound that starts before a programme's first picture would decode before the last
-/// sound of the programme airing before it, and a decode time going back makes Chromium
-/// (MSE, segments mode) drop the video up to the next keyframe (shaka-player froze 4 s).
-pub fn keep_samples(seg: &[u8], from: i64, until: i64) -> Option<Vec<u8>> {
-    let f = parse_fragment(seg)?;
-    let mut t = i64::try_from(f.base_decode_time).ok()?;
-    let mut at = f.data_start;
-    let (mut base, mut samples, mut data) = (None, Vec::new(), Vec::new());
-    for k in 0..f.durations.len() {
-        let size = f.sizes[k] as usize;
-        let bytes = seg.get(at..at + size)?;
-        if (from..until).contains(&t) {
-            base.get_or_insert(t);
-            samples.push(FragmentSample {
-                duration: f.durations[k],
-                size: f.sizes[k],
-                sync: f.sync[k],
-                cts: u32::try_from(f.cts_offsets[k]).ok()?,
-            });
-            data.push(bytes);
-        }
-        t += i64::from(f.durations[k]);
-        at += size;
-    }
-    if samples.len() == f.durations.len() {
-        return Some(seg.to_vec());
-    }
-    let base = u64::try_from(base.unwrap_or(t)).ok()?;
-    Some(write_fragment(
-        f.sequence,
-        track_id(seg)?,
-        base,
-        &samples,
-        &data,
-    ))
-}
-
-/// A one-track media segment whose samples all have one composition offset `c` > 0 (a rung:
-/// no B-frames, presented the file's reorder delay after decoding), rewritten with offsets of
-/// 0 and its decode times `c` later: every sample is presented when it was. A channel of
-/// rungs does this to their video so that a programme's first decode time is its first
-/// picture: at
-/// each discontinuity hls.js maps the new programme's first decode time to where the last
-/// picture ended, and a programme that decoded `c` before its picture opened a hole of `c`
-/// there (85 ms, stepped over with a stall). `None` when the offsets differ (B-frames) or are
-/// all 0 already.
-pub fn decode_when_presented(seg: &[u8]) -> Option<Vec<u8>> {
-    let f = parse_fragment(seg)?;
-    let c = *f.cts_offsets.first()?;
-    if c <= 0 || f.cts_offsets.iter().any(|&o| o != c) {
-        return None;
-    }
-    let samples: Vec<FragmentSample> = (0..f.sizes.len())
-        .map(|k| FragmentSample {
-            duration: f.durations[k],
-            size: f.sizes[k],
-            sync: f.sync[k],
-            cts: 0,
-        })
-        .collect();
-    let base = f
-        .base_decode_time
-        .checked_add(u64::from(c.unsigned_abs()))?;
-    with_samples(seg, &f, base, &samples)
-}
-
-/// A one-track media segment `seg` (read as `f`) written again with the same samples' bytes
-/// under a new decode time and sample table (one entry per sample of `f`).
-fn with_samples(
-    seg: &[u8],
-    f: &super::FragmentInfo,
-    base: u64,
-    samples: &[FragmentSample],
-) -> Option<Vec<u8>> {
-    let total: usize = f.sizes.iter().map(|&s| s as usize).sum();
-    let data = seg.get(f.data_start..f.data_start + total)?;
-    Some(write_fragment(
-        f.sequence,
-        track_id(seg)?,
-        base,
-        samples,
-        &[data],
-    ))
-}
-
-/// The track_ID of a one-track media segment's traf (8.8.7 tfhd, after version/flags).
-fn track_id(seg: &[u8]) -> Option<u32> {
-    let moof = child(seg, b"moof")?;
-    get_u32(child(child(moof.body, b"traf")?.body, b"tfhd")?.body, 4)
-}
-
-/// A one-track media segment moved from timescale `from` to `to`: its decode time (8.8.12
-/// tfdt), sample durations and composition offsets (8.8.8 trun). Each decode and presentation
-/// time is rounded to the nearest tick of `to` from the track's own start, not sample by
-/// sample, so times never drift and consecutive segments still meet. A channel plays every
-/// programme's video at one timescale: GStreamer's hlsdemux keeps the first init it read
-/// across an EXT-X-MAP change, and read a programme of another timescale at the wrong speed
-/// (an episode at 16000 ticks/s after a pilot at 12288 played 9 s late and stalled).
-pub fn retime(seg: &[u8], from: u32, to: u32) -> Option<Vec<u8>> {
-    if from == to {
-        return Some(seg.to_vec());
-    }
-    let (from, to) = (i128::from(from.max(1)), i128::from(to));
-    let at = |t: i64| i64::try_from((i128::from(t) * to + from / 2).div_euclid(from)).ok();
-    let f = parse_fragment(seg)?;
-    let mut t = i64::try_from(f.base_decode_time).ok()?;
-    let base = u64::try_from(at(t)?).ok()?;
-    let mut samples = Vec::with_capacity(f.sizes.len());
-    for k in 0..f.sizes.len() {
-        let next = t + i64::from(f.durations[k]);
-        let dts = at(t)?;
-        samples.push(FragmentSample {
-            duration: u32::try_from(at(next)? - dts).ok()?,
-            size: f.sizes[k],
-            sync: f.sync[k],
-            cts: u32::try_from(at(t + i64::from(f.cts_offsets[k]))? - dts).ok()?,
-        });
-        t = next;
-    }
-    with_samples(seg, &f, base, &samples)
-}
-
-/// An init segment with its first track's timescale (8.4.2 mdhd, after version/flags and the
-/// creation and modification times, 32 or 64 bits each by version) set to `to`: the init of
-/// the segments [`retime`] moved there.
-pub fn with_timescale(init: &[u8], to: u32) -> Option<Vec<u8>> {
-    let moov = child(init, b"moov")?.body;
-    let mdhd = super::path(moov, &[b"trak", b"mdia", b"mdhd"])?;
-    let version = *mdhd.first()?;
-    let at = mdhd.as_ptr() as usize - init.as_ptr() as usize + if version == 1 { 20 } else { 12 };
-    let mut out = init.to_vec();
-    put_u32(&mut out, at, to)?;
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -459,107 +321,5 @@ mod tests {
         assert!(combine_fragment(1, &v, -11, &v, 0).is_none());
         assert!(combine_fragment(1, &v[..20], 0, &v, 0).is_none());
         assert!(combine_fragment(1, b"", 0, &v, 0).is_none());
-    }
-
-    #[test]
-    fn keep_samples_cuts_a_fragment_to_a_span_of_decode_times() {
-        let samples: Vec<FragmentSample> = (0..10).map(|k| sample(100 + k, true)).collect();
-        let bytes: Vec<Vec<u8>> = (0..10u8).map(|k| vec![k; 100 + k as usize]).collect();
-        let data: Vec<&[u8]> = bytes.iter().map(|b| b.as_slice()).collect();
-        let seg = write_fragment(7, 2, 1000, &samples, &data);
-        // All kept: the same bytes.
-        assert_eq!(keep_samples(&seg, 1000, 1000 + 10 * 1024).unwrap(), seg);
-        // Samples 2, 3 and 4 (decode times 3048, 4072, 5096).
-        let cut = keep_samples(&seg, 1000 + 2 * 1024, 1000 + 5 * 1024).unwrap();
-        let f = parse_fragment(&cut).unwrap();
-        assert_eq!((f.sequence, f.base_decode_time), (7, 1000 + 2 * 1024));
-        assert_eq!(f.sizes, vec![102, 103, 104]);
-        assert_eq!(&cut[f.data_start..f.data_start + 102], &bytes[2][..]);
-        assert_eq!(&cut[cut.len() - 104..], &bytes[4][..]);
-        // The track id stays.
-        let traf = child(child(&cut, b"moof").unwrap().body, b"traf").unwrap();
-        assert_eq!(get_u32(child(traf.body, b"tfhd").unwrap().body, 4), Some(2));
-    }
-
-    #[test]
-    fn retime_rounds_each_time_from_the_start_so_segments_still_meet() {
-        // Frames of 1/24 s at 16000 ticks/s (FFmpeg's timescale for a Matroska source):
-        // 667, 666, 667 ticks, one B-frame's composition offset.
-        let frames = |base: u64, n: usize| {
-            let samples: Vec<FragmentSample> = (0..n)
-                .map(|k| FragmentSample {
-                    duration: [667, 666, 667][k % 3],
-                    size: 1 + k as u32,
-                    sync: k == 0,
-                    cts: if k == 0 { 1333 } else { 0 },
-                })
-                .collect();
-            let bytes: Vec<Vec<u8>> = (0..n).map(|k| vec![k as u8; 1 + k]).collect();
-            let data: Vec<&[u8]> = bytes.iter().map(|b| b.as_slice()).collect();
-            write_fragment(3, 1, base, &samples, &data)
-        };
-        let first = retime(&frames(480_000, 6), 16_000, 90_000).unwrap();
-        let f = parse_fragment(&first).unwrap();
-        assert_eq!(f.base_decode_time, 2_700_000, "30 s");
-        // 667 ticks are 3751.875 at 90 kHz: times rounded from the start give durations of
-        // 3752 and 3746, and every third frame lands on 1/8 s exactly (11250 ticks).
-        assert_eq!(f.durations, vec![3752, 3746, 3752, 3752, 3746, 3752]);
-        assert_eq!(f.cts_offsets[0], 7498);
-        assert_eq!(f.sizes, vec![1, 2, 3, 4, 5, 6]);
-        assert_eq!(f.sync, vec![true, false, false, false, false, false]);
-        assert_eq!(&first[first.len() - 6..], &[5; 6][..], "the samples' bytes");
-        // The next segment starts where this one ends, to the tick.
-        let next = retime(&frames(480_000 + 4000, 6), 16_000, 90_000).unwrap();
-        let end = f.base_decode_time + f.durations.iter().map(|&d| u64::from(d)).sum::<u64>();
-        assert_eq!(parse_fragment(&next).unwrap().base_decode_time, end);
-        // The same timescale: the same bytes.
-        assert_eq!(retime(&frames(0, 2), 16_000, 16_000).unwrap(), frames(0, 2));
-    }
-
-    #[test]
-    fn a_constant_composition_offset_becomes_a_later_decode_time() {
-        let samples: Vec<FragmentSample> = (0..3)
-            .map(|k| FragmentSample {
-                duration: 512,
-                size: 4,
-                sync: k == 0,
-                cts: 1024,
-            })
-            .collect();
-        let data: Vec<&[u8]> = vec![b"aaaa", b"bbbb", b"cccc"];
-        let seg = write_fragment(7, 1, 10_000, &samples, &data);
-        let out = decode_when_presented(&seg).unwrap();
-        let f = parse_fragment(&out).unwrap();
-        assert_eq!(f.base_decode_time, 11_024);
-        assert_eq!(f.cts_offsets, vec![0, 0, 0]);
-        assert_eq!(f.durations, vec![512; 3]);
-        assert_eq!(f.sync, vec![true, false, false]);
-        assert_eq!(f.sequence, 7);
-        assert!(out.ends_with(b"aaaabbbbcccc"));
-        // B-frames (offsets that differ) and offsets of 0 stay as they are.
-        let mut reordered = samples.clone();
-        reordered[1].cts = 0;
-        assert!(decode_when_presented(&write_fragment(7, 1, 0, &reordered, &data)).is_none());
-        let zero: Vec<FragmentSample> = samples
-            .iter()
-            .map(|s| FragmentSample { cts: 0, ..*s })
-            .collect();
-        assert!(decode_when_presented(&write_fragment(7, 1, 0, &zero, &data)).is_none());
-    }
-
-    #[test]
-    fn with_timescale_sets_the_first_tracks_mdhd_of_either_version() {
-        for (version, times) in [(0u8, 8), (1, 16)] {
-            let mut mdhd = vec![version, 0, 0, 0];
-            mdhd.extend(vec![0; times]);
-            mdhd.extend(16_000u32.to_be_bytes());
-            mdhd.extend(vec![0; times / 2 + 4]);
-            let trak = boxed(b"trak", &boxed(b"mdia", &boxed(b"mdhd", &mdhd)));
-            let init = [boxed(b"ftyp", b"iso6"), boxed(b"moov", &trak)].concat();
-            assert_eq!(crate::mp4::init_timescale(&init), Some(16_000));
-            let out = with_timescale(&init, 90_000).unwrap();
-            assert_eq!(crate::mp4::init_timescale(&out), Some(90_000));
-            assert_eq!(out.len(), init.len());
-        }
     }
 }

@@ -3,24 +3,24 @@
 //! (keyframes, sizes and offsets without reading any media data); [`stub`] makes the stub
 //! file libavformat parses instead of the real one; [`fragment`] writes and reads media
 //! fragments (`moof` + `mdat`); [`combine`] makes a video and an audio rendition one
-//! two-track stream (live channels).
+//! two-track stream and [`retime`] moves or cuts a one-track segment's times (live channels).
 //!
 //! Pure: takes bytes, returns plain data. No FFmpeg here.
 
 mod combine;
 mod fragment;
+mod retime;
 mod stub;
 mod table;
 
 use std::io::{Read, Seek, SeekFrom};
 
-pub use combine::{
-    combine_fragment, combine_init, decode_when_presented, keep_samples, retime, with_timescale,
-};
+pub use combine::{combine_fragment, combine_init};
 pub use fragment::{
     init_config, init_timescale, parse_fragment, video_timescale, write_fragment, FragmentInfo,
     FragmentSample,
 };
+pub use retime::{decode_from_first_picture, keep_samples, retime, with_timescale};
 pub use stub::stub_file;
 pub use table::{parse_moov, video_delay, Sample, Track};
 

@@ -359,7 +359,7 @@ impl State {
             Ok(t) => (t, false),
             Err(e) => (self.slate_or(c, programme, seg, e)?, true),
         };
-        Ok((t.on_channel_clock(seg, c.all_rungs)?, slate))
+        Ok((t.on_channel_clock(seg)?, slate))
     }
 
     /// A programme's own segments `seg` (media or init) of both tracks, through the caches.
@@ -468,8 +468,8 @@ pub(super) struct Tracks {
 impl Tracks {
     /// The same tracks with the video moved to the channel's one timescale
     /// ([`VIDEO_TIMESCALE`]): its init, and its segment (for an init request, the init),
-    /// decoded when presented on a channel of `rungs` (`Channel::all_rungs`).
-    fn on_channel_clock(self, seg: SegmentId, rungs: bool) -> Result<Tracks, ApiError> {
+    /// which for a programme's first begins decoding at its first picture.
+    fn on_channel_clock(self, seg: SegmentId) -> Result<Tracks, ApiError> {
         let failed = || ApiError::new(500, "a programme's video could not be re-timed");
         let from = crate::mp4::init_timescale(&self.video_init).ok_or_else(failed)?;
         let video_init = Arc::new(
@@ -477,24 +477,22 @@ impl Tracks {
         );
         let video = match seg {
             SegmentId::Init => video_init.clone(),
-            SegmentId::Media(_) => {
-                // On a channel of rungs, pictures decode when they are shown (see
-                // Channel::all_rungs), exactly, before rounding to the channel's ticks.
-                let at_picture = rungs
-                    .then(|| crate::mp4::decode_when_presented(&self.video))
-                    .flatten();
-                match at_picture {
-                    // Already as the channel plays it: the cached bytes themselves.
-                    None if from == VIDEO_TIMESCALE => self.video.clone(),
-                    v => Arc::new(
-                        crate::mp4::retime(
-                            v.as_deref().unwrap_or(&self.video),
-                            from,
-                            VIDEO_TIMESCALE,
-                        )
-                        .ok_or_else(failed)?,
-                    ),
+            SegmentId::Media(n) => {
+                // Already at the channel's timescale: the cached bytes themselves.
+                let mut video = self.video.clone();
+                if from != VIDEO_TIMESCALE {
+                    video = Arc::new(
+                        crate::mp4::retime(&video, from, VIDEO_TIMESCALE).ok_or_else(failed)?,
+                    );
                 }
+                // A programme's first decode time is its first picture, on the channel's
+                // ticks: no hole where it begins (see decode_from_first_picture).
+                if n == 0 {
+                    if let Some(v) = crate::mp4::decode_from_first_picture(&video) {
+                        video = Arc::new(v);
+                    }
+                }
+                video
             }
         };
         Ok(Tracks {
