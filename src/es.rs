@@ -80,6 +80,38 @@ pub fn annexb(access_unit: &[u8], length_size: usize, sets: Option<&[Vec<u8>]>) 
     Some(out)
 }
 
+/// One Annex B access unit (start codes of 3 or 4 bytes) as fMP4 carries it: each NAL unit
+/// behind its length in `length_size` bytes (ISO/IEC 14496-15 5.3.2), parameter sets kept in
+/// band. `None` when a NAL unit is too long for the length size.
+pub fn length_prefixed(annexb: &[u8], length_size: usize) -> Option<Vec<u8>> {
+    // Start code positions: 00 00 01, with a zero before it belonging to the 4-byte form.
+    let mut starts = Vec::new();
+    let mut i = 0;
+    while i + 3 <= annexb.len() {
+        if annexb[i..i + 3] == [0, 0, 1] {
+            starts.push((i, i + 3));
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    let mut out = Vec::with_capacity(annexb.len() + 4 * starts.len());
+    for (k, &(_, from)) in starts.iter().enumerate() {
+        let mut to = starts.get(k + 1).map_or(annexb.len(), |s| s.0);
+        // Trailing zeros are the next start code's leading zero (or stuffing).
+        while to > from && annexb[to - 1] == 0 {
+            to -= 1;
+        }
+        let len = to - from;
+        if length_size < 8 && len >> (8 * length_size) != 0 {
+            return None;
+        }
+        out.extend_from_slice(&len.to_be_bytes()[8 - length_size..]);
+        out.extend_from_slice(&annexb[from..to]);
+    }
+    Some(out)
+}
+
 /// The 7-byte ADTS header (ISO/IEC 13818-7 6.2.1, no CRC) for one raw AAC frame of
 /// `frame_len` bytes, from the stream's AudioSpecificConfig (ISO/IEC 14496-3 1.6.2.1).
 pub fn adts_header(asc: &[u8], frame_len: usize) -> Option<[u8; 7]> {
@@ -109,6 +141,25 @@ pub fn adts_header(asc: &[u8], frame_len: usize) -> Option<[u8; 7]> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn length_prefixed_undoes_annexb_with_either_start_code() {
+        let sets = vec![vec![0x67, 1, 2], vec![0x68, 3]];
+        let au = [0, 0, 0, 2, 0x65, 9, 0, 0, 0, 1, 0x41];
+        let b = annexb(&au, 4, Some(&sets)).unwrap();
+        let back = length_prefixed(&b, 4).unwrap();
+        let mut want = vec![0, 0, 0, 3, 0x67, 1, 2, 0, 0, 0, 2, 0x68, 3];
+        want.extend_from_slice(&au);
+        assert_eq!(back, want);
+        // 3-byte start codes, and a 2-byte length field.
+        assert_eq!(
+            length_prefixed(&[0, 0, 1, 0x65, 7, 0, 0, 1, 0x41], 2).unwrap(),
+            vec![0, 2, 0x65, 7, 0, 1, 0x41]
+        );
+        // A NAL unit too long for one length byte.
+        let long = [vec![0, 0, 1], vec![0x65; 300]].concat();
+        assert!(length_prefixed(&long, 1).is_none());
+    }
+
     use super::*;
 
     #[test]

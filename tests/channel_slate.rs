@@ -1,5 +1,5 @@
-//! A rung channel over a library of mixed shapes, and one whose file goes missing between
-//! rescans: every programme airs in the channel's one 16:9 frame (a 4:3 film pillarboxed, not
+//! A rung channel over a library of mixed shapes, and one (rung or copy) whose file goes
+//! missing between rescans: every programme airs in the channel's one 16:9 frame (a 4:3 film pillarboxed, not
 //! stretched) with AAC stereo (a 5.1 film mixed down), and a programme whose segments can't be made airs as a slate (black picture,
 //! silence, its own length) that decodes with the programme's own init: ffmpeg reads the
 //! channel through it without a warning.
@@ -10,52 +10,55 @@ use common::live::{entries, packet_span, programmes};
 use common::server::Server;
 use common::*;
 
-/// The channel: the films of the library as H.264 360p, in path order from the epoch (the
-/// 20 s clock film, then the 8 s square one).
-const CONFIG: &str = "channels:
+/// The channel: the films of the library played as `profile`, in path order from the epoch.
+fn config(profile: &str) -> String {
+    format!(
+        "channels:
   - name: Films
     number: 3
     sources: [Movies]
     order: sequential
     start: 2026-01-01T00:00:00Z
-    profile: h264-360p
-";
+    profile: {profile}
+"
+    )
+}
 
-/// A library with the fixture film (16:9, its AC-3 sound made AAC) and an 8 s 4:3 film (AAC
-/// stereo, copied), and a server on it 30 s after the channel's epoch: both programmes are in
-/// its window.
-fn films(dir: &std::path::Path) -> (Server, std::path::PathBuf) {
-    let lib = dir.join("lib");
-    let clock = lib.join("Movies/Clock (2024)");
-    std::fs::create_dir_all(&clock).unwrap();
-    std::fs::copy(mkv(), clock.join("Clock (2024).mkv")).unwrap();
-    let square = lib.join("Movies/Square (2024)/Square (2024).mkv");
-    std::fs::create_dir_all(square.parent().unwrap()).unwrap();
+/// A `secs` long 480x360 film at `path` (H.264 with B-frames, a keyframe every 4 s; AAC
+/// stereo).
+fn square_film(path: &std::path::Path, secs: u32) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let sine = format!("sine=f=440:r=48000:d={secs}");
     ffmpeg_make_clock(
-        &square,
+        path,
         "480x360",
-        8,
+        secs,
         &[
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=f=440:r=48000:d=8",
-            "-map",
-            "0",
-            "-map",
-            "1",
-            "-c:v",
-            "libx264",
-            "-g",
-            "96",
-            "-c:a",
-            "aac",
-            "-ac",
-            "2",
+            "-f", "lavfi", "-i", &sine, "-map", "0", "-map", "1", "-c:v", "libx264", "-g", "96",
+            "-c:a", "aac", "-ac", "2",
         ],
     );
+}
+
+/// A library of films and a server on it 30 s after the epoch of a channel of them played as
+/// `profile`, with the file of the second programme: for `h264-360p`, the fixture film (16:9,
+/// its AC-3 sound made AAC, 20 s) and an 8 s 4:3 film; for `copy`, a 12 s and an 8 s 4:3 film
+/// alike (a copy channel's files agree). Both programmes are in the window, the 8 s film the
+/// second.
+fn films(dir: &std::path::Path, profile: &str) -> (Server, std::path::PathBuf) {
+    let lib = dir.join("lib");
+    let second = if profile == "copy" {
+        square_film(&lib.join("Movies/Alpha (2024)/Alpha (2024).mkv"), 12);
+        lib.join("Movies/Beta (2024)/Beta (2024).mkv")
+    } else {
+        let clock = lib.join("Movies/Clock (2024)");
+        std::fs::create_dir_all(&clock).unwrap();
+        std::fs::copy(mkv(), clock.join("Clock (2024).mkv")).unwrap();
+        lib.join("Movies/Square (2024)/Square (2024).mkv")
+    };
+    square_film(&second, 8);
     let cfg = dir.join("haema.yaml");
-    std::fs::write(&cfg, CONFIG).unwrap();
+    std::fs::write(&cfg, config(profile)).unwrap();
     let s = Server::launch(
         &dir.join("haema.db"),
         &lib,
@@ -69,7 +72,7 @@ fn films(dir: &std::path::Path) -> (Server, std::path::PathBuf) {
         None,
         2,
     );
-    (s, square)
+    (s, second)
 }
 
 /// The frame size ffprobe reads from a file's video.
@@ -100,7 +103,7 @@ fn first_picture(file: &std::path::Path) -> Vec<u8> {
 #[test]
 fn a_rung_channel_plays_a_4_3_film_pillarboxed_in_its_16_9_frame() {
     let d = tempfile::tempdir().unwrap();
-    let (s, _) = films(d.path());
+    let (s, _) = films(d.path(), "h264-360p");
     let master = String::from_utf8(s.get("/api/v1/channels/films/master.m3u8").body).unwrap();
     assert!(master.contains("RESOLUTION=640x360"), "{master}");
     let files = programmes(&s, "films", d.path());
@@ -148,8 +151,23 @@ fn a_rung_channel_plays_a_4_3_film_pillarboxed_in_its_16_9_frame() {
 
 #[test]
 fn a_programme_whose_file_is_gone_airs_as_a_slate_that_decodes_with_its_own_init() {
+    slates_the_second_programme("h264-360p", "640,360");
+}
+
+/// On a copy channel too: the copied H.264 programme's init is made from the probe (the
+/// file's own bytes), and its black pictures carry their parameter sets in band.
+#[test]
+fn a_copied_programme_whose_file_is_gone_airs_as_a_slate_that_decodes_with_its_own_init() {
+    slates_the_second_programme("copy", "480,360");
+}
+
+/// Removes the file of the second programme of a `profile` channel's window and reads the
+/// channel through it: its init and segments are the slate's (black, silent, the segments'
+/// length, pictures `size`), and decode under its real init, under their own, and on through
+/// the window.
+fn slates_the_second_programme(profile: &str, size: &str) {
     let d = tempfile::tempdir().unwrap();
-    let (s, square) = films(d.path());
+    let (s, square) = films(d.path(), profile);
     let base = "/api/v1/channels/films";
     let live = String::from_utf8(s.get(&format!("{base}/live.m3u8")).body).unwrap();
     // The square film's init and segments: from the second EXT-X-MAP to the next.
@@ -201,7 +219,7 @@ fn a_programme_whose_file_is_gone_airs_as_a_slate_that_decodes_with_its_own_init
         "",
         "the slate decodes cleanly"
     );
-    assert_eq!(frame_size(slated), "640,360");
+    assert_eq!(frame_size(slated), size);
     // And the channel reads on through it: every programme of the window decodes.
     for f in programmes(&s, "films", d.path()) {
         assert_eq!(ffmpeg_warnings(&f, &[]), "", "{f:?}");

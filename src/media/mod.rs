@@ -73,6 +73,39 @@ pub(crate) fn ff_error(context: impl Into<String>, e: ff::Error) -> Error {
 #[derive(Clone)]
 pub struct CodecParams(pub(crate) ff::codec::Parameters);
 
+impl CodecParams {
+    /// The parameters of a video stream as the library's probe recorded them (codec, size,
+    /// codec configuration record), without the file: what a copied programme's init is made
+    /// from when its file is gone (a channel's slate). The same sample entry and
+    /// configuration as the file's own, so the file's pictures decode under it too.
+    pub fn from_probe(s: &StreamParams) -> Option<CodecParams> {
+        let id = ff::decoder::find_by_name(&s.codec)?.id();
+        let mut p = ff::codec::Parameters::new();
+        let len = s.extradata.len();
+        // SAFETY: `p` owns a valid AVCodecParameters; the extradata is allocated with
+        // av_mallocz (padding included, as FFmpeg requires) and owned by it from here on,
+        // freed by avcodec_parameters_free when `p` drops.
+        unsafe {
+            let raw = p.as_mut_ptr();
+            (*raw).codec_type = ffi::AVMediaType::AVMEDIA_TYPE_VIDEO;
+            (*raw).codec_id = id.into();
+            (*raw).width = i32::try_from(s.width).ok()?;
+            (*raw).height = i32::try_from(s.height).ok()?;
+            if len > 0 {
+                let buf =
+                    ffi::av_mallocz(len + ffi::AV_INPUT_BUFFER_PADDING_SIZE as usize) as *mut u8;
+                if buf.is_null() {
+                    return None;
+                }
+                std::ptr::copy_nonoverlapping(s.extradata.as_ptr(), buf, len);
+                (*raw).extradata = buf;
+                (*raw).extradata_size = i32::try_from(len).ok()?;
+            }
+        }
+        Some(CodecParams(p))
+    }
+}
+
 impl Packet {
     /// An encoder's output packet, with its timing as plain values.
     pub(crate) fn encoded(p: ff::Packet) -> Packet {

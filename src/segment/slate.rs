@@ -3,11 +3,14 @@
 //! segment's own length, on the same timeline, in bytes that decode with the programme's own
 //! init, so a viewer sees black for a few seconds and never a stall.
 //!
-//! Made from the probe and the plan alone, never from the file. The picture is possible only
-//! where the video is a rung (its parameter sets come from the encoder's settings, which the
-//! slate shares); a copied video's come from the file, so a copy channel has no slate. Copied
-//! sound can be slated where it is AAC-LC: silence from FFmpeg's encoder decodes under any
-//! AAC-LC configuration of the same rate and channels.
+//! Made from the probe and the plan alone, never from the file. A rung's pictures come from
+//! the encoder's settings, which the slate shares. A copied video's parameter sets are the
+//! file's: for H.264 the slate's init is made from the configuration record the probe keeps
+//! (the file's init, byte for byte), and its black pictures carry their own parameter sets in
+//! band under another id, so they decode under that init or the one a player already holds;
+//! other copied video (HEVC) has no slate. Copied sound can be slated where it is AAC-LC:
+//! silence from FFmpeg's encoder decodes under any AAC-LC configuration of the same rate and
+//! channels.
 
 use super::audio::{aac_first_frame, mux_aac};
 use super::video::mux_rung;
@@ -15,6 +18,7 @@ use super::{made_init, SegmentId};
 use crate::error::{Error, Result};
 use crate::ladder::{AudioTarget, AAC_FRAME};
 use crate::media::transcode::{self, Pcm, AAC_LOOKAHEAD_FRAMES, AAC_PREROLL_FRAMES};
+use crate::media::CodecParams;
 use crate::plan::{Method, Presentation, Rendition};
 use crate::probe::MediaInfo;
 use crate::rational::Rational;
@@ -22,8 +26,8 @@ use crate::stream::{Kind, StreamParams};
 use crate::timeline::{AudioGrid, Timeline};
 
 /// The slate's init or media segment `id` of a rendition, made without reading the file; an
-/// [`Error::Unsupported`] for renditions that can't be slated (copied video, sound other than
-/// AAC).
+/// [`Error::Unsupported`] for renditions that can't be slated (copied video other than H.264,
+/// sound other than AAC).
 pub fn slate(
     info: &MediaInfo,
     pres: &Presentation,
@@ -59,6 +63,7 @@ pub fn slate(
             };
             silence(target, n, j0 * AAC_FRAME, (j_end - j0).max(1))
         }
+        (Method::Copy, id) if s.kind == Kind::Video => copied_h264(info, pres, r, id),
         (Method::Copy, id) if copied_aac(s).is_some() => {
             let target = copied_aac(s).expect("checked");
             let SegmentId::Media(n) = id else {
@@ -87,6 +92,75 @@ pub fn slate(
         }
         _ => Err(unslatable(info, r)),
     }
+}
+
+/// The parameter set id of a copied H.264 programme's slate (seq_parameter_set_id and
+/// pic_parameter_set_id, ITU-T H.264 7.4.2.1-2): not 0, which encoders give a stream's own, so
+/// a player that holds the programme's init keeps the file's sets for its pictures after the
+/// slate.
+const SLATE_SET_ID: u8 = 31;
+
+/// A copied H.264 video's slate: its init made from the probe (the file's own configuration,
+/// so both the slate and the file decode under it), and black pictures from x264 carrying
+/// their parameter sets in band under [`SLATE_SET_ID`], length-prefixed as the file's samples
+/// are, timed as the file's frames would be: they decode whichever init the player holds.
+fn copied_h264(
+    info: &MediaInfo,
+    pres: &Presentation,
+    r: &Rendition,
+    id: SegmentId,
+) -> Result<Vec<u8>> {
+    let s = &info.streams[r.stream];
+    let length_size = match crate::es::parameter_sets(&s.codec, &s.extradata) {
+        Some((size, _)) if s.codec == "h264" => size,
+        _ => return Err(unslatable(info, r)),
+    };
+    let SegmentId::Media(n) = id else {
+        let params = CodecParams::from_probe(s).ok_or_else(|| unslatable(info, r))?;
+        return super::FragmentMuxer::new(&super::video_spec(&params, s.time_base, false), 1)?
+            .init_bytes()
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| Error::Bug(format!("{}: a copied init waited for packets", r.id)));
+    };
+    pres.check_segment(n)?;
+    let tl = &pres.timeline;
+    let target = crate::ladder::source_rung(s, crate::ladder::RungCodec::H264);
+    if (target.width, target.height) != (s.width, s.height) {
+        return Err(unslatable(info, r));
+    }
+    let (start, end) = tl.span(n).expect("checked");
+    let spec = transcode::EncodeSpec {
+        encoder: "libx264",
+        target: &target,
+        time_base: s.time_base,
+        frame_rate: s.frame_rate,
+    };
+    let pictures = frame_grid(start, end, s.time_base, s.frame_rate);
+    let packets = transcode::black_h264_in_band(&spec, &pictures, SLATE_SET_ID)?;
+    let data: Vec<Vec<u8>> = packets
+        .iter()
+        .map(|p| crate::es::length_prefixed(p.data(), length_size))
+        .collect::<Option<_>>()
+        .ok_or_else(|| unslatable(info, r))?;
+    let pts: Vec<i64> = packets.iter().map(|p| p.pts.unwrap_or(start)).collect();
+    let timing = tl.video_timing(n, &pts);
+    let out_tb = crate::mp4::video_timescale(s.time_base);
+    let frames: Vec<(usize, bool)> = data
+        .iter()
+        .zip(&packets)
+        .map(|(d, p)| (d.len(), p.keyframe))
+        .collect();
+    let samples = super::video::as_is_samples(s, &frames, &timing, out_tb)
+        .ok_or_else(|| unslatable(info, r))?;
+    let tfdt = crate::rational::convert(timing[0].dts, s.time_base, out_tb);
+    let data: Vec<&[u8]> = data.iter().map(Vec::as_slice).collect();
+    Ok(crate::mp4::write_fragment(
+        n as u32 + 1,
+        1,
+        u64::try_from(tfdt).map_err(|_| unslatable(info, r))?,
+        &samples,
+        &data,
+    ))
 }
 
 fn unslatable(info: &MediaInfo, r: &Rendition) -> Error {
@@ -181,10 +255,10 @@ mod tests {
         );
     }
 
-    /// The slate of a rung is made without the file, and its init is the rung's own byte for
-    /// byte; a copied video's parameter sets are the file's, so it has none.
+    /// The slate of a rung or a copied H.264 video is made without the file, and its init is
+    /// the rendition's own byte for byte.
     #[test]
-    fn a_rungs_slate_shares_its_init_and_a_copied_video_has_none() {
+    fn a_slates_init_is_the_real_one_for_a_rung_and_a_copied_h264_video() {
         let path = crate::fixture_files(&["mkv"]).remove(0);
         let info = crate::probe::probe_with(&path, crate::probe::Depth::Segments).unwrap();
         let mut pres = crate::plan::plan(&info, 4.0).unwrap();
@@ -201,9 +275,14 @@ mod tests {
             .unwrap()
             .is_empty());
         let copy = pres.video().id.clone();
-        assert!(matches!(
-            slate(&info, &pres, &copy, SegmentId::Media(1), enc),
-            Err(Error::Unsupported { .. })
-        ));
+        let real_copy = super::super::Segmenter::new(&info, &pres)
+            .unwrap()
+            .make(&copy, SegmentId::Init)
+            .unwrap();
+        // Made from the probe, without the file: the same bytes.
+        assert!(slate(&info, &pres, &copy, SegmentId::Init, enc).unwrap() == real_copy);
+        assert!(!slate(&info, &pres, &copy, SegmentId::Media(1), enc)
+            .unwrap()
+            .is_empty());
     }
 }

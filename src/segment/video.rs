@@ -106,7 +106,11 @@ impl Segmenter<'_> {
             // Written here without opening a muxer at all: the track timescale is the one the
             // muxer would pick, and a video init never waits for packets.
             let out_tb = crate::mp4::video_timescale(s.time_base);
-            if let Some(samples) = as_is_samples(s, &packets, &timing, out_tb) {
+            let frames: Vec<(usize, bool)> = packets
+                .iter()
+                .map(|p| (p.data().len(), p.keyframe))
+                .collect();
+            if let Some(samples) = as_is_samples(s, &frames, &timing, out_tb) {
                 let data: Vec<&[u8]> = packets.iter().map(|p| p.data()).collect();
                 let tfdt = convert(timing[0].dts, s.time_base, out_tb) as u64;
                 let frag = crate::mp4::write_fragment(n as u32 + 1, 1, tfdt, &samples, &data);
@@ -201,37 +205,38 @@ pub(super) enum Cut {
     Decode,
 }
 
-/// The samples of a copied video segment as the mp4 muxer would record them (timing rescaled
-/// to its track's timescale, durations from consecutive decode times), when it would write
-/// their bytes unchanged: H.264 or HEVC with an avcC/hvcC configuration (not Annex B, which it
-/// rewrites), no empty packet, decode times rising, no PTS before its DTS. `None` otherwise.
-fn as_is_samples(
+/// The samples of a copied video segment (each frame's size and whether it is a keyframe) as
+/// the mp4 muxer would record them (timing rescaled to its track's timescale, durations from
+/// consecutive decode times), when it would write their bytes unchanged: H.264 or HEVC with an
+/// avcC/hvcC configuration (not Annex B, which it rewrites), no empty packet, decode times
+/// rising, no PTS before its DTS. `None` otherwise.
+pub(super) fn as_is_samples(
     s: &StreamParams,
-    packets: &[Packet],
+    frames: &[(usize, bool)],
     timing: &[crate::timeline::FrameTiming],
     out_tb: Rational,
 ) -> Option<Vec<crate::mp4::FragmentSample>> {
     let config_record = s.extradata.first() == Some(&1);
-    if !matches!(s.codec.as_str(), "h264" | "hevc") || !config_record || packets.is_empty() {
+    if !matches!(s.codec.as_str(), "h264" | "hevc") || !config_record || frames.is_empty() {
         return None;
     }
     let conv = |v: i64| convert(v, s.time_base, out_tb);
     let dts: Vec<i64> = timing.iter().map(|t| conv(t.dts)).collect();
-    let mut out = Vec::with_capacity(packets.len());
-    for (i, (p, t)) in packets.iter().zip(timing).enumerate() {
+    let mut out = Vec::with_capacity(frames.len());
+    for (i, (&(size, keyframe), t)) in frames.iter().zip(timing).enumerate() {
         // The muxer: the next sample's DTS minus this one's; the last runs its own duration.
         let duration = match dts.get(i + 1) {
             Some(next) => next - dts[i],
             None => conv(t.dts + t.duration) - dts[i],
         };
         let cts = conv(t.pts) - dts[i];
-        if p.data().is_empty() || duration < 0 || cts < 0 || dts[i] < 0 {
+        if size == 0 || duration < 0 || cts < 0 || dts[i] < 0 {
             return None;
         }
         out.push(crate::mp4::FragmentSample {
             duration: u32::try_from(duration).ok()?,
-            size: u32::try_from(p.data().len()).ok()?,
-            sync: p.keyframe,
+            size: u32::try_from(size).ok()?,
+            sync: keyframe,
             cts: u32::try_from(cts).ok()?,
         });
     }

@@ -397,7 +397,7 @@ impl State {
     /// The slate in place of a programme's segments that failed with `e` (issue: a viewer
     /// never stalls): black pictures and silence of the segment's length, made from the
     /// probe the library holds. A busy server's 503 stays one (the player tries again, and
-    /// the real segment follows); where the programme can't be slated (a copied video) the
+    /// the real segment follows); where the programme can't be slated (copied HEVC) the
     /// error stands.
     fn slate_or(
         &self,

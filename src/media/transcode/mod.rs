@@ -144,6 +144,21 @@ fn open_video_encoder(
     time_base: Rational,
     frame_rate: Option<Rational>,
 ) -> Result<(ff::encoder::Video, Option<HwFrames>)> {
+    open_encoder(name, target, time_base, frame_rate, None)
+}
+
+/// [`open_video_encoder`], or with `in_band: Some(id)` an x264 whose sequence and picture
+/// parameter sets carry that id (ITU-T H.264 7.4.2.1 seq_parameter_set_id, x264's sps-id,
+/// which its PPS shares) and go in band before every keyframe instead of in the codec
+/// parameters: pictures that decode whatever init a player holds, without displacing the
+/// parameter sets of id 0 the file's own pictures use.
+fn open_encoder(
+    name: &str,
+    target: &VideoTarget,
+    time_base: Rational,
+    frame_rate: Option<Rational>,
+    in_band: Option<u8>,
+) -> Result<(ff::encoder::Video, Option<HwFrames>)> {
     crate::media::init();
     let unsupported = |reason: String| Error::Unsupported {
         path: name.into(),
@@ -198,7 +213,11 @@ fn open_video_encoder(
     ctx.set_gop(u32::MAX / 2);
     ctx.set_bit_rate(target.bitrate() as usize);
     ctx.set_max_bit_rate(target.max_bitrate as usize);
-    ctx.set_flags(ff::codec::Flags::GLOBAL_HEADER);
+    if in_band.is_none() {
+        ctx.set_flags(ff::codec::Flags::GLOBAL_HEADER);
+    } else if name != "libx264" {
+        return Err(unsupported("parameter sets in band: libx264 only".into()));
+    }
     if let Some(hw) = &hw {
         hw.attach(&mut ctx);
     }
@@ -222,7 +241,8 @@ fn open_video_encoder(
         opts.set(
             "x264-params",
             &format!(
-                "vbv-maxrate={kbps}:vbv-bufsize={kbps}:sliced-threads=1:keyint=infinite:scenecut=0:bframes=0:rc-lookahead=0:sync-lookahead=0:threads={X264_THREADS}"
+                "vbv-maxrate={kbps}:vbv-bufsize={kbps}:sliced-threads=1:keyint=infinite:scenecut=0:bframes=0:rc-lookahead=0:sync-lookahead=0:threads={X264_THREADS}{}",
+                in_band.map(|id| format!(":sps-id={id}")).unwrap_or_default()
             ),
         );
     } else if name == "libx265" {

@@ -132,8 +132,31 @@ pub fn transcode_video(
 /// frame: a channel's slate where a programme's segment can't be made. The encoder is opened
 /// exactly as for the rung's real segments, so the slate decodes with the programme's init.
 pub fn black_video(spec: &EncodeSpec<'_>, pts: &[i64]) -> Result<(CodecParams, Vec<Packet>)> {
-    let (mut enc, hw) =
-        open_video_encoder(spec.encoder, spec.target, spec.time_base, spec.frame_rate)?;
+    let enc = open_video_encoder(spec.encoder, spec.target, spec.time_base, spec.frame_rate)?;
+    encode_black(spec, enc, pts)
+}
+
+/// Black H.264 pictures presented at `pts` that decode under another stream's init (a copied
+/// programme's, made from its file): x264's, Annex B, with their own parameter sets in band
+/// under id `in_band`, which the file's (id 0, as encoders write them) are not displaced by.
+/// What a copy channel airs where a copied programme's segment can't be made.
+pub fn black_h264_in_band(spec: &EncodeSpec<'_>, pts: &[i64], in_band: u8) -> Result<Vec<Packet>> {
+    let enc = super::open_encoder(
+        "libx264",
+        spec.target,
+        spec.time_base,
+        spec.frame_rate,
+        Some(in_band),
+    )?;
+    Ok(encode_black(spec, enc, pts)?.1)
+}
+
+/// Encodes a black picture at each of `pts` with an opened encoder, and drains it.
+fn encode_black(
+    spec: &EncodeSpec<'_>,
+    (mut enc, hw): (ff::encoder::Video, Option<HwFrames>),
+    pts: &[i64],
+) -> Result<(CodecParams, Vec<Packet>)> {
     let params = CodecParams(ff::codec::Parameters::from(&*enc));
     let format = hw.as_ref().map_or(enc.format(), HwFrames::sw_format);
     let mut out = Vec::new();
