@@ -31,6 +31,7 @@ pub mod mp4;
 pub mod plan;
 pub mod probe;
 pub mod rational;
+pub mod resample;
 pub mod segment;
 pub mod server;
 pub mod stream;

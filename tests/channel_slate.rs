@@ -25,10 +25,10 @@ fn config(profile: &str) -> String {
 }
 
 /// A `secs` long 480x360 film at `path` (H.264 with B-frames, a keyframe every 4 s; AAC
-/// stereo).
-fn square_film(path: &std::path::Path, secs: u32) {
+/// stereo at `rate`, a 3 kHz tone).
+fn square_film(path: &std::path::Path, secs: u32, rate: u32) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let sine = format!("sine=f=440:r=48000:d={secs}");
+    let sine = format!("sine=f=3000:r={rate}:d={secs}");
     ffmpeg_make_clock(
         path,
         "480x360",
@@ -42,13 +42,17 @@ fn square_film(path: &std::path::Path, secs: u32) {
 
 /// A library of films and a server on it 30 s after the epoch of a channel of them played as
 /// `profile`, with the file of the second programme: for `h264-360p`, the fixture film (16:9,
-/// its AC-3 sound made AAC, 20 s) and an 8 s 4:3 film; for `copy`, a 12 s and an 8 s 4:3 film
+/// its AC-3 sound made AAC, 20 s) and an 8 s 4:3 film with its sound at 44.1 kHz; for `copy`, a 12 s and an 8 s 4:3 film
 /// alike (a copy channel's files agree). Both programmes are in the window, the 8 s film the
 /// second.
 fn films(dir: &std::path::Path, profile: &str) -> (Server, std::path::PathBuf) {
     let lib = dir.join("lib");
     let second = if profile == "copy" {
-        square_film(&lib.join("Movies/Alpha (2024)/Alpha (2024).mkv"), 12);
+        square_film(
+            &lib.join("Movies/Alpha (2024)/Alpha (2024).mkv"),
+            12,
+            48_000,
+        );
         lib.join("Movies/Beta (2024)/Beta (2024).mkv")
     } else {
         let clock = lib.join("Movies/Clock (2024)");
@@ -56,7 +60,8 @@ fn films(dir: &std::path::Path, profile: &str) -> (Server, std::path::PathBuf) {
         std::fs::copy(mkv(), clock.join("Clock (2024).mkv")).unwrap();
         lib.join("Movies/Square (2024)/Square (2024).mkv")
     };
-    square_film(&second, 8);
+    // On the rung channel, at 44.1 kHz beside the fixture film's 48.
+    square_film(&second, 8, if profile == "copy" { 48_000 } else { 44_100 });
     let cfg = dir.join("haema.yaml");
     std::fs::write(&cfg, config(profile)).unwrap();
     let s = Server::launch(
@@ -134,19 +139,57 @@ fn a_rung_channel_plays_a_4_3_film_pillarboxed_in_its_16_9_frame() {
         luma[18 * 64] > 20 && luma[18 * 64 + 63] > 20,
         "no bars on a 16:9 film"
     );
-    // One sound layout for the channel: the clock film's default track (AC-3 5.1, 5.1 AAC on
-    // demand) airs mixed down to stereo like the square film's.
+    // One sound configuration for the channel: the clock film's default track (AC-3 5.1, 5.1
+    // AAC on demand) airs mixed down to stereo like the square film's, and the square film's
+    // 44.1 kHz sound airs at 48 like the clock film's.
     for f in &files {
         let out = run(std::process::Command::new("ffprobe")
             .args(["-v", "error", "-select_streams", "a:0", "-of", "csv=p=0"])
-            .args(["-show_entries", "stream=codec_name,channels"])
+            .args(["-show_entries", "stream=codec_name,channels,sample_rate"])
             .arg(f));
         assert_eq!(
             String::from_utf8_lossy(&out.stdout).trim(),
-            "aac,2",
+            "aac,48000,2",
             "{f:?}"
         );
     }
+    // Resampled segment by segment, the square film's tone runs on through every join.
+    let worst = tone_error(&files[1], 3000.0);
+    assert!(worst < 0.02, "the 3 kHz tone departs by {worst}");
+}
+
+/// The largest difference between a file's sound (its first channel at 48 kHz, from 0.1 s to
+/// 0.1 s before its end) and the pure tone of `hz` that fits its first 0.1 s best: a click, a
+/// sample lost or doubled at a segment join shows as a departure of the tone's size.
+fn tone_error(file: &std::path::Path, hz: f64) -> f32 {
+    let out = run(std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(file)
+        .args(["-map", "0:a", "-ac", "1", "-f", "f32le", "-"]));
+    let x: Vec<f32> = out
+        .stdout
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    let w = 2.0 * std::f64::consts::PI * hz / 48_000.0;
+    // Least squares of a*sin + b*cos over 0.1-0.2 s (past the encoder's first frame).
+    let (mut ss, mut sc, mut cc, mut xs, mut xc) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for (k, &v) in x.iter().enumerate().take(9600).skip(4800) {
+        let (s, c) = ((w * k as f64).sin(), (w * k as f64).cos());
+        ss += s * s;
+        sc += s * c;
+        cc += c * c;
+        xs += f64::from(v) * s;
+        xc += f64::from(v) * c;
+    }
+    let det = ss * cc - sc * sc;
+    let (a, b) = ((xs * cc - xc * sc) / det, (xc * ss - xs * sc) / det);
+    x.iter()
+        .enumerate()
+        .take(x.len().saturating_sub(4800))
+        .skip(4800)
+        .map(|(k, &v)| (v - (a * (w * k as f64).sin() + b * (w * k as f64).cos()) as f32).abs())
+        .fold(0.0, f32::max)
 }
 
 #[test]

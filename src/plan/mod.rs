@@ -22,6 +22,10 @@ use renditions::{
 /// Default target segment duration, seconds.
 pub const DEFAULT_SEGMENT_SECS: f64 = 4.0;
 
+/// The sample rate of a rung channel's sound, whatever each programme's: 48 kHz, broadcast's
+/// (a 44.1 kHz film is resampled to it).
+pub const CHANNEL_SAMPLE_RATE: u32 = 48_000;
+
 /// How a rendition's segments are made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -145,20 +149,31 @@ impl Presentation {
         Ok(self.added_once(r))
     }
 
-    /// The id of an AAC stereo rendition of the audio of rendition `of`: `of` itself where it
-    /// is AAC in stereo (or mono), else one added that mixes its stream down (a rung channel
-    /// airs AAC stereo whatever each programme's sound: players and tuners can't be told
-    /// mid-stream that the layout changed).
+    /// The id of an AAC-LC stereo rendition at [`CHANNEL_SAMPLE_RATE`] of the audio of
+    /// rendition `of`: `of` itself where it is one, else one added that mixes its stream to
+    /// stereo and resamples it. A rung channel airs one AAC configuration whatever each
+    /// programme's sound: players and tuners that keep the first init can't be told
+    /// mid-stream that the layout or the rate changed.
     pub fn with_stereo_aac(&mut self, info: &MediaInfo, of: &str) -> Result<String> {
         let r = self.rendition(of)?;
-        if r.codecs.starts_with("mp4a") && r.channels <= 2 {
-            return Ok(of.to_owned());
-        }
         let (stream, name) = (r.stream, r.name.clone());
         let s = info
             .stream(stream)
             .ok_or_else(|| Error::NoSuch(format!("audio stream {stream} of rendition '{of}'")))?;
-        Ok(self.added_once(renditions::aac_rendition(s, name, false, 2)))
+        let rate = match &r.method {
+            Method::Aac(t) => t.sample_rate,
+            _ => s.sample_rate,
+        };
+        if r.codecs == "mp4a.40.2" && r.channels == 2 && rate == CHANNEL_SAMPLE_RATE {
+            return Ok(of.to_owned());
+        }
+        Ok(self.added_once(renditions::aac_rendition(
+            s,
+            name,
+            false,
+            2,
+            CHANNEL_SAMPLE_RATE,
+        )))
     }
 
     /// The id of `r`, added (not as a default) unless the plan has a rendition of that id:

@@ -386,34 +386,39 @@ pub(super) fn audio_renditions(audio: &[&StreamParams], rates: &Bitrates<'_>) ->
         if s.codec != "aac" {
             // Every client plays AAC-LC: stereo, or 5.1 where the source has it.
             let channels = if s.channels >= 6 { 6 } else { 2 };
-            out.push(aac_rendition(s, name, default, channels));
+            out.push(aac_rendition(s, name, default, channels, s.sample_rate));
         }
     }
     out
 }
 
-/// Audio stream `s` as AAC-LC with `channels` (2 or 6) at its own sample rate (no
-/// resampling: positions stay exact). Its id names the stream and language, with `-stereo`
-/// where it mixes down a source of more than 2 channels that on demand plays as 5.1 (what a
-/// channel airs: one layout for every programme).
+/// Audio stream `s` as AAC-LC with `channels` (2 or 6) at `sample_rate`: on demand its own
+/// (no resampling), a rung channel's one rate for every programme. Its id names the stream and
+/// language, with `-stereo` where it mixes to stereo a source that on demand plays otherwise
+/// (5.1, or AAC in mono), and the rate where it is not the source's (`-48k`): what a channel
+/// airs, one layout and one rate for every programme.
 pub(super) fn aac_rendition(
     s: &StreamParams,
     name: String,
     default: bool,
     channels: u32,
+    sample_rate: u32,
 ) -> Rendition {
     let lang = language_tag(s.language.as_deref());
     let bitrate = if channels == 6 { 384_000 } else { 128_000 };
     let target = AudioTarget {
         channels,
-        sample_rate: s.sample_rate,
+        sample_rate,
         bitrate,
     };
-    let downmix = if channels == 2 && s.channels >= 6 {
-        "-stereo"
-    } else {
-        ""
-    };
+    let mixed = channels == 2 && (s.channels >= 6 || (s.codec == "aac" && s.channels != 2));
+    let mut suffix = String::from(if mixed { "-stereo" } else { "" });
+    if sample_rate != s.sample_rate {
+        suffix += &match sample_rate % 1000 {
+            0 => format!("-{}k", sample_rate / 1000),
+            _ => format!("-{sample_rate}hz"),
+        };
+    }
     Rendition {
         language: lang.clone(),
         name,
@@ -423,7 +428,7 @@ pub(super) fn aac_rendition(
         peak_bps: bitrate * 11 / 10,
         average_bps: bitrate,
         ..Rendition::new(
-            format!("audio-{}-{}-aac{downmix}", s.index, lang),
+            format!("audio-{}-{}-aac{suffix}", s.index, lang),
             Kind::Audio,
             s.index,
             Method::Aac(target),

@@ -126,6 +126,10 @@ impl Segmenter<'_> {
         mux.finish()
     }
 
+    /// An AAC segment of audio stream `r.stream`, on the 1024-sample frame grid at the
+    /// target's rate. A target at another rate than the source's (a rung channel's 48 kHz)
+    /// has the decoded sound resampled (crate::resample), each output sample from the input
+    /// around its own instant, so segments made apart still join sample for sample.
     pub(super) fn aac_transcode(
         &mut self,
         r: &Rendition,
@@ -134,27 +138,47 @@ impl Segmenter<'_> {
     ) -> Result<(Vec<u8>, Vec<u8>)> {
         let tl = &self.pres.timeline;
         let grid = self.audio_grid(r.stream);
+        let s = &self.info.streams[r.stream];
+        let (rate_in, rate_out) = (s.sample_rate.max(1), target.sample_rate.max(1));
+        // Positions at the output rate, and the input positions around them.
+        let out_grid = AudioGrid::new(
+            tl,
+            s.time_base,
+            rate_out,
+            s.frame_samples(),
+            s.start.unwrap_or(0),
+        );
+        let reach = match rate_in == rate_out {
+            true => 0,
+            false => crate::resample::reach(rate_in, rate_out),
+        };
+        let to_input = |p: i64, up: bool| {
+            let (num, den) = (i128::from(p) * i128::from(rate_in), i128::from(rate_out));
+            let q = num.div_euclid(den) as i64;
+            q + i64::from(up && num.rem_euclid(den) != 0)
+        };
         let last = n + 1 == tl.len();
-        let j0 = aac_first_frame(tl, &grid, n);
+        let j0 = aac_first_frame(tl, &out_grid, n);
         let from = (j0 - AAC_PREROLL_FRAMES) * AAC_FRAME;
-        let decode_from = from - DECODE_PREROLL_SAMPLES;
+        let from_in = to_input(from, false) - reach;
+        let decode_from = from_in - DECODE_PREROLL_SAMPLES;
         let (j_end, run) = if last {
             let run = self.audio_run(r.stream, decode_from, i64::MAX)?;
             let end = run
                 .frames
                 .last()
                 .map(|(pos, p)| pos + self.last_duration(r.stream, p))
+                .map(|end| {
+                    let out = i128::from(end) * i128::from(rate_out);
+                    (out + i128::from(rate_in) / 2).div_euclid(i128::from(rate_in)) as i64
+                })
                 .unwrap_or(j0 * AAC_FRAME);
             // ...and ends within half a frame of the source's end.
             ((end + AAC_FRAME / 2).div_euclid(AAC_FRAME), run)
         } else {
-            let j_end = aac_first_frame(tl, &grid, n + 1);
-            let run = self.audio_run(
-                r.stream,
-                decode_from,
-                (j_end + AAC_LOOKAHEAD_FRAMES + 1) * AAC_FRAME,
-            )?;
-            (j_end, run)
+            let j_end = aac_first_frame(tl, &out_grid, n + 1);
+            let until = to_input((j_end + AAC_LOOKAHEAD_FRAMES + 1) * AAC_FRAME, true) + reach;
+            (j_end, self.audio_run(r.stream, decode_from, until)?)
         };
         if run.frames.is_empty() || j_end <= j0 {
             return Err(self.no_audio(r, n));
@@ -162,14 +186,27 @@ impl Segmenter<'_> {
         let src_params = self.params(r.stream)?;
         let packets: Vec<Packet> = run.frames.into_iter().map(|(_, p)| p).collect();
         let to = (j_end + AAC_LOOKAHEAD_FRAMES) * AAC_FRAME;
-        let pcm = transcode::decode_audio(
+        let mut pcm = transcode::decode_audio(
             &src_params,
             &packets,
             &|t| grid.position(t),
             target.channels,
-            from,
-            to,
+            from_in,
+            to_input(to, true) + reach,
         )?;
+        if rate_in != rate_out {
+            pcm = transcode::Pcm {
+                planes: crate::resample::resample(
+                    &pcm.planes,
+                    pcm.start,
+                    rate_in,
+                    rate_out,
+                    from,
+                    to,
+                ),
+                start: from,
+            };
+        }
         let (params, mut out) =
             transcode::encode_aac(&target, &pcm, j0 * AAC_FRAME, j_end * AAC_FRAME)?;
         mux_aac(&params, target.sample_rate, n, &mut out)

@@ -55,7 +55,8 @@ pub fn slate(
         }
         (Method::Aac(target), SegmentId::Media(n)) => {
             pres.check_segment(n)?;
-            let grid = grid(tl, s);
+            // Positions at the target's rate (a channel's sound may be resampled).
+            let grid = grid(tl, s, target.sample_rate);
             let j0 = aac_first_frame(tl, &grid, n);
             let j_end = match n + 1 < tl.len() {
                 true => aac_first_frame(tl, &grid, n + 1),
@@ -79,7 +80,7 @@ pub fn slate(
             pres.check_segment(n)?;
             // Copied frames sit on the stream's own grid (anchor + k frames): the slate's
             // frames take the slots the file's would.
-            let grid = grid(tl, s);
+            let grid = grid(tl, s, s.sample_rate);
             let from = grid.segment_start(tl, n).max(grid.anchor);
             let to = match n + 1 < tl.len() {
                 true => grid.segment_start(tl, n + 1),
@@ -190,11 +191,11 @@ fn copied_aac(s: &StreamParams) -> Option<AudioTarget> {
     })
 }
 
-fn grid(tl: &Timeline, s: &StreamParams) -> AudioGrid {
+fn grid(tl: &Timeline, s: &StreamParams, sample_rate: u32) -> AudioGrid {
     AudioGrid::new(
         tl,
         s.time_base,
-        s.sample_rate,
+        sample_rate,
         s.frame_samples(),
         s.start.unwrap_or(0),
     )
