@@ -105,7 +105,8 @@ pub const LEAD_US: i64 = 10_000_000;
 /// The form of a channel's bytes, in its version: bumped when the same schedule's inits or
 /// segments come out different (2: video at [`VIDEO_TIMESCALE`]), so that the URLs caches keep
 /// for good change with them. 3: a channel of rungs decoded when presented. 4: instead, every
-/// programme's first decode time at its first picture ([`crate::mp4::decode_from_first_picture`]).
+/// programme's first decode time at its first picture ([`crate::mp4::decode_from_first_picture`]),
+/// and a rung channel's sound at 48 kHz.
 const FORMAT: u32 = 4;
 
 /// The timescale of a channel's video track, whatever its programmes' own: the MPEG clock,
