@@ -364,6 +364,61 @@ fn hls_js_joins_a_copy_channel_in_the_middle_of_an_open_gop_programme() {
     drop(d);
 }
 
+/// hls.js on a copy channel whose second programme's file is gone (no rescan yet): the
+/// programme airs as its slate, black pictures carrying their own parameter sets in band
+/// under the file's own init, and hls.js plays from the first programme through the slate
+/// into the first again without an error or a stall.
+#[test]
+fn hls_js_plays_through_a_copied_programmes_slate_without_a_stall() {
+    let d = tempfile::tempdir().unwrap();
+    let lib = d.path().join("lib");
+    common::live::square_film(
+        &lib.join("Movies/Alpha (2024)/Alpha (2024).mkv"),
+        12,
+        48_000,
+    );
+    let beta = lib.join("Movies/Beta (2024)/Beta (2024).mkv");
+    common::live::square_film(&beta, 8, 48_000);
+    let cfg = d.path().join("haema.yaml");
+    std::fs::write(
+        &cfg,
+        "channels:\n  - name: Films\n    number: 3\n    sources: [Movies]\n    order: sequential\n    start: 2026-01-01T00:00:00Z\n",
+    )
+    .unwrap();
+    let args = [
+        "--config".as_ref(),
+        cfg.as_os_str(),
+        "--clock".as_ref(),
+        "2026-01-01T00:00:06Z".as_ref(),
+    ];
+    let s = Server::launch(&d.path().join("haema.db"), &lib, 0, &args, None, 2);
+    std::fs::remove_file(&beta).unwrap();
+    // Joined 6 s in, hls.js starts near the window's start (0 s): Alpha to 12 s, Beta's
+    // slate to 20 s, Alpha again.
+    let url = format!("http://{}/api/v1/channels/films/master.m3u8", s.addr);
+    let r = play_url(&url, &["--live", "24"]);
+    assert_eq!(r["ok"], true, "{r}\n{}", s.trouble());
+    assert_eq!(r["stalls"], serde_json::json!([]), "{r}");
+    let samples: Vec<(f64, i64)> = r["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|x| Some((x["t"].as_f64()?, x["frame"].as_i64()?)))
+        .collect();
+    let black: Vec<f64> = samples.iter().filter(|s| s.1 == 0).map(|s| s.0).collect();
+    let slate = black.last().unwrap_or(&0.0) - black.first().unwrap_or(&0.0);
+    assert!(slate > 6.0, "the slate aired {slate:.1} s: {samples:?}");
+    let last = samples.last().unwrap().1;
+    assert!(
+        (24..240).contains(&last),
+        "Alpha again after the slate: {samples:?}"
+    );
+    assert!(std::fs::read_to_string(&s.log)
+        .unwrap()
+        .contains("airs as a slate"));
+    drop(d);
+}
+
 /// video.js (VHS) and shaka-player join the same live channel, its epoch 14 s before now on
 /// the real clock (shaka places the live edge by PROGRAM-DATE-TIME against the wall clock),
 /// and play 22 s through the programme change: no fatal error, the picture never held while

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::live::{entries, packet_span, programmes};
+use common::live::{entries, packet_span, programmes, square_film};
 use common::server::Server;
 use common::*;
 
@@ -22,22 +22,6 @@ fn config(profile: &str) -> String {
     profile: {profile}
 "
     )
-}
-
-/// A `secs` long 480x360 film at `path` (H.264 with B-frames, a keyframe every 4 s; AAC
-/// stereo at `rate`, a 3 kHz tone).
-fn square_film(path: &std::path::Path, secs: u32, rate: u32) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let sine = format!("sine=f=3000:r={rate}:d={secs}");
-    ffmpeg_make_clock(
-        path,
-        "480x360",
-        secs,
-        &[
-            "-f", "lavfi", "-i", &sine, "-map", "0", "-map", "1", "-c:v", "libx264", "-g", "96",
-            "-c:a", "aac", "-ac", "2",
-        ],
-    );
 }
 
 /// A library of films and a server on it 30 s after the epoch of a channel of them played as

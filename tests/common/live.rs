@@ -69,3 +69,19 @@ pub fn packet_span(file: &std::path::Path, stream: &str) -> (f64, f64) {
     let end = rows.iter().map(|r| r.0 + r.1).fold(f64::MIN, f64::max);
     (first, end)
 }
+
+/// A `secs` long 480x360 film at `path` (H.264 with B-frames, a keyframe every 4 s; AAC
+/// stereo at `rate`, a 3 kHz tone).
+pub fn square_film(path: &std::path::Path, secs: u32, rate: u32) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let sine = format!("sine=f=3000:r={rate}:d={secs}");
+    super::ffmpeg_make_clock(
+        path,
+        "480x360",
+        secs,
+        &[
+            "-f", "lavfi", "-i", &sine, "-map", "0", "-map", "1", "-c:v", "libx264", "-g", "96",
+            "-c:a", "aac", "-ac", "2",
+        ],
+    );
+}
