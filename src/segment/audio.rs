@@ -9,18 +9,25 @@ use crate::media::transcode::{self, AAC_LOOKAHEAD_FRAMES, AAC_PREROLL_FRAMES};
 use crate::media::Packet;
 use crate::plan::Rendition;
 use crate::rational::{convert, Rational};
+use crate::stream::StreamParams;
 use crate::timeline::{AudioGrid, Timeline};
+
+/// The grid of audio stream `s` in a file of timeline `tl`, its positions counted at
+/// `sample_rate` (the stream's own, or an AAC target's).
+pub(super) fn grid_at(tl: &Timeline, s: &StreamParams, sample_rate: u32) -> AudioGrid {
+    AudioGrid::new(
+        tl,
+        s.time_base,
+        sample_rate,
+        s.frame_samples(),
+        s.start.unwrap_or(0),
+    )
+}
 
 impl Segmenter<'_> {
     pub(super) fn audio_grid(&self, stream: usize) -> AudioGrid {
         let s = &self.info.streams[stream];
-        AudioGrid::new(
-            &self.pres.timeline,
-            s.time_base,
-            s.sample_rate,
-            s.frame_samples(),
-            s.start.unwrap_or(0),
-        )
+        grid_at(&self.pres.timeline, s, s.sample_rate)
     }
 
     /// Reads the packets of an audio stream whose grid positions lie in `[from, to)`, seeking
@@ -141,13 +148,7 @@ impl Segmenter<'_> {
         let s = &self.info.streams[r.stream];
         let (rate_in, rate_out) = (s.sample_rate.max(1), target.sample_rate.max(1));
         // Positions at the output rate, and the input positions around them.
-        let out_grid = AudioGrid::new(
-            tl,
-            s.time_base,
-            rate_out,
-            s.frame_samples(),
-            s.start.unwrap_or(0),
-        );
+        let out_grid = grid_at(tl, s, rate_out);
         let reach = match rate_in == rate_out {
             true => 0,
             false => crate::resample::reach(rate_in, rate_out),

@@ -12,7 +12,7 @@
 //! silence from FFmpeg's encoder decodes under any AAC-LC configuration of the same rate and
 //! channels.
 
-use super::audio::{aac_first_frame, mux_aac};
+use super::audio::{aac_first_frame, grid_at, mux_aac};
 use super::video::mux_rung;
 use super::{made_init, SegmentId};
 use crate::error::{Error, Result};
@@ -23,7 +23,6 @@ use crate::plan::{Method, Presentation, Rendition};
 use crate::probe::MediaInfo;
 use crate::rational::Rational;
 use crate::stream::{Kind, StreamParams};
-use crate::timeline::{AudioGrid, Timeline};
 
 /// The slate's init or media segment `id` of a rendition, made without reading the file; an
 /// [`Error::Unsupported`] for renditions that can't be slated (copied video other than H.264,
@@ -56,7 +55,7 @@ pub fn slate(
         (Method::Aac(target), SegmentId::Media(n)) => {
             pres.check_segment(n)?;
             // Positions at the target's rate (a channel's sound may be resampled).
-            let grid = grid(tl, s, target.sample_rate);
+            let grid = grid_at(tl, s, target.sample_rate);
             let j0 = aac_first_frame(tl, &grid, n);
             let j_end = match n + 1 < tl.len() {
                 true => aac_first_frame(tl, &grid, n + 1),
@@ -80,7 +79,7 @@ pub fn slate(
             pres.check_segment(n)?;
             // Copied frames sit on the stream's own grid (anchor + k frames): the slate's
             // frames take the slots the file's would.
-            let grid = grid(tl, s, s.sample_rate);
+            let grid = grid_at(tl, s, s.sample_rate);
             let from = grid.segment_start(tl, n).max(grid.anchor);
             let to = match n + 1 < tl.len() {
                 true => grid.segment_start(tl, n + 1),
@@ -189,16 +188,6 @@ fn copied_aac(s: &StreamParams) -> Option<AudioTarget> {
         sample_rate: s.sample_rate,
         bitrate: 64_000,
     })
-}
-
-fn grid(tl: &Timeline, s: &StreamParams, sample_rate: u32) -> AudioGrid {
-    AudioGrid::new(
-        tl,
-        s.time_base,
-        sample_rate,
-        s.frame_samples(),
-        s.start.unwrap_or(0),
-    )
 }
 
 /// `count` AAC frames of silence from sample position `first`, muxed as segment `n`.
