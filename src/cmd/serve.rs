@@ -247,19 +247,8 @@ pub fn run_cmd(args: Args) -> anyhow::Result<()> {
         ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed))
             .context("installing the SIGINT/SIGTERM handler")?;
     }
-    {
-        // Serve while scanning.
-        let state = state.clone();
-        std::thread::spawn(move || match state.scan() {
-            Ok(s) => log::info!(
-                "scanned {} videos ({} probed, {} failed)",
-                s.found,
-                s.probed,
-                s.failed.len()
-            ),
-            Err(e) => log::error!("scan failed: {e}"),
-        });
-    }
+    // Serve while scanning.
+    state.scan_in_background();
     run(state, stop)?;
     log::info!("stopped");
     Ok(())

@@ -178,6 +178,24 @@ impl State {
         route.map_ids(|id| get(true, id), |id| get(false, id))
     }
 
+    /// Scans the library on a thread of its own while the server answers, logging the
+    /// outcome. The status says it is scanning from the moment this returns, not from when the
+    /// thread gets to run: a client that waits for the start-up scan (a test, the TUI) must not
+    /// take the moment before it for the moment after.
+    pub fn scan_in_background(self: &Arc<Self>) {
+        *self.scanning.lock().expect("lock") = Some(self.config.target.display().to_string());
+        let state = self.clone();
+        std::thread::spawn(move || match state.scan() {
+            Ok(s) => log::info!(
+                "scanned {} videos ({} probed, {} failed)",
+                s.found,
+                s.probed,
+                s.failed.len()
+            ),
+            Err(e) => log::error!("scan failed: {e}"),
+        });
+    }
+
     /// Scans the library folder with its own database connection, so the API keeps answering.
     pub fn scan(&self) -> Result<crate::library::Summary, String> {
         *self.scanning.lock().expect("lock") = Some(self.config.target.display().to_string());
@@ -209,7 +227,6 @@ impl State {
             }
             Ok(summary)
         })();
-        *self.scanning.lock().expect("lock") = None;
         match aliases_of(&self.db.lock().expect("db lock")) {
             Ok(a) => *self.aliases.lock().expect("lock") = a,
             Err(e) => log::warn!("reading the library's id aliases: {e}"),
@@ -218,6 +235,8 @@ impl State {
         self.videos.lock().expect("lock").clear();
         self.sources.clear();
         *self.channels.lock().expect("lock") = None;
+        // Done only once all of it shows: the new ids' aliases, no stale presentation.
+        *self.scanning.lock().expect("lock") = None;
         result
     }
 
