@@ -327,3 +327,54 @@ pub fn audio_groups(p: &Presentation) -> Vec<(String, Vec<&Rendition>)> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a rung channel airs of a file's sound: AAC-LC stereo at 48 kHz whatever the
+    /// track, added beside the on-demand renditions and named for what it does; a rendition
+    /// that already is that is used as it is.
+    #[test]
+    fn a_rung_channel_airs_aac_stereo_at_48_khz_whatever_the_track() {
+        let path = crate::fixture_files(&["mkv"]).remove(0);
+        let mut info = crate::probe::probe_with(&path, crate::probe::Depth::Segments).unwrap();
+        let target = |pres: &Presentation, id: &str| match &pres.rendition(id).unwrap().method {
+            Method::Aac(t) => (t.channels, t.sample_rate),
+            other => panic!("{id}: {other:?}"),
+        };
+        // The default track: AC-3 5.1 at 48 kHz, 5.1 AAC on demand.
+        let mut pres = plan(&info, 4.0).unwrap();
+        let on_demand = pres
+            .renditions
+            .iter()
+            .find(|r| r.default && r.codecs.starts_with("mp4a"))
+            .unwrap()
+            .id
+            .clone();
+        assert_eq!(target(&pres, &on_demand), (6, 48_000));
+        let stereo = pres.with_stereo_aac(&info, &on_demand).unwrap();
+        assert_eq!(stereo, format!("{on_demand}-stereo"));
+        assert_eq!(target(&pres, &stereo), (2, 48_000));
+        assert_eq!(pres.with_stereo_aac(&info, &stereo).unwrap(), stereo);
+        // The same track at 44.1 kHz: resampled, and the id says so.
+        let a = pres.rendition(&on_demand).unwrap().stream;
+        info.streams[a].sample_rate = 44_100;
+        let mut pres = plan(&info, 4.0).unwrap();
+        let on_demand_44 = pres
+            .renditions
+            .iter()
+            .find(|r| r.default && r.codecs.starts_with("mp4a"))
+            .unwrap()
+            .id
+            .clone();
+        assert_eq!(
+            target(&pres, &on_demand_44),
+            (6, 44_100),
+            "on demand: its own rate"
+        );
+        let resampled = pres.with_stereo_aac(&info, &on_demand_44).unwrap();
+        assert_eq!(resampled, format!("{on_demand_44}-stereo-48k"));
+        assert_eq!(target(&pres, &resampled), (2, 48_000));
+    }
+}
