@@ -132,9 +132,10 @@ pub fn segment_packets(
 /// The packets of the next segment with decode times that rise strictly from those written
 /// before (`last`: video, audio; updated), as TS muxers require. Where segments meet, an AAC
 /// frame may overlap the previous segment's last (copied audio keeps its own frame times):
-/// it is left out. A programme whose reorder delay is longer than the previous one's starts
-/// decoding before that one's last frame: its first decode times are moved up to just after
-/// it (presentation times are kept, so no picture moves).
+/// it is left out. A programme whose first segment still decodes ahead of its first picture
+/// (where [`crate::mp4::decode_from_first_picture`] found no ramp) can start decoding before
+/// the last one's last frame: its first decode times are moved up to just after it
+/// (presentation times are kept, so no picture moves).
 pub fn monotonic(packets: Vec<EsPacket>, last: &mut [Option<i64>; 2]) -> Vec<EsPacket> {
     let mut out = Vec::with_capacity(packets.len());
     for mut p in packets {
