@@ -2,8 +2,9 @@
 //!
 //! A [`Segmenter`] holds one open source and makes any segment of any rendition on request, in
 //! any order. Each segment's bytes depend only on the file and the request (rendition, index):
-//! its packets are found by seeking, and their timestamps come from the file's [`Timeline`](crate::timeline::Timeline)
-//! and [`AudioGrid`](crate::timeline::AudioGrid), never from what was made before.
+//! its packets are found by seeking, and their timestamps come from the file's
+//! [`Timeline`](crate::timeline::Timeline) and [`AudioGrid`](crate::timeline::AudioGrid), never
+//! from what was made before.
 //!
 //! One file a kind of track: `video` (copied and transcoded), `audio` (copied, and AAC on the
 //! absolute frame grid), `subtitles` (WebVTT).
