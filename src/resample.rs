@@ -143,16 +143,20 @@ mod tests {
             .collect()
     }
 
+    /// The largest difference between two runs of samples.
+    fn worst(a: &[f32], b: &[f32]) -> f32 {
+        a.iter()
+            .zip(b)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max)
+    }
+
     #[test]
     fn a_tone_at_44_1_khz_comes_out_the_same_tone_at_48_khz_in_phase() {
         let input = sine(44_100, 1000.0, 0, 44_100);
         let out = resample(&[input], 0, 44_100, 48_000, 4800, 43_200);
         let want = sine(48_000, 1000.0, 4800, 38_400);
-        let worst = out[0]
-            .iter()
-            .zip(&want)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0f32, f32::max);
+        let worst = worst(&out[0], &want);
         assert!(worst < 1e-3, "off by {worst}");
     }
 
@@ -188,11 +192,7 @@ mod tests {
         let input = sine(44_100, 1000.0, 0, 8820);
         let out = resample(&[input], 0, 44_100, 47_999, 2000, 7000);
         let want = sine(47_999, 1000.0, 2000, 5000);
-        let worst = out[0]
-            .iter()
-            .zip(&want)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0f32, f32::max);
+        let worst = worst(&out[0], &want);
         assert!(worst < 1e-3, "off by {worst}");
     }
 }

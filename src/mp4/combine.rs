@@ -219,16 +219,9 @@ pub fn combine_fragment(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mp4::{parse_fragment, write_fragment, FragmentSample};
+    use crate::mp4::{parse_fragment, write_fragment};
 
-    fn sample(size: u32, sync: bool) -> FragmentSample {
-        FragmentSample {
-            duration: 1024,
-            size,
-            sync,
-            cts: 0,
-        }
-    }
+    use crate::mp4::fragment::test_sample as sample;
 
     /// A one-track init as FFmpeg writes it, reduced to what the combiner touches.
     fn init(handler: &[u8; 4]) -> Vec<u8> {

@@ -115,6 +115,17 @@ pub struct FragmentSample {
     pub cts: u32,
 }
 
+/// A sample of `size` bytes for tests: 1024 ticks long, no composition offset.
+#[cfg(test)]
+pub(super) fn test_sample(size: u32, sync: bool) -> FragmentSample {
+    FragmentSample {
+        duration: 1024,
+        size,
+        sync,
+        cts: 0,
+    }
+}
+
 // 8.8.8.1 sample_flags (ISO/IEC 14496-12 8.6.4.3 layout): sample_depends_on = 2 (does not
 // depend on others) for a sync sample; depends_on = 1 plus sample_is_non_sync_sample otherwise.
 const SAMPLE_FLAGS_SYNC: u32 = 0x0200_0000;

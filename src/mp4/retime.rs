@@ -187,14 +187,7 @@ mod tests {
     use super::*;
     use crate::mp4::combine::boxed;
 
-    fn sample(size: u32, sync: bool) -> FragmentSample {
-        FragmentSample {
-            duration: 1024,
-            size,
-            sync,
-            cts: 0,
-        }
-    }
+    use crate::mp4::fragment::test_sample as sample;
     #[test]
     fn keep_samples_cuts_a_fragment_to_a_span_of_decode_times() {
         let samples: Vec<FragmentSample> = (0..10).map(|k| sample(100 + k, true)).collect();

@@ -339,19 +339,20 @@ mod tests {
     fn a_rung_channel_airs_aac_stereo_at_48_khz_whatever_the_track() {
         let path = crate::fixture_files(&["mkv"]).remove(0);
         let mut info = crate::probe::probe_with(&path, crate::probe::Depth::Segments).unwrap();
+        let default_aac = |pres: &Presentation| {
+            let r = pres
+                .renditions
+                .iter()
+                .find(|r| r.default && r.codecs.starts_with("mp4a"));
+            r.unwrap().id.clone()
+        };
         let target = |pres: &Presentation, id: &str| match &pres.rendition(id).unwrap().method {
             Method::Aac(t) => (t.channels, t.sample_rate),
             other => panic!("{id}: {other:?}"),
         };
         // The default track: AC-3 5.1 at 48 kHz, 5.1 AAC on demand.
         let mut pres = plan(&info, 4.0).unwrap();
-        let on_demand = pres
-            .renditions
-            .iter()
-            .find(|r| r.default && r.codecs.starts_with("mp4a"))
-            .unwrap()
-            .id
-            .clone();
+        let on_demand = default_aac(&pres);
         assert_eq!(target(&pres, &on_demand), (6, 48_000));
         let stereo = pres.with_stereo_aac(&info, &on_demand).unwrap();
         assert_eq!(stereo, format!("{on_demand}-stereo"));
@@ -361,13 +362,7 @@ mod tests {
         let a = pres.rendition(&on_demand).unwrap().stream;
         info.streams[a].sample_rate = 44_100;
         let mut pres = plan(&info, 4.0).unwrap();
-        let on_demand_44 = pres
-            .renditions
-            .iter()
-            .find(|r| r.default && r.codecs.starts_with("mp4a"))
-            .unwrap()
-            .id
-            .clone();
+        let on_demand_44 = default_aac(&pres);
         assert_eq!(
             target(&pres, &on_demand_44),
             (6, 44_100),
