@@ -256,23 +256,20 @@ mod tests {
             .with_rung(&info, crate::ladder::RungCodec::H264, 360)
             .unwrap();
         let enc = crate::ladder::DEFAULT_VIDEO_ENCODER;
-        let real = super::super::Segmenter::new(&info, &pres)
-            .unwrap()
-            .make(&rung, SegmentId::Init)
-            .unwrap();
-        assert!(slate(&info, &pres, &rung, SegmentId::Init, enc).unwrap() == real);
-        assert!(!slate(&info, &pres, &rung, SegmentId::Media(1), enc)
-            .unwrap()
-            .is_empty());
         let copy = pres.video().id.clone();
-        let real_copy = super::super::Segmenter::new(&info, &pres)
-            .unwrap()
-            .make(&copy, SegmentId::Init)
-            .unwrap();
-        // Made from the probe, without the file: the same bytes.
-        assert!(slate(&info, &pres, &copy, SegmentId::Init, enc).unwrap() == real_copy);
-        assert!(!slate(&info, &pres, &copy, SegmentId::Media(1), enc)
-            .unwrap()
-            .is_empty());
+        for r in [&rung, &copy] {
+            let real = super::super::Segmenter::new(&info, &pres)
+                .unwrap()
+                .make(r, SegmentId::Init)
+                .unwrap();
+            // Made from the plan and the probe, without the file: the same bytes.
+            assert!(
+                slate(&info, &pres, r, SegmentId::Init, enc).unwrap() == real,
+                "{r}"
+            );
+            assert!(!slate(&info, &pres, r, SegmentId::Media(1), enc)
+                .unwrap()
+                .is_empty());
+        }
     }
 }
