@@ -296,7 +296,11 @@ impl AudioGrid {
         // samples = (t - origin + D) * vn * rate / vd  =>  t = samples * vd / (vn * rate) + origin - D
         let num = samples as i128 * tl.time_base.den as i128;
         let den = tl.time_base.num as i128 * self.sample_rate as i128;
-        (num.div_euclid(den)) as i64 + tl.origin() - tl.shift
+        // Segment 0 starts at i64::MIN samples: in a time base finer than the sample rate (MP4's
+        // 90 kHz video against 48 kHz audio) that lies below i64::MIN ticks, so saturate
+        // rather than wrap to a time near the end of the file.
+        let t = num.div_euclid(den) + i128::from(tl.origin()) - i128::from(tl.shift);
+        t.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
     }
 
     /// Which segment a packet at output position `pos` belongs to: the one in which it starts.
@@ -427,6 +431,19 @@ mod tests {
             let ms = div_round(k as i128 * 1024 * 1000, 48000) as i64;
             assert_eq!(g.position(ms), g.anchor + k * 1024, "frame {k}");
         }
+    }
+
+    #[test]
+    fn the_first_segments_audio_start_stays_before_the_video_in_a_90_khz_time_base() {
+        // HandBrake's MP4: video at 90 kHz, AAC at 48 kHz. Segment 0 starts at i64::MIN samples,
+        // which is further below zero in 90 kHz ticks than an i64 reaches.
+        let tl = Timeline::new(&[0, 900_000], 1_800_000, 360_000, 7500, 1920)
+            .unwrap()
+            .with_time_base(Rational::new(1, 90000));
+        let g = AudioGrid::new(&tl, Rational::new(1, 48000), 48000, 1024, -1024);
+        assert_eq!(g.video_ticks(&tl, g.segment_start(&tl, 0)), i64::MIN);
+        assert_eq!(g.video_ticks(&tl, i64::MAX), i64::MAX);
+        assert_eq!(g.video_ticks(&tl, g.segment_start(&tl, 1)), 900_000);
     }
 
     #[test]

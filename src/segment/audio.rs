@@ -37,8 +37,9 @@ impl Segmenter<'_> {
         let s = &self.info.streams[stream];
         let grid = self.audio_grid(stream);
         let v = self.info.video.unwrap_or(0);
-        let target =
-            grid.video_ticks(tl, from) - (AUDIO_PREROLL_SECS / tl.time_base.as_f64()) as i64;
+        let target = grid
+            .video_ticks(tl, from)
+            .saturating_sub((AUDIO_PREROLL_SECS / tl.time_base.as_f64()) as i64);
         if target <= tl.origin() {
             self.rewind();
         } else {
