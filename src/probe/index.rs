@@ -181,6 +181,26 @@ pub(super) fn packet_scan(
     Ok((keys, series, end))
 }
 
+/// The presentation times of keyframes that an index gives by decode time: each keyframe's
+/// packet read where a seek to its decode time lands (one packet header per keyframe, no
+/// decoding). A keyframe whose packet can't be read keeps its decode time.
+pub(super) fn presentation_times(src: &mut Source, video: usize, dts: &[i64]) -> Result<Vec<i64>> {
+    let mut out = Vec::with_capacity(dts.len());
+    for &d in dts {
+        let mut pts = d;
+        if src.seek(video, d).is_ok() {
+            while let Some(p) = src.read_timing()? {
+                if p.stream == video && p.keyframe {
+                    pts = p.time.unwrap_or(d);
+                    break;
+                }
+            }
+        }
+        out.push(pts);
+    }
+    Ok(out)
+}
+
 /// Reads the first few boundary keyframes and checks they are IDR (closed GOP) for H.264/HEVC.
 pub(super) fn check_idr(src: &mut Source, vs: &StreamParams, keys: &[i64]) -> Option<bool> {
     if !matches!(vs.codec.as_str(), "h264" | "hevc") {

@@ -18,7 +18,7 @@ use crate::media::{OpenMode, Source};
 use crate::rational::convert;
 use crate::rational::Rational;
 use crate::stream::{Kind, StreamParams};
-use index::{check_idr, matroska_has_cues, mp4_index, packet_scan, read_head};
+use index::{check_idr, matroska_has_cues, mp4_index, packet_scan, presentation_times, read_head};
 pub use sidecar::{find_sidecars, Sidecar};
 
 /// Where the keyframe list came from.
@@ -319,8 +319,15 @@ pub fn probe_source(path: &Path, depth: Depth) -> Result<(MediaInfo, Source)> {
                 let next = key_entries.get(i + 1).map_or(size as i64, |n| n.pos);
                 (e.timestamp as f64 * tb, (next - e.pos).max(0) as u64)
             });
-            let keys = key_entries.iter().map(|e| e.timestamp).collect();
-            found = Some((kind, keys, vec![ByteSeries::new(None, spans.collect())]));
+            let mut keys: Vec<i64> = key_entries.iter().map(|e| e.timestamp).collect();
+            // libavformat's mov demuxer indexes a fragmented MP4's samples by decode time
+            // (ISO/IEC 14496-12 8.8.8 trun: the composition offset is per sample, beside it):
+            // where frames are reordered, each keyframe is shown later than it is indexed.
+            if container.contains("mp4") && head.reorder > 0 {
+                keys = presentation_times(&mut src, v, &keys)?;
+            }
+            let spans: Vec<_> = spans.collect();
+            found = Some((kind, keys, vec![ByteSeries::new(None, spans)]));
         }
     }
     let (source, mut keys, bytes, scan_end) = match found {
