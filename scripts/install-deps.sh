@@ -13,7 +13,8 @@ want=(pkg-config clang libclang-dev ffmpeg
       libswscale-dev libswresample-dev)
 if [[ "${1:-}" == "--test" ]]; then
   want+=(chromium tmux gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-         gstreamer1.0-plugins-bad gstreamer1.0-libav libxml2-utils nginx)
+         gstreamer1.0-plugins-bad gstreamer1.0-libav libxml2-utils nginx
+         handbrake-cli mkvtoolnix stress-ng)
   command -v node >/dev/null && command -v npm >/dev/null || want+=(nodejs npm)
 fi
 if [[ "${1:-}" == "--container" ]]; then

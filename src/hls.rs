@@ -7,7 +7,7 @@ use std::fmt::Write;
 use crate::error::{Error, Result};
 
 use crate::plan::{audio_groups, Method, Presentation, Rendition};
-use crate::stream::Kind;
+use crate::stream::{Kind, VideoRange};
 
 /// File name of media segment `n` of a rendition: `N.m4s`, or `N.vtt` for subtitles.
 pub fn segment_name(r: &Rendition, n: usize) -> String {
@@ -179,6 +179,15 @@ pub fn master_playlist_with(p: &Presentation, query: &str) -> String {
         if let Some(fr) = p.frame_rate {
             let _ = write!(s, ",FRAME-RATE={fr:.3}");
         }
+        // RFC 8216bis 4.4.6.2: absent means SDR, so it is said where the original is HDR. The
+        // copy keeps its range; rungs are tone-mapped to SDR (crate::picture).
+        if p.video_range != VideoRange::Sdr {
+            let range = match v.method {
+                Method::Copy => p.video_range,
+                _ => VideoRange::Sdr,
+            };
+            let _ = write!(s, ",VIDEO-RANGE={}", range.as_str());
+        }
         if let Some((gid, _)) = audio {
             let _ = write!(s, ",AUDIO=\"{gid}\"");
         }
@@ -314,7 +323,41 @@ mod tests {
             width: 640,
             height: 360,
             frame_rate: Some(24.0),
+            video_range: VideoRange::Sdr,
         }
+    }
+
+    #[test]
+    fn an_hdr_original_says_its_range_and_its_rungs_say_sdr() {
+        let mut p = presentation();
+        p.video_range = VideoRange::Pq;
+        let mut rung = rendition("h264-360p", Kind::Video, "avc1.64001e", "und", None, false);
+        rung.method = Method::Video(crate::ladder::VideoTarget {
+            width: 640,
+            height: 360,
+            max_bitrate: 900_000,
+            codec: crate::ladder::RungCodec::H264,
+            level: 30,
+            picture: None,
+        });
+        p.renditions.insert(1, rung);
+        let text = master_playlist(&p);
+        let lines: Vec<&str> = text.lines().collect();
+        let mut seen = 0;
+        for w in lines.windows(2) {
+            if w[0].starts_with("#EXT-X-STREAM-INF") {
+                let want = if w[1].starts_with("original/") {
+                    "PQ"
+                } else {
+                    "SDR"
+                };
+                assert!(w[0].contains(&format!("VIDEO-RANGE={want}")), "{text}");
+                seen += 1;
+            }
+        }
+        assert!(seen >= 2, "{text}");
+        p.video_range = VideoRange::Sdr;
+        assert!(!master_playlist(&p).contains("VIDEO-RANGE"));
     }
 
     #[test]

@@ -187,7 +187,9 @@ pub fn widely_playable(s: &StreamParams) -> bool {
 /// (`open_gop`: see [`crate::plan::Presentation::offered_videos`]). Widths keep the aspect
 /// ratio, even.
 pub fn video_ladder(s: &StreamParams, codec: RungCodec, open_gop: bool) -> Vec<VideoTarget> {
-    let (w, h) = (s.width.max(2), s.height.max(2));
+    // Rungs are sized as the picture is shown: a phone's upright clip is a portrait rung.
+    let (w, h) = s.display_size();
+    let (w, h) = (w.max(2), h.max(2));
     let fps = s.frame_rate.map(|r| r.as_f64());
     let even = |v: f64| ((v / 2.0).round() as u32 * 2).max(2);
     let mut out: Vec<VideoTarget> = LADDER
@@ -205,7 +207,9 @@ pub fn video_ladder(s: &StreamParams, codec: RungCodec, open_gop: bool) -> Vec<V
             }
         })
         .collect();
-    if !widely_playable(s) || open_gop {
+    // A turned picture is turned in a rung, so only a rung stands it upright for a player
+    // that ignores the copy's track matrix; interlaced pictures are deinterlaced in a rung.
+    if !widely_playable(s) || open_gop || s.rotation != 0 || s.interlaced() {
         out.insert(0, source_rung(s, codec));
     }
     out
@@ -215,10 +219,18 @@ pub fn video_ladder(s: &StreamParams, codec: RungCodec, open_gop: bool) -> Vec<V
 /// bounds. What plays in place of an original a browser can't decode, or can't join at any
 /// segment (H.264 with open GOPs).
 pub fn source_rung(s: &StreamParams, codec: RungCodec) -> VideoTarget {
-    let (w, h) = (s.width.max(2), s.height.max(2));
+    let (w, h) = s.display_size();
+    let (w, h) = (w.max(2), h.max(2));
     let even = |v: f64| ((v / 2.0).round() as u32 * 2).max(2);
+    // Never below a smaller ladder rung's rate: a larger picture with fewer bits than the rung
+    // beneath it would look worse and be chosen first.
+    let below = LADDER
+        .iter()
+        .filter(|(rung, _)| *rung < h)
+        .map(|(_, rate)| *rate as f64)
+        .fold(900_000.0, f64::max);
     let rate =
-        (6_000_000.0 * f64::from(w * h) / (1920.0 * 1080.0)).clamp(900_000.0, 20_000_000.0) as u64;
+        (6_000_000.0 * f64::from(w * h) / (1920.0 * 1080.0)).clamp(below, 20_000_000.0) as u64;
     let (w, h) = (even(f64::from(w)), even(f64::from(h)));
     VideoTarget {
         width: w,

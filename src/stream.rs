@@ -81,9 +81,85 @@ pub struct StreamParams {
     /// hex in JSON.
     #[serde(with = "hex_bytes")]
     pub extradata: Vec<u8>,
+    /// Degrees clockwise the picture is turned for display (0, 90, 180 or 270): the display
+    /// matrix of an MP4/MOV track (ISO/IEC 14496-12 8.3.2 tkhd), as phones record upright
+    /// clips on a sensor that is landscape.
+    #[serde(default)]
+    pub rotation: u16,
+    /// The shape of one pixel (width over height) where it is not square: a DVB or DVD
+    /// picture of 720x576 shown at 16:9 has 64:45.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_aspect: Option<Rational>,
+    /// The transfer characteristic by FFmpeg's name of it (ITU-T H.273: `smpte2084` is PQ,
+    /// `arib-std-b67` is HLG, `bt709`), where the container or the codec parameters say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<String>,
+    /// Field order where the container or codec parameters say: `progressive`, or `tt`, `bb`,
+    /// `tb`, `bt` for interlaced pictures (FFmpeg's names).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field_order: Option<String>,
+}
+
+/// A video's dynamic range as HLS names it (RFC 8216bis 4.4.6.2 VIDEO-RANGE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum VideoRange {
+    /// Standard dynamic range (BT.709, BT.601, or unknown).
+    Sdr,
+    /// Perceptual quantizer (SMPTE ST 2084): HDR10, Dolby Vision's base layer.
+    Pq,
+    /// Hybrid log-gamma (ARIB STD-B67).
+    Hlg,
+}
+
+impl VideoRange {
+    /// The range a transfer characteristic (FFmpeg's name of it) stands for.
+    pub fn of_transfer(name: Option<&str>) -> VideoRange {
+        match name {
+            Some("smpte2084") => VideoRange::Pq,
+            Some("arib-std-b67") => VideoRange::Hlg,
+            _ => VideoRange::Sdr,
+        }
+    }
+
+    /// The attribute value of VIDEO-RANGE.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VideoRange::Sdr => "SDR",
+            VideoRange::Pq => "PQ",
+            VideoRange::Hlg => "HLG",
+        }
+    }
 }
 
 impl StreamParams {
+    /// The picture's size as shown: width and height swapped where the display matrix turns
+    /// it a quarter turn.
+    pub fn display_size(&self) -> (u32, u32) {
+        let width = match self.sample_aspect {
+            Some(a) if a.num > 0 && a.den > 0 && a.num != a.den => {
+                let w = f64::from(self.width) * a.num as f64 / a.den as f64;
+                ((w / 2.0).round() as u32 * 2).max(2)
+            }
+            _ => self.width,
+        };
+        if self.rotation % 180 == 90 {
+            (self.height, width)
+        } else {
+            (width, self.height)
+        }
+    }
+
+    /// The dynamic range its transfer characteristic says.
+    pub fn video_range(&self) -> VideoRange {
+        VideoRange::of_transfer(self.transfer.as_deref())
+    }
+
+    /// Whether its pictures are interlaced fields, as the container or codec parameters say.
+    pub fn interlaced(&self) -> bool {
+        matches!(self.field_order.as_deref(), Some("tt" | "bb" | "tb" | "bt"))
+    }
+
     /// Samples per frame of an audio codec with a fixed frame size, from the codec itself
     /// (not from FFmpeg's stream analysis, which only some processes run): the grid audio
     /// packets snap to. 1 (no grid) for codecs whose frames vary (Opus, FLAC, Vorbis) or AAC

@@ -173,6 +173,10 @@ pub struct Timing {
     pub size: usize,
 }
 
+/// How much earlier than a PTS an MPEG-TS seek aims: more than any mux delay (the PCR's lead)
+/// that recorders and broadcasters use, less than a GOP of reading wasted in most files.
+const MPEGTS_SEEK_MARGIN_SECS: f64 = 2.0;
+
 // Consecutive read errors after which a file is treated as ending (garbage past a truncation).
 const MAX_READ_ERRORS: u32 = 64;
 
@@ -432,6 +436,19 @@ impl Source {
     /// Seeks so that the next packet read is the keyframe of `stream` at or before `ts`
     /// (in that stream's time base).
     pub fn seek(&mut self, stream: usize, ts: i64) -> Result<()> {
+        // MPEG-TS has no index: libavformat seeks it by bisecting on the PCR, the mux clock,
+        // which runs ahead of the PTS by the mux delay (0.7 s from FFmpeg's muxer, a second or
+        // more from broadcasters), so a seek to a keyframe's PTS lands after it. Seeking that
+        // much earlier lands before it; callers read forward to the packet they want.
+        let ts = if self.input.format().name() == "mpegts" {
+            let tb = self
+                .input
+                .stream(stream)
+                .map_or(Rational::new(1, 90_000), |s| s.time_base().into());
+            ts.saturating_sub((MPEGTS_SEEK_MARGIN_SECS / tb.as_f64()) as i64)
+        } else {
+            ts
+        };
         self.seek_with(stream, ts, ffi::AVSEEK_FLAG_BACKWARD)
     }
 

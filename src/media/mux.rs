@@ -31,6 +31,10 @@ pub struct TrackSpec<'a> {
     pub time_base: Rational,
     /// Sample entry tag to force, e.g. `hvc1` (RFC 6381 players want hvc1, not hev1).
     pub tag: Option<[u8; 4]>,
+    /// Degrees clockwise the pictures are turned for display (0, 90, 180, 270): written as the
+    /// track header's matrix (ISO/IEC 14496-12 8.3.2 tkhd), for a copied video that the
+    /// player must stand upright as its file does.
+    pub rotation: u16,
 }
 
 /// A muxer writing one fragmented MP4 track into memory.
@@ -107,6 +111,20 @@ impl FragmentMuxer {
                     | ffi::AVCodecID::AV_CODEC_ID_EAC3
                     | ffi::AVCodecID::AV_CODEC_ID_TRUEHD
             );
+            if !spec.rotation.is_multiple_of(360) {
+                // movenc writes the stream's display matrix into tkhd.
+                let m = ffi::av_stream_new_side_data(
+                    st,
+                    ffi::AVPacketSideDataType::AV_PKT_DATA_DISPLAYMATRIX,
+                    9 * std::mem::size_of::<i32>(),
+                );
+                if m.is_null() {
+                    return Err(ff_error("adding the display matrix", ff::Error::Bug));
+                }
+                // av_display_rotation_set's angle is clockwise (av_display_rotation_get's is
+                // counterclockwise).
+                ffi::av_display_rotation_set(m as *mut i32, f64::from(spec.rotation));
+            }
             (*st).time_base = ffi::AVRational {
                 num: spec.time_base.num as i32,
                 den: spec.time_base.den as i32,
@@ -282,6 +300,7 @@ mod tests {
                 params: &params,
                 time_base,
                 tag: None,
+                rotation: 0,
             };
             let mux = FragmentMuxer::new(&spec, 1).unwrap();
             assert_eq!(

@@ -119,5 +119,49 @@ pub(super) fn stream_params(st: &ff::format::stream::Stream) -> StreamParams {
         bit_rate: par.bit_rate.max(0) as u64,
         measured_bit_rate: 0,
         extradata,
+        rotation: if kind == Kind::Video { rotation(st) } else { 0 },
+        sample_aspect: {
+            let a = par.sample_aspect_ratio;
+            (kind == Kind::Video && a.num > 0 && a.den > 0 && a.num != a.den)
+                .then(|| Rational::new(i64::from(a.num), i64::from(a.den)))
+        },
+        transfer: (kind == Kind::Video
+            && par.color_trc != ffi::AVColorTransferCharacteristic::AVCOL_TRC_UNSPECIFIED)
+            .then(|| cstr(unsafe { ffi::av_color_transfer_name(par.color_trc) }))
+            .flatten(),
+        field_order: match par.field_order {
+            _ if kind != Kind::Video => None,
+            ffi::AVFieldOrder::AV_FIELD_PROGRESSIVE => Some("progressive".into()),
+            ffi::AVFieldOrder::AV_FIELD_TT => Some("tt".into()),
+            ffi::AVFieldOrder::AV_FIELD_BB => Some("bb".into()),
+            ffi::AVFieldOrder::AV_FIELD_TB => Some("tb".into()),
+            ffi::AVFieldOrder::AV_FIELD_BT => Some("bt".into()),
+            _ => None,
+        },
     }
+}
+
+/// Degrees clockwise a stream's pictures are turned for display (0, 90, 180, 270), from its
+/// display matrix side data (an MP4 tkhd matrix, ISO/IEC 14496-12 8.3.2), as the ffmpeg CLI
+/// reads it to rotate on decode: the nearest quarter turn.
+fn rotation(st: &ff::format::stream::Stream) -> u16 {
+    // SAFETY: the stream is valid; the side data, if any, is a 3x3 i32 matrix owned by it.
+    let angle = unsafe {
+        let mut size = 0;
+        let m = ffi::av_stream_get_side_data(
+            st.as_ptr(),
+            ffi::AVPacketSideDataType::AV_PKT_DATA_DISPLAYMATRIX,
+            &mut size,
+        );
+        if m.is_null() || size < 36 {
+            return 0;
+        }
+        ffi::av_display_rotation_get(m as *const i32)
+    };
+    if !angle.is_finite() {
+        return 0;
+    }
+    // av_display_rotation_get is counterclockwise.
+    let quarter = (-angle / 90.0).round() as i64;
+    (quarter.rem_euclid(4) * 90) as u16
 }

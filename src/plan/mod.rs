@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::ladder::{AudioTarget, RungCodec, VideoTarget};
 use crate::probe::{lead_ticks, MediaInfo};
-use crate::stream::Kind;
+use crate::stream::{Kind, VideoRange};
 use crate::subtitle::Format as SubFormat;
 use crate::timeline::Timeline;
 use renditions::{
@@ -134,6 +134,8 @@ pub struct Presentation {
     pub height: u32,
     /// Frame rate of the video, frames/s.
     pub frame_rate: Option<f64>,
+    /// The dynamic range of the original: the copy's. Rungs are SDR.
+    pub video_range: VideoRange,
 }
 
 impl Presentation {
@@ -309,6 +311,7 @@ pub fn plan_for(info: &MediaInfo, segment_secs: f64, rungs: RungCodec) -> Result
         width: vs.width,
         height: vs.height,
         frame_rate: vs.frame_rate.map(|r| r.as_f64()),
+        video_range: vs.video_range(),
     })
 }
 

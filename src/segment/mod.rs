@@ -150,7 +150,10 @@ impl<'a> Segmenter<'a> {
         let s = &self.info.streams[r.stream];
         match s.kind {
             Kind::Audio => audio_spec(params, s.sample_rate),
-            _ => video_spec(params, s.time_base, s.codec == "hevc"),
+            _ => TrackSpec {
+                rotation: s.rotation,
+                ..video_spec(params, s.time_base, s.codec == "hevc")
+            },
         }
     }
 
@@ -211,6 +214,7 @@ fn audio_spec(params: &CodecParams, sample_rate: u32) -> TrackSpec<'_> {
         params,
         time_base: Rational::new(1, i64::from(sample_rate.max(1))),
         tag: None,
+        rotation: 0,
     }
 }
 
@@ -221,6 +225,7 @@ fn video_spec(params: &CodecParams, time_base: Rational, hevc: bool) -> TrackSpe
         time_base,
         // RFC 6381 / Apple: HEVC in fMP4 as hvc1 (parameter sets in the sample entry).
         tag: hevc.then_some(*b"hvc1"),
+        rotation: 0,
     }
 }
 

@@ -151,6 +151,7 @@ impl Segmenter<'_> {
                 target: &target,
                 time_base: s.time_base,
                 frame_rate: s.frame_rate,
+                rotation: s.rotation,
             },
             &|done, total| {
                 if let Some(p) = &self.progress {

@@ -22,6 +22,101 @@ pub struct EncodeSpec<'a> {
     pub time_base: Rational,
     /// The source's frame rate, for the stream's timing info.
     pub frame_rate: Option<Rational>,
+    /// Degrees clockwise the source's display matrix turns its pictures: the rung turns them
+    /// so they stand upright.
+    pub rotation: u16,
+}
+
+/// The filter graph a segment's decoded frames go through before the scaler
+/// ([`crate::picture::filter_chain`]): built for the first frame, fed every frame, drained.
+struct PictureFilter {
+    graph: ff::filter::Graph,
+    /// The time base of the frames fed in, and given back.
+    time_base: Rational,
+}
+
+impl PictureFilter {
+    /// The graph for frames like `first`, or `None` when they need no picture work.
+    fn for_frames(first: &ff::frame::Video, spec: &EncodeSpec<'_>) -> Result<Option<Self>> {
+        let transfer =
+            ff::ffi::AVColorTransferCharacteristic::from(first.color_transfer_characteristic());
+        // SAFETY: av_color_transfer_name returns a static string or NULL.
+        let transfer = unsafe {
+            let name = ff::ffi::av_color_transfer_name(transfer);
+            (!name.is_null()).then(|| {
+                std::ffi::CStr::from_ptr(name)
+                    .to_string_lossy()
+                    .into_owned()
+            })
+        };
+        let pictures = crate::picture::Pictures {
+            rotation: spec.rotation,
+            interlaced: first.is_interlaced(),
+            range: crate::stream::VideoRange::of_transfer(transfer.as_deref()),
+        };
+        let Some(chain) = crate::picture::filter_chain(&pictures) else {
+            return Ok(None);
+        };
+        let mut graph = ff::filter::Graph::new();
+        let aspect = first.aspect_ratio();
+        let args = format!(
+            "video_size={}x{}:pix_fmt={}:time_base={}/{}:pixel_aspect={}/{}",
+            first.width(),
+            first.height(),
+            ff::ffi::AVPixelFormat::from(first.format()) as i32,
+            spec.time_base.num,
+            spec.time_base.den,
+            aspect.numerator().max(1),
+            aspect.denominator().max(1),
+        );
+        let filter = |name: &str| {
+            ff::filter::find(name).ok_or_else(|| crate::error::Error::Unsupported {
+                path: "libavfilter".into(),
+                reason: format!("FFmpeg's {name} filter is missing from this build"),
+            })
+        };
+        let setup = ff_err("setting up the picture filters");
+        graph.add(&filter("buffer")?, "in", &args).map_err(&setup)?;
+        graph
+            .add(&filter("buffersink")?, "out", "")
+            .map_err(&setup)?;
+        graph
+            .output("in", 0)
+            .and_then(|p| p.input("out", 0))
+            .and_then(|p| p.parse(&chain))
+            .map_err(&setup)?;
+        graph.validate().map_err(&setup)?;
+        Ok(Some(PictureFilter {
+            graph,
+            time_base: spec.time_base,
+        }))
+    }
+
+    /// Feeds one decoded frame (`None`: the end) and hands each frame that comes out to `out`.
+    fn run(
+        &mut self,
+        frame: Option<&ff::frame::Video>,
+        out: &mut dyn FnMut(&ff::frame::Video) -> Result<()>,
+    ) -> Result<()> {
+        let mut src = self.graph.get("in").expect("added above");
+        match frame {
+            Some(f) => src.source().add(f),
+            None => src.source().flush(),
+        }
+        .map_err(ff_err("filtering a picture"))?;
+        let mut sink = self.graph.get("out").expect("added above");
+        // Deinterlacers halve the time base (for field rate); PTS go back to the stream's.
+        let out_tb: Rational = sink.sink().time_base().into();
+        let mut filtered = ff::frame::Video::empty();
+        while sink.sink().frame(&mut filtered).is_ok() {
+            let pts = filtered
+                .pts()
+                .map(|t| crate::rational::convert(t, out_tb, self.time_base));
+            filtered.set_pts(pts);
+            out(&filtered)?;
+        }
+        Ok(())
+    }
 }
 
 /// Decodes a segment's packets (decode order, starting with its keyframe) and encodes the
@@ -58,6 +153,7 @@ pub fn transcode_video(
         target,
         time_base,
         frame_rate,
+        ..
     } = *out_spec;
     let (mut enc, hw) = open_video_encoder(name, target, time_base, frame_rate)?;
     let params = CodecParams(ff::codec::Parameters::from(&*enc));
@@ -71,7 +167,7 @@ pub fn transcode_video(
                       enc: &mut ff::encoder::Video,
                       out: &mut Vec<ff::Packet>|
      -> Result<()> {
-        let Some(pts) = frame.timestamp().or(frame.pts()) else {
+        let Some(pts) = frame.pts() else {
             return Ok(());
         };
         if !keep.contains(&pts) {
@@ -112,16 +208,37 @@ pub fn transcode_video(
         drain_encoder(enc, out)
     };
 
+    // Decoded frames go through the picture filters, decided on the segment's first frame,
+    // then to the scaler and the encoder. Each frame's best-effort timestamp becomes its PTS
+    // before filtering, which keeps PTS.
+    let mut filter: Option<Option<PictureFilter>> = None;
+    let mut take = |decoded: &mut ff::frame::Video,
+                    enc: &mut ff::encoder::Video,
+                    out: &mut Vec<ff::Packet>|
+     -> Result<()> {
+        let pts = decoded.timestamp().or(decoded.pts());
+        decoded.set_pts(pts);
+        if filter.is_none() {
+            filter = Some(PictureFilter::for_frames(decoded, out_spec)?);
+        }
+        match filter.as_mut().and_then(Option::as_mut) {
+            Some(f) => f.run(Some(decoded), &mut |frame| encode(frame, enc, out)),
+            None => encode(decoded, enc, out),
+        }
+    };
     for p in packets {
         dec.send_packet(&p.inner)
             .map_err(ff_err("decoding a packet"))?;
         while dec.receive_frame(&mut decoded).is_ok() {
-            encode(&decoded, &mut enc, &mut out)?;
+            take(&mut decoded, &mut enc, &mut out)?;
         }
     }
     dec.send_eof().map_err(ff_err("flushing the decoder"))?;
     while dec.receive_frame(&mut decoded).is_ok() {
-        encode(&decoded, &mut enc, &mut out)?;
+        take(&mut decoded, &mut enc, &mut out)?;
+    }
+    if let Some(Some(f)) = filter.as_mut() {
+        f.run(None, &mut |frame| encode(frame, &mut enc, &mut out))?;
     }
     enc.send_eof().map_err(ff_err("flushing the encoder"))?;
     drain_encoder(&mut enc, &mut out)?;
