@@ -323,6 +323,7 @@ mod tests {
             width: 640,
             height: 360,
             frame_rate: Some(24.0),
+            hidden_start: false,
             video_range: VideoRange::Sdr,
         }
     }

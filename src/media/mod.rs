@@ -278,12 +278,20 @@ impl Source {
             });
             let header_is_enough =
                 (name.contains("matroska") || name.contains("mp4")) && !needs_bitstream;
+            let is_avi = name == "avi";
             if mode == OpenMode::Analysed || !header_is_enough {
                 let ret = ffi::avformat_find_stream_info(ctx, std::ptr::null_mut());
                 if ret < 0 {
                     ffi::avformat_close_input(&mut ctx);
                     return Err(corrupt(ret));
                 }
+            }
+            if is_avi {
+                // AVI stores decode times only: a reference picture's packet has no PTS, and
+                // with B-frames it is shown after pictures decoded later. libavformat works
+                // its PTS out from the packets that follow, so every packet comes with the
+                // time it is shown, which segments are cut by.
+                (*ctx).flags |= ffi::AVFMT_FLAG_GENPTS as i32;
             }
             Ok(Source {
                 path: path.to_owned(),

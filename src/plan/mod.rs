@@ -128,6 +128,10 @@ pub struct Presentation {
     pub skipped: Vec<Skipped>,
     /// Whether every video segment starts with an IDR frame.
     pub independent: bool,
+    /// The presentation starts mid-GOP (an MP4 edit list hides the pictures before it): the
+    /// copy's first segment holds pictures that are decoded but not to be shown, which fMP4
+    /// for HLS can't hide (players ignore an init's edit list), so the copy is not offered.
+    pub hidden_start: bool,
     /// Resolution of the video.
     pub width: u32,
     /// Resolution of the video.
@@ -221,9 +225,10 @@ impl Presentation {
     /// them and ends playback, and dropping them instead leaves a frame_num gap it fails on
     /// just the same. H.264 has nothing like HEVC's RASL rule that lets a decoder skip them.
     /// So players get the source-size rung (IDR at every boundary) in its place; the copy
-    /// stays at its own media playlist for clients that play it from the start.
+    /// stays at its own media playlist for clients that play it from the start. The same
+    /// goes for a copy whose presentation starts mid-GOP ([`Presentation::hidden_start`]).
     pub fn offered_videos(&self) -> impl Iterator<Item = &Rendition> {
-        let drop_copy = !self.independent && self.video_codec_is("avc1");
+        let drop_copy = (!self.independent && self.video_codec_is("avc1")) || self.hidden_start;
         self.videos()
             .filter(move |r| !drop_copy || r.method.is_transcode())
     }
@@ -282,12 +287,18 @@ pub fn plan_for(info: &MediaInfo, segment_secs: f64, rungs: RungCodec) -> Result
     let vtb = info.keyframes.time_base;
     let target = (segment_secs.max(0.5) / vtb.as_f64()).round() as i64;
     let audio_ids: Vec<usize> = streams.audio.iter().map(|s| s.index).collect();
+    // Pictures decoded before the first boundary and never shown (an edit list starting
+    // mid-GOP) go in the copy's first segment ahead of it: the shift keeps their decode times
+    // at or above zero too.
+    let hidden = info
+        .hidden_from
+        .map_or(0, |k| info.keyframes.pts[0] - k + info.reorder);
     let timeline = Timeline::new(
         &info.keyframes.pts,
         info.end_pts,
         target,
         info.reorder,
-        lead_ticks(info, &audio_ids),
+        lead_ticks(info, &audio_ids).max(hidden),
     )
     .ok_or_else(|| Error::Corrupt {
         path: info.path.clone(),
@@ -300,7 +311,8 @@ pub fn plan_for(info: &MediaInfo, segment_secs: f64, rungs: RungCodec) -> Result
         durations: timeline.durations(),
     };
     let independent = info.idr_keyframes.unwrap_or(true);
-    let mut renditions = video_renditions(vs, rungs, &rates, !independent);
+    let hidden_start = info.hidden_from.is_some();
+    let mut renditions = video_renditions(vs, rungs, &rates, !independent || hidden_start);
     renditions.extend(audio_renditions(&streams.audio, &rates));
     renditions.extend(subtitle_renditions(info, vs, &streams.subtitles));
     Ok(Presentation {
@@ -308,6 +320,7 @@ pub fn plan_for(info: &MediaInfo, segment_secs: f64, rungs: RungCodec) -> Result
         renditions,
         skipped: streams.skipped,
         independent,
+        hidden_start,
         width: vs.width,
         height: vs.height,
         frame_rate: vs.frame_rate.map(|r| r.as_f64()),

@@ -181,6 +181,11 @@ pub struct MediaInfo {
     /// their own. `None` when the codec has no such notion (every keyframe is a random access
     /// point).
     pub idr_keyframes: Option<bool>,
+    /// Where the first segment starts decoding when the presentation starts mid-GOP (an MP4
+    /// edit list that hides the pictures before it): the keyframe before the first boundary,
+    /// in the video's time base. `None` when the first boundary is a keyframe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden_from: Option<i64>,
     /// Byte counts per GOP (keyframe to keyframe), from the index or the scan.
     pub bytes: Vec<ByteSeries>,
     /// Subtitle files lying beside the video (`Film.en.srt`, `Film.fr.forced.ass`, `Film.vtt`).
@@ -321,9 +326,11 @@ pub fn probe_source(path: &Path, depth: Depth) -> Result<(MediaInfo, Source)> {
             });
             let mut keys: Vec<i64> = key_entries.iter().map(|e| e.timestamp).collect();
             // libavformat's mov demuxer indexes a fragmented MP4's samples by decode time
-            // (ISO/IEC 14496-12 8.8.8 trun: the composition offset is per sample, beside it):
-            // where frames are reordered, each keyframe is shown later than it is indexed.
-            if container.contains("mp4") && head.reorder > 0 {
+            // (ISO/IEC 14496-12 8.8.8 trun: the composition offset is per sample, beside it),
+            // and an AVI's idx1 counts chunks in decode order: where frames are reordered,
+            // each keyframe is shown later than it is indexed.
+            let by_decode_time = container.contains("mp4") || container == "avi";
+            if by_decode_time && head.reorder > 0 {
                 keys = presentation_times(&mut src, v, &keys)?;
             }
             let spans: Vec<_> = spans.collect();
@@ -339,6 +346,19 @@ pub fn probe_source(path: &Path, depth: Depth) -> Result<(MediaInfo, Source)> {
     };
     keys.sort_unstable();
     keys.dedup();
+    // An MP4 edit list that starts mid-GOP (a trim without re-encoding, ISO/IEC 14496-12
+    // 8.6.6): the pictures before the edit are decoded, never shown. The presentation starts at
+    // the edit, which becomes the first boundary; the keyframe before it is where decoding
+    // starts.
+    let mut hidden_from = None;
+    if let Some(t) = src.mp4_track(v).filter(|t| t.simple_edits) {
+        let start = t.start;
+        if keys[0] < start {
+            hidden_from = keys.iter().rev().find(|&&k| k <= start).copied();
+            keys.retain(|&k| k > start);
+            keys.insert(0, start);
+        }
+    }
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     if keys.is_empty() {
         return Err(Error::Corrupt {
@@ -398,6 +418,7 @@ pub fn probe_source(path: &Path, depth: Depth) -> Result<(MediaInfo, Source)> {
         end_pts,
         reorder: head.reorder,
         idr_keyframes,
+        hidden_from,
         bytes: if full { bytes } else { Vec::new() },
         sidecars: find_sidecars(path),
     };

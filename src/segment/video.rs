@@ -27,13 +27,18 @@ impl Segmenter<'_> {
         let (start, end) = tl.span(n).expect("checked");
         let vs = &self.info.streams[stream];
         let tol = keyframe_tolerance(vs.time_base);
-        self.src.seek(stream, start)?;
-        self.src.will_read(stream, start, end);
+        let seek_to = self.info.hidden_from.filter(|_| n == 0).unwrap_or(start);
+        self.src.seek(stream, seek_to)?;
+        self.src.will_read(stream, seek_to, end);
         let mut packets: Vec<Packet> = Vec::new();
         let is_last = n + 1 == tl.len();
         // Copy, segment 0: there is no GOP before to lean on.
         let keep_own_leading = cut == Cut::Copy && n > 0;
-        let (mut shown_from, mut shown_to) = (start, end);
+        // A presentation that starts mid-GOP: segment 0 decodes from the keyframe before its
+        // boundary, and every picture from there is kept (the hidden ones are references).
+        let hidden_from = self.info.hidden_from.filter(|_| n == 0);
+        let first_key = hidden_from.unwrap_or(start);
+        let (mut shown_from, mut shown_to) = (hidden_from.unwrap_or(start), end);
         while let Some(p) = self.src.read()? {
             if p.stream != stream {
                 continue;
@@ -41,7 +46,7 @@ impl Segmenter<'_> {
             let Some(t) = p.time() else { continue };
             if packets.is_empty() {
                 // Skip what comes before this segment's keyframe (a seek may land earlier).
-                if !(p.keyframe && t >= start - tol) {
+                if !(p.keyframe && t >= first_key - tol) {
                     continue;
                 }
             } else if p.keyframe && !is_last && t >= end - tol {
@@ -70,7 +75,7 @@ impl Segmenter<'_> {
                     Cut::Decode => {}
                 }
                 break;
-            } else if t < start - tol {
+            } else if t < start - tol && hidden_from.is_none() {
                 if !keep_own_leading {
                     continue;
                 }
@@ -244,9 +249,11 @@ pub(super) fn as_is_samples(
     Some(out)
 }
 
-/// How far a packet's PTS may sit from the index's keyframe time: 1 ms in the stream's ticks
-/// (at least one), the coarsest rounding a container applies (Matroska). Not derived from the
-/// frame rate, which only a full probe knows: segment bytes must not depend on the probe.
+/// How far a packet's PTS may sit from the index's keyframe time: 1 ms in the stream's ticks,
+/// the coarsest rounding a container applies (Matroska), and none where a tick is longer
+/// (AVI counts whole frames: a tick of tolerance would take a frame from the next segment).
+/// Not derived from the frame rate, which only a full probe knows: segment bytes must not
+/// depend on the probe.
 fn keyframe_tolerance(time_base: Rational) -> i64 {
-    (0.001 / time_base.as_f64()).round().max(1.0) as i64
+    (0.001 / time_base.as_f64()).floor().max(0.0) as i64
 }
