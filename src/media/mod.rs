@@ -291,7 +291,7 @@ impl Source {
                 // with B-frames it is shown after pictures decoded later. libavformat works
                 // its PTS out from the packets that follow, so every packet comes with the
                 // time it is shown, which segments are cut by.
-                (*ctx).flags |= ffi::AVFMT_FLAG_GENPTS as i32;
+                (*ctx).flags |= ffi::AVFMT_FLAG_GENPTS;
             }
             Ok(Source {
                 path: path.to_owned(),
