@@ -8,51 +8,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::sync::Mutex;
 
-use common::{concatenated, ffmpeg_warnings, frame_numbers, run, tree};
-
-/// The corpus file `name`, made on first use into a folder kept between runs (make.sh skips
-/// what is there). One make at a time: they share the masters.
-fn corpus(name: &str) -> PathBuf {
-    static LOCK: Mutex<()> = Mutex::new(());
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("corpus");
-    let _one = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/make.sh");
-    let out = run(Command::new("bash").arg(script).arg(&dir).arg(name));
-    assert!(
-        out.status.success(),
-        "tests/corpus/make.sh could not make {name}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    dir.join(name)
-}
-
-/// The video renditions the master playlist of a tree offers, in its order.
-fn offered_videos(tree: &Path) -> Vec<String> {
-    let master = std::fs::read_to_string(tree.join("master.m3u8")).expect("master playlist");
-    let mut out: Vec<String> = Vec::new();
-    let mut lines = master.lines();
-    while let Some(l) = lines.next() {
-        if l.starts_with("#EXT-X-STREAM-INF") {
-            let uri = lines.next().expect("a variant's URI");
-            let r = uri.split('/').next().expect("rendition folder").to_owned();
-            if !out.contains(&r) {
-                out.push(r);
-            }
-        }
-    }
-    out
-}
-
-/// Every fMP4 rendition of `tree` as one file (init, then every segment), in `dir`.
-fn joined(tree: &Path, rendition: &str, dir: &Path) -> PathBuf {
-    let path = dir.join(format!("{rendition}.mp4"));
-    std::fs::write(&path, concatenated(tree, rendition)).expect("write");
-    path
-}
+use common::corpus::{corpus, joined, offered_videos};
+use common::{ffmpeg_warnings, frame_numbers, run, tree};
 
 /// Makes the tree of `file` and checks every variant its master offers: decodes without a
 /// warning, and shows the frames the source shows, once each, in order. Every audio rendition

@@ -153,6 +153,9 @@ impl FragmentMuxer {
             check(ret, "writing the mp4 header")?;
             m.out_tb = Rational::new((*st).time_base.num as i64, (*st).time_base.den as i64);
             m.init = m.take_buffer()?;
+            if par.codec_id == ffi::AVCodecID::AV_CODEC_ID_FLAC {
+                crate::mp4::fix_flac_sample_size(&mut m.init);
+            }
             check(
                 ffi::avio_open_dyn_buf(&mut (*m.ctx).pb),
                 "opening a memory buffer",

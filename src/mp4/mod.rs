@@ -184,9 +184,91 @@ pub fn contains_box(data: &[u8], kind: &[u8; 4]) -> bool {
         .any(|b| &b.kind == kind || (CONTAINERS.contains(&&b.kind) && contains_box(b.body, kind)))
 }
 
+/// Where the payload of the box at the end of `kinds` starts in `data`, following the path
+/// from the top level.
+fn body_offset(data: &[u8], kinds: &[&[u8; 4]]) -> Option<usize> {
+    let mut at = 0usize;
+    for k in kinds {
+        let b = child(data.get(at..)?, k)?;
+        let start = at + b.offset;
+        let header = if data.get(start..start + 4)? == [0, 0, 0, 1] {
+            16
+        } else {
+            8
+        };
+        at = start + header;
+    }
+    Some(at)
+}
+
+/// Sets the `samplesize` of an init's FLAC sample entry (ISO/IEC 14496-12 12.2.3
+/// AudioSampleEntry) to the bits per sample its STREAMINFO says (the `dfLa` box of FLAC in
+/// ISO BMFF, 3.3.2). FFmpeg 5.1's muxer writes 16 whatever the stream, and Chromium refuses
+/// an entry whose two disagree: a 24-bit FLAC track (as Blu-ray remuxes carry) never played.
+/// Returns whether the init holds a FLAC entry it could read.
+pub fn fix_flac_sample_size(init: &mut [u8]) -> bool {
+    let Some(stsd) = body_offset(
+        init,
+        &[b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stsd"],
+    ) else {
+        return false;
+    };
+    // stsd: version and flags, entry_count, then the first entry's box.
+    let entry = stsd + 8;
+    if init.get(entry + 4..entry + 8) != Some(b"fLaC") {
+        return false;
+    }
+    // AudioSampleEntry: reserved (6), data_reference_index (2), reserved (8), channelcount
+    // (2), samplesize (2), pre_defined (2), reserved (2), samplerate (4); then its boxes.
+    let body = entry + 8;
+    let Some(dfla) = init
+        .get(body + 28..)
+        .and_then(|rest| child(rest, b"dfLa"))
+        .map(|b| b.body)
+    else {
+        return false;
+    };
+    // dfLa: version and flags, a metadata block header (4), STREAMINFO: min and max block
+    // size (16 + 16 bits), min and max frame size (24 + 24), sample rate (20), channels - 1
+    // (3), bits per sample - 1 (5)...
+    let Some(&[hi, lo]) = dfla.get(8 + 12..8 + 14) else {
+        return false;
+    };
+    let bits = u16::from(((hi & 1) << 4) | (lo >> 4)) + 1;
+    init[body + 18..body + 20].copy_from_slice(&bits.to_be_bytes());
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_flac_entrys_sample_size_is_what_its_streaminfo_says() {
+        // STREAMINFO of 24-bit stereo at 48 kHz: ... 0x0B | 0xB8 (rate 48000 = 0x0BB80 in 20
+        // bits, channels - 1 = 1, bits - 1 = 23).
+        let mut streaminfo = vec![0x10, 0x00, 0x10, 0x00, 0, 0, 0x10, 0, 0x20, 0x00];
+        streaminfo.extend([0x0B, 0xB8, 0x03, 0x70]);
+        streaminfo.resize(34, 0);
+        let mut dfla = vec![0, 0, 0, 0, 0x80, 0, 0, 34];
+        dfla.extend(&streaminfo);
+        let mut entry = vec![0; 6];
+        entry.extend([0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 16, 0, 0, 0, 0]);
+        entry.extend(48000u32.wrapping_shl(16).to_be_bytes());
+        entry.extend(bx(b"dfLa", &dfla));
+        let mut stsd = vec![0, 0, 0, 0, 0, 0, 0, 1];
+        stsd.extend(bx(b"fLaC", &entry));
+        let stbl = bx(b"stbl", &bx(b"stsd", &stsd));
+        let moov = bx(b"moov", &bx(b"trak", &bx(b"mdia", &bx(b"minf", &stbl))));
+        let mut init = bx(b"ftyp", b"iso6");
+        init.extend(&moov);
+        assert!(fix_flac_sample_size(&mut init));
+        let at = init.windows(4).position(|w| w == b"fLaC").unwrap() + 4;
+        assert_eq!(&init[at + 18..at + 20], &[0, 24]);
+        // Anything else is left alone.
+        let mut other = bx(b"ftyp", b"iso6");
+        assert!(!fix_flac_sample_size(&mut other));
+    }
 
     fn bx(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
         let mut v = ((body.len() + 8) as u32).to_be_bytes().to_vec();

@@ -267,8 +267,11 @@ impl Presentation {
     }
 }
 
-/// Order of groups in the master playlist: the most widely playable first.
-const GROUP_ORDER: [&str; 6] = ["aac", "mp3", "opus", "flac", "ac3", "eac3"];
+/// Order of groups in the master playlist: the most widely playable first. No MP3 group: an
+/// MP3 track always has an AAC rendition beside it, which every player plays, while MP3 in
+/// fMP4 stalls video.js (VHS) before its first frame whichever variant it starts with; the
+/// copied MP3 stays at its own media playlist.
+const GROUP_ORDER: [&str; 5] = ["aac", "opus", "flac", "ac3", "eac3"];
 
 /// Plans a file's presentation with H.264 rungs (see [`plan_for`]).
 pub fn plan(info: &MediaInfo, segment_secs: f64) -> Result<Presentation> {

@@ -2,6 +2,7 @@
 //! outside tools (ffmpeg, ffprobe, node) that judge its output.
 #![allow(dead_code)]
 
+pub mod corpus;
 pub mod live;
 pub mod nginx;
 pub mod server;

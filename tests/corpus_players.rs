@@ -1,0 +1,190 @@
+//! The real-world corpus (tests/corpus/make.sh) in three players: hls.js, video.js and
+//! shaka-player in headless Chromium play each file through `haema serve`, seek forward into
+//! the middle, near the end and back into an early segment, and read the frame number drawn
+//! in the picture after each seek: the frame shown at t must be the frame of t, and playback
+//! must go on. A turned phone clip reads right only when the player stands it upright.
+//!
+//! Needs Chromium and the npm packages of tests/browser, as tests/browser.rs does.
+
+mod common;
+
+use common::corpus::corpus;
+use common::server::{temp_db, Server};
+use common::{browser_report, ffprobe_video_csv, frame_numbers, frame_times, http};
+
+/// The files, as a user's library would hold them side by side.
+const FILES: [&str; 10] = [
+    "handbrake.mp4",
+    "trimmed.mp4",
+    "mkvmerge.mkv",
+    "recording.ts",
+    "xvid.avi",
+    "phone.mov",
+    "hdr10.mkv",
+    "fragmented.mp4",
+    "x265-handbrake.mkv",
+    "vp9.webm",
+];
+
+/// The seek points of a served video: from the first variant its master offers (init and
+/// every segment, fetched as a player would, which also makes them ahead of the players),
+/// the middle of three frames (in the middle, near the end, early) as (time, index), and
+/// every frame's number in the order shown.
+fn clock_points(addr: &str, video: i64) -> (Vec<(f64, usize)>, Vec<u32>) {
+    let base = format!("/api/v1/video/{video}");
+    let get = |path: &str| {
+        let r = http("GET", addr, &format!("{base}/{path}"), &[], b"");
+        assert_eq!(
+            r.status,
+            200,
+            "{path}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        r.body
+    };
+    let master = String::from_utf8(get("master.m3u8")).expect("text");
+    let first = master
+        .lines()
+        .skip_while(|l| !l.starts_with("#EXT-X-STREAM-INF"))
+        .nth(1)
+        .expect("a variant");
+    let rendition = first.split('/').next().expect("folder");
+    let playlist = String::from_utf8(get(&format!("{rendition}/stream.m3u8"))).expect("text");
+    let mut bytes = get(&format!("{rendition}/init.mp4"));
+    for seg in playlist
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        bytes.extend(get(&format!("{rendition}/{seg}")));
+    }
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let whole = tmp.path().join("variant.mp4");
+    std::fs::write(&whole, bytes).expect("write");
+    // Players put the start of the playlist where the video's first segment starts decoding
+    // (its tfdt), which is where the file's timeline sits on the player's clock.
+    let origin = ffprobe_video_csv(
+        &whole,
+        &[
+            "-show_entries",
+            "packet=dts_time",
+            "-read_intervals",
+            "%+#1",
+        ],
+    )
+    .iter()
+    .find_map(|l| l.parse::<f64>().ok())
+    .expect("the first packet's decode time");
+    let times: Vec<f64> = frame_times(&whole, &[])
+        .iter()
+        .map(|t| t - origin)
+        .collect();
+    let numbers = frame_numbers(&whole);
+    assert_eq!(times.len(), numbers.len(), "{rendition} of {video}");
+    let n = times.len();
+    assert!(n > 10, "{rendition} of {video}: {n} frames");
+    let points = [n / 2, n - 3, 3]
+        .iter()
+        .map(|&k| ((times[k] + times[k + 1]) / 2.0, k))
+        .collect();
+    (points, numbers)
+}
+
+/// The frames a player showed at the clock points, against the frames of those times: a
+/// message naming the wrong ones, or `None`. As in tests/browser.rs, a player may be off by at
+/// most one frame, the same way at every point (it may put its origin where the video starts
+/// rather than where the earliest track does), counted in frames shown; with a variable frame
+/// rate such a shift moves the frame at one point and not at another, so each point may be
+/// one frame off or exact, never off the other way.
+fn clock_errors(r: &serde_json::Value, points: &[(f64, usize)], numbers: &[u32]) -> Option<String> {
+    let got: Vec<i64> = r["clock"]
+        .as_array()
+        .map(|c| c.iter().map(|x| x["got"].as_i64().unwrap_or(-1)).collect())
+        .unwrap_or_default();
+    if got.len() != points.len() {
+        return Some(format!(
+            "{} frames read, {} asked for",
+            got.len(),
+            points.len()
+        ));
+    }
+    let index = |g: i64| numbers.iter().position(|&n| i64::from(n) == g);
+    let offsets: Vec<Option<i64>> = got
+        .iter()
+        .zip(points)
+        .map(|(&g, &(_, k))| index(g).map(|i| i as i64 - k as i64))
+        .collect();
+    let late = offsets.iter().flatten().any(|&o| o > 0);
+    let early = offsets.iter().flatten().any(|&o| o < 0);
+    let wrong: Vec<String> = got
+        .iter()
+        .zip(points)
+        .zip(&offsets)
+        .filter(|(_, o)| o.is_none_or(|o| o.abs() > 1) || (late && early))
+        .map(|((g, (t, k)), _)| format!("frame {g} shown at {t:.3} s, where {} is", numbers[*k]))
+        .collect();
+    (!wrong.is_empty()).then(|| wrong.join("; "))
+}
+
+#[test]
+fn hls_js_video_js_and_shaka_play_every_corpus_file_and_seek_to_the_right_frame() {
+    let lib = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
+    for name in FILES {
+        let file = corpus(name);
+        let to = lib.path().join(name);
+        if std::fs::hard_link(&file, &to).is_err() {
+            std::fs::copy(&file, &to).expect("copy into the library");
+        }
+    }
+    let (_d, db) = temp_db();
+    let s = Server::launch(&db, lib.path(), 0, &[], None, FILES.len());
+    let mut failures = Vec::new();
+    for name in FILES {
+        let video = haema::library::video_id(name);
+        let (points, numbers) = clock_points(&s.addr, video);
+        let at: Vec<String> = points.iter().map(|(t, _)| format!("{t:.4}")).collect();
+        let at = at.join(",");
+        let url = format!("http://{}/api/v1/video/{video}/master.m3u8", s.addr);
+        for player in ["hls.js", "videojs", "shaka"] {
+            let r = if player == "hls.js" {
+                let args = ["--url", &url, "--at", &at, "--seek", "0.6"];
+                let args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+                browser_report("play.mjs", &args)
+            } else {
+                let args = ["--player", player, "--url", &url, "--at", &at];
+                let args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+                browser_report("players.mjs", &args)
+            };
+            if r["ok"] != true {
+                let brief = serde_json::json!({
+                    "clock": r["clock"], "errors": r["errors"], "error": r["error"],
+                    "stuck": r["stuck"], "start_ms": r["start_ms"], "seek_ms": r["seek_ms"],
+                    "plays_on_ms": r["plays_on_ms"], "stalls": r["stalls"],
+                });
+                failures.push(format!("{player} {name}: did not play: {brief}"));
+            } else if let Some(e) = clock_errors(&r, &points, &numbers) {
+                failures.push(format!("{player} {name}: {e}"));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{}\n{}",
+        failures.join("\n"),
+        s.trouble()
+    );
+}
+
+#[test]
+fn clock_errors_allow_each_point_one_frame_off_the_same_way() {
+    let numbers: Vec<u32> = vec![0, 1, 2, 4, 5, 7, 8, 9];
+    let points = [(0.0, 2), (0.0, 5), (0.0, 6)];
+    let report = |got: [i64; 3]| serde_json::json!({ "clock": got.iter().map(|g| serde_json::json!({ "got": g })).collect::<Vec<_>>() });
+    assert_eq!(clock_errors(&report([2, 7, 8]), &points, &numbers), None);
+    // One frame late everywhere, across a skipped number: still one frame.
+    assert_eq!(clock_errors(&report([4, 8, 9]), &points, &numbers), None);
+    // Late at one point only (a variable frame rate).
+    assert_eq!(clock_errors(&report([2, 8, 8]), &points, &numbers), None);
+    assert!(clock_errors(&report([5, 9, 9]), &points, &numbers).is_some());
+    assert!(clock_errors(&report([1, 8, 8]), &points, &numbers).is_some());
+    assert!(clock_errors(&report([3, 7, 8]), &points, &numbers).is_some());
+}
