@@ -132,9 +132,10 @@ pub struct Presentation {
     /// copy's first segment holds pictures that are decoded but not to be shown, which fMP4
     /// for HLS can't hide (players ignore an init's edit list), so the copy is not offered.
     pub hidden_start: bool,
-    /// Resolution of the video.
+    /// Resolution of the video as shown (turned by its display matrix, square pixels): the
+    /// copy's RESOLUTION in the master.
     pub width: u32,
-    /// Resolution of the video.
+    /// See [`Presentation::width`].
     pub height: u32,
     /// Frame rate of the video, frames/s.
     pub frame_rate: Option<f64>,
@@ -324,8 +325,8 @@ pub fn plan_for(info: &MediaInfo, segment_secs: f64, rungs: RungCodec) -> Result
         skipped: streams.skipped,
         independent,
         hidden_start,
-        width: vs.width,
-        height: vs.height,
+        width: vs.display_size().0,
+        height: vs.display_size().1,
         frame_rate: vs.frame_rate.map(|r| r.as_f64()),
         video_range: vs.video_range(),
     })
