@@ -328,19 +328,24 @@ mod tests {
         }
     }
 
-    #[test]
-    fn an_hdr_original_says_its_range_and_its_rungs_say_sdr() {
-        let mut p = presentation();
-        p.video_range = VideoRange::Pq;
-        let mut rung = rendition("h264-360p", Kind::Video, "avc1.64001e", "und", None, false);
-        rung.method = Method::Video(crate::ladder::VideoTarget {
+    /// An H.264 rung at 640x360.
+    fn rung_360p() -> crate::ladder::VideoTarget {
+        crate::ladder::VideoTarget {
             width: 640,
             height: 360,
             max_bitrate: 900_000,
             codec: crate::ladder::RungCodec::H264,
             level: 30,
             picture: None,
-        });
+        }
+    }
+
+    #[test]
+    fn an_hdr_original_says_its_range_and_its_rungs_say_sdr() {
+        let mut p = presentation();
+        p.video_range = VideoRange::Pq;
+        let mut rung = rendition("h264-360p", Kind::Video, "avc1.64001e", "und", None, false);
+        rung.method = Method::Video(rung_360p());
         p.renditions.insert(1, rung);
         let text = master_playlist(&p);
         let lines: Vec<&str> = text.lines().collect();
@@ -423,14 +428,7 @@ original/stream.m3u8
     fn open_gop_h264_original_gives_way_to_its_idr_rung_in_the_master() {
         let mut p = presentation();
         p.independent = false;
-        let target = crate::ladder::VideoTarget {
-            width: 640,
-            height: 360,
-            max_bitrate: 900_000,
-            codec: crate::ladder::RungCodec::H264,
-            level: 30,
-            picture: None,
-        };
+        let target = rung_360p();
         p.renditions.push(Rendition {
             method: Method::Video(target),
             ..rendition("h264-360p", Kind::Video, "avc1.64001e", "und", None, false)

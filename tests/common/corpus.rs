@@ -8,7 +8,7 @@ use super::run;
 
 /// The corpus files the tests use, made together on first use: one run of make.sh makes each
 /// lossless master once for all of them.
-const USED: [&str; 11] = [
+pub const USED: [&str; 11] = [
     "handbrake.mp4",
     "trimmed.mp4",
     "mkvmerge.mkv",
