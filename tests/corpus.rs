@@ -76,7 +76,14 @@ fn a_handbrake_mp4_whose_aac_skips_its_priming_by_edit_list_plays_from_segment_0
 fn an_mp4_trimmed_mid_gop_shows_from_its_edit_and_never_the_hidden_pictures() {
     // ffmpeg -ss 5.3 -c copy: the edit list starts 128 pictures after the keyframe before it.
     let file = corpus("trimmed.mp4");
-    let (_t, offered) = plays_every_frame_once_in_order(&file);
+    let (t, offered) = plays_every_frame_once_in_order(&file);
+    // The playlists run as long as the pictures shown: from the edit to the end.
+    let listed: f64 = common::extinfs(t.path(), &offered[0]).iter().sum();
+    let shown = frame_numbers(&file).len() as f64 / 24.0;
+    assert!(
+        (listed - shown).abs() < 1.0 / 24.0,
+        "the playlist lists {listed:.3} s, the file shows {shown:.3} s"
+    );
     assert!(
         !offered.contains(&"original".to_owned()),
         "a copy can't hide its first pictures from a player: {offered:?}"

@@ -368,8 +368,15 @@ pub fn probe_source(path: &Path, depth: Depth) -> Result<(MediaInfo, Source)> {
     }
 
     let vs = &streams[v];
+    // The stream's duration runs from where it is presented: its first packet, or the edit
+    // when the pictures before it are hidden.
+    let presented_from = if hidden_from.is_some() {
+        Some(keys[0])
+    } else {
+        vs.start
+    };
     let end_pts = scan_end
-        .or_else(|| vs.duration.map(|d| vs.start.unwrap_or(0) + d))
+        .or_else(|| vs.duration.map(|d| presented_from.unwrap_or(0) + d))
         .or_else(|| {
             let d = src.duration()?;
             let s = src.start_time().unwrap_or(0.0);
