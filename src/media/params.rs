@@ -125,9 +125,8 @@ pub(super) fn stream_params(st: &ff::format::stream::Stream) -> StreamParams {
             (kind == Kind::Video && a.num > 0 && a.den > 0 && a.num != a.den)
                 .then(|| Rational::new(i64::from(a.num), i64::from(a.den)))
         },
-        transfer: (kind == Kind::Video
-            && par.color_trc != ffi::AVColorTransferCharacteristic::AVCOL_TRC_UNSPECIFIED)
-            .then(|| cstr(unsafe { ffi::av_color_transfer_name(par.color_trc) }))
+        transfer: (kind == Kind::Video)
+            .then(|| transfer_name(par.color_trc))
             .flatten(),
         field_order: match par.field_order {
             _ if kind != Kind::Video => None,
@@ -139,6 +138,16 @@ pub(super) fn stream_params(st: &ff::format::stream::Stream) -> StreamParams {
             _ => None,
         },
     }
+}
+
+/// FFmpeg's name of a transfer characteristic (`smpte2084`, `arib-std-b67`, `bt709`...), as a
+/// stream's parameters or a decoded frame carry it; `None` where it is unspecified.
+pub(super) fn transfer_name(trc: ffi::AVColorTransferCharacteristic) -> Option<String> {
+    if trc == ffi::AVColorTransferCharacteristic::AVCOL_TRC_UNSPECIFIED {
+        return None;
+    }
+    // SAFETY: av_color_transfer_name returns a static string or NULL.
+    cstr(unsafe { ffi::av_color_transfer_name(trc) })
 }
 
 /// Degrees clockwise a stream's pictures are turned for display (0, 90, 180, 270), from its

@@ -316,6 +316,7 @@ pub fn plan_for(info: &MediaInfo, segment_secs: f64, rungs: RungCodec) -> Result
     };
     let independent = info.idr_keyframes.unwrap_or(true);
     let hidden_start = info.hidden_from.is_some();
+    let (width, height) = vs.display_size();
     let mut renditions = video_renditions(vs, rungs, &rates, !independent || hidden_start);
     renditions.extend(audio_renditions(&streams.audio, &rates));
     renditions.extend(subtitle_renditions(info, vs, &streams.subtitles));
@@ -325,8 +326,8 @@ pub fn plan_for(info: &MediaInfo, segment_secs: f64, rungs: RungCodec) -> Result
         skipped: streams.skipped,
         independent,
         hidden_start,
-        width: vs.display_size().0,
-        height: vs.display_size().1,
+        width,
+        height,
         frame_rate: vs.frame_rate.map(|r| r.as_f64()),
         video_range: vs.video_range(),
     })

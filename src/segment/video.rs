@@ -27,18 +27,17 @@ impl Segmenter<'_> {
         let (start, end) = tl.span(n).expect("checked");
         let vs = &self.info.streams[stream];
         let tol = keyframe_tolerance(vs.time_base);
-        let seek_to = self.info.hidden_from.filter(|_| n == 0).unwrap_or(start);
-        self.src.seek(stream, seek_to)?;
-        self.src.will_read(stream, seek_to, end);
-        let mut packets: Vec<Packet> = Vec::new();
-        let is_last = n + 1 == tl.len();
-        // Copy, segment 0: there is no GOP before to lean on.
-        let keep_own_leading = cut == Cut::Copy && n > 0;
         // A presentation that starts mid-GOP: segment 0 decodes from the keyframe before its
         // boundary, and every picture from there is kept (the hidden ones are references).
         let hidden_from = self.info.hidden_from.filter(|_| n == 0);
         let first_key = hidden_from.unwrap_or(start);
-        let (mut shown_from, mut shown_to) = (hidden_from.unwrap_or(start), end);
+        self.src.seek(stream, first_key)?;
+        self.src.will_read(stream, first_key, end);
+        let mut packets: Vec<Packet> = Vec::new();
+        let is_last = n + 1 == tl.len();
+        // Copy, segment 0: there is no GOP before to lean on.
+        let keep_own_leading = cut == Cut::Copy && n > 0;
+        let (mut shown_from, mut shown_to) = (first_key, end);
         while let Some(p) = self.src.read()? {
             if p.stream != stream {
                 continue;

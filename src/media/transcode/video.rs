@@ -39,16 +39,7 @@ impl PictureFilter {
     /// The graph for frames like `first`, or `None` when they need no picture work.
     fn for_frames(first: &ff::frame::Video, spec: &EncodeSpec<'_>) -> Result<Option<Self>> {
         let transfer =
-            ff::ffi::AVColorTransferCharacteristic::from(first.color_transfer_characteristic());
-        // SAFETY: av_color_transfer_name returns a static string or NULL.
-        let transfer = unsafe {
-            let name = ff::ffi::av_color_transfer_name(transfer);
-            (!name.is_null()).then(|| {
-                std::ffi::CStr::from_ptr(name)
-                    .to_string_lossy()
-                    .into_owned()
-            })
-        };
+            crate::media::params::transfer_name(first.color_transfer_characteristic().into());
         let pictures = crate::picture::Pictures {
             rotation: spec.rotation,
             interlaced: first.is_interlaced(),
