@@ -99,6 +99,10 @@ impl RenditionFile {
     }
 }
 
+/// The DATA-ID prefix of a master's EXT-X-SESSION-DATA naming a bitmap subtitle track: the
+/// stream index follows (`net.haema.burn-in.3`).
+pub const BURN_IN_DATA_ID: &str = "net.haema.burn-in";
+
 /// File name of the init segment in a rendition folder.
 pub const INIT_NAME: &str = "init.mp4";
 /// File name of a rendition's media playlist.
@@ -119,9 +123,41 @@ pub fn master_playlist(p: &Presentation) -> String {
 /// inherit the playlist's own query (RFC 3986 5.2.2), so what authorizes the master must be
 /// written into each URI it names.
 pub fn master_playlist_with(p: &Presentation, query: &str) -> String {
+    master(p, p.offered_videos().collect(), true, query)
+}
+
+/// The name of the master playlist of bitmap subtitle stream `stream` burned in, beside the
+/// video's own master (so the URIs it names resolve the same).
+pub fn burned_master_name(stream: usize) -> String {
+    format!("master-burn-{stream}.m3u8")
+}
+
+/// The master playlist of bitmap subtitle stream `stream` burned in: the same audio, the rungs
+/// with the subtitles drawn in as its video variants ([`Presentation::burned`]), no text
+/// subtitles. A track of its own rather than variants beside the others: a player switches
+/// variants by bandwidth, and would switch the subtitles on and off with them.
+pub fn burned_master_playlist_with(p: &Presentation, stream: usize, query: &str) -> Result<String> {
+    p.burn_in(stream)?;
+    Ok(master(p, p.burned(stream).collect(), false, query))
+}
+
+/// A master playlist over `videos`, with the text subtitles group if `text_subs`.
+fn master(p: &Presentation, videos: Vec<&Rendition>, text_subs: bool, query: &str) -> String {
     let mut s = String::from("#EXTM3U\n#EXT-X-VERSION:7\n");
-    if p.offered_independent() {
+    if p.independent || videos.iter().all(|r| r.method.is_transcode()) {
         s.push_str("#EXT-X-INDEPENDENT-SEGMENTS\n");
+    }
+    // Each bitmap subtitle track, for a client that offers them (the web page): its name, and
+    // its stream in the DATA-ID, which names its master (RFC 8216 4.3.4.4: a reverse-DNS id;
+    // VALUE for people). Other clients ignore it.
+    for b in &p.burn_ins {
+        let _ = writeln!(
+            s,
+            "#EXT-X-SESSION-DATA:DATA-ID=\"{BURN_IN_DATA_ID}.{}\",VALUE=\"{}\",LANGUAGE=\"{}\"",
+            b.stream,
+            quoted(&b.name),
+            quoted(&b.language)
+        );
     }
     let groups = audio_groups(p);
     for (gid, members) in &groups {
@@ -142,7 +178,7 @@ pub fn master_playlist_with(p: &Presentation, query: &str) -> String {
     }
     // Text subtitles, one group (RFC 8216 4.3.4.1: FORCED only for SUBTITLES; at most one
     // DEFAULT=YES).
-    let subs: Vec<&Rendition> = p.subtitles().collect();
+    let subs: Vec<&Rendition> = p.subtitles().filter(|_| text_subs).collect();
     let default_sub = subs.iter().find(|r| r.default).map(|r| r.id.clone());
     for r in &subs {
         let _ = writeln!(
@@ -196,7 +232,7 @@ pub fn master_playlist_with(p: &Presentation, query: &str) -> String {
         }
         let _ = writeln!(s, "\n{}/{MEDIA_PLAYLIST_NAME}{query}", v.id);
     };
-    for v in p.offered_videos() {
+    for v in videos {
         if groups.is_empty() {
             variant(v, None);
         }
@@ -290,6 +326,7 @@ mod tests {
             forced: false,
             peak_bps: 1_000_000,
             average_bps: 500_000,
+            burn: None,
         }
     }
 
@@ -325,6 +362,7 @@ mod tests {
             frame_rate: Some(24.0),
             hidden_start: false,
             video_range: VideoRange::Sdr,
+            burn_ins: vec![],
         }
     }
 

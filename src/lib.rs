@@ -28,6 +28,7 @@ pub mod library;
 pub mod media;
 pub mod mkv;
 pub mod mp4;
+pub mod overlay;
 pub mod picture;
 pub mod plan;
 pub mod probe;

@@ -29,10 +29,17 @@ fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
+/// The renditions a tree holds: all but the rungs with bitmap subtitles burned in, which
+/// would multiply the work by the number of subtitle tracks; `serve` and `haema segment`
+/// make those on request.
+fn in_tree(pres: &Presentation) -> impl Iterator<Item = &crate::plan::Rendition> {
+    pres.renditions.iter().filter(|r| r.burn.is_none())
+}
+
 /// Every segment job of a presentation: (rendition id, segment).
 pub fn jobs(pres: &Presentation) -> Vec<(String, SegmentId)> {
     let mut out = Vec::new();
-    for r in &pres.renditions {
+    for r in in_tree(pres) {
         if r.kind != crate::stream::Kind::Subtitle {
             out.push((r.id.clone(), SegmentId::Init));
         }
@@ -65,7 +72,7 @@ pub fn write_tree(
     write(&dir.join("master.m3u8"), master.as_bytes())?;
     stats.files += 1;
     stats.bytes += master.len() as u64;
-    for r in &pres.renditions {
+    for r in in_tree(pres) {
         mkdir(&dir.join(&r.id))?;
         let text = hls::media_playlist(pres, r);
         write(

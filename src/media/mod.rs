@@ -8,6 +8,7 @@ pub mod hw;
 pub mod mux;
 mod native;
 mod params;
+pub mod subpicture;
 pub mod sys;
 pub mod transcode;
 pub mod ts;

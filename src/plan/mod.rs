@@ -16,7 +16,8 @@ use crate::stream::{Kind, VideoRange};
 use crate::subtitle::Format as SubFormat;
 use crate::timeline::Timeline;
 use renditions::{
-    audio_renditions, rung_rendition, subtitle_renditions, video_renditions, Bitrates, Streams,
+    audio_renditions, burn_ins, burned_renditions, rung_rendition, subtitle_renditions,
+    video_renditions, Bitrates, Streams,
 };
 
 /// Default target segment duration, seconds.
@@ -106,6 +107,24 @@ pub struct Rendition {
     pub peak_bps: u64,
     /// Average bits per second.
     pub average_bps: u64,
+    /// A video rung with this bitmap subtitle stream drawn into its pictures (burned in):
+    /// offered in the stream's own master ([`Presentation::burned`]), not beside the others.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub burn: Option<usize>,
+}
+
+/// A bitmap subtitle track (PGS, VobSub, DVB) offered burned in: HLS carries only text
+/// subtitles, so choosing one means playing rungs with it drawn in.
+#[derive(Debug, Clone, Serialize)]
+pub struct BurnIn {
+    /// The subtitle stream.
+    pub stream: usize,
+    /// Human name for menus ("English (PGS)").
+    pub name: String,
+    /// Language, as the rendition's LANGUAGE ("und" when the file doesn't say).
+    pub language: String,
+    /// Forced subtitles (foreign dialogue, signs).
+    pub forced: bool,
 }
 
 /// A stream Haema can't offer yet, and why (shown by `probe`).
@@ -141,6 +160,8 @@ pub struct Presentation {
     pub frame_rate: Option<f64>,
     /// The dynamic range of the original: the copy's. Rungs are SDR.
     pub video_range: VideoRange,
+    /// Bitmap subtitle tracks, each with its own rungs ([`Rendition::burn`]).
+    pub burn_ins: Vec<BurnIn>,
 }
 
 impl Presentation {
@@ -214,9 +235,32 @@ impl Presentation {
             .expect("a presentation has a video rendition")
     }
 
-    /// Video renditions: the original first, then the H.264 rungs from the largest.
+    /// Video renditions: the original first, then the H.264 rungs from the largest. Not the
+    /// rungs with subtitles burned in ([`Presentation::burned`]).
     pub fn videos(&self) -> impl Iterator<Item = &Rendition> {
-        self.renditions.iter().filter(|r| r.kind == Kind::Video)
+        self.renditions
+            .iter()
+            .filter(|r| r.kind == Kind::Video && r.burn.is_none())
+    }
+
+    /// The rungs with bitmap subtitle stream `stream` burned in, from the largest: the video
+    /// variants of that track's master.
+    pub fn burned(&self, stream: usize) -> impl Iterator<Item = &Rendition> {
+        self.renditions
+            .iter()
+            .filter(move |r| r.kind == Kind::Video && r.burn == Some(stream))
+    }
+
+    /// The bitmap subtitle track of `stream`, if it is offered burned in.
+    pub fn burn_in(&self, stream: usize) -> Result<&BurnIn> {
+        self.burn_ins
+            .iter()
+            .find(|b| b.stream == stream)
+            .ok_or_else(|| {
+                Error::NoSuch(format!(
+                    "stream {stream} is not a bitmap subtitle track of this file"
+                ))
+            })
     }
 
     /// The video renditions a master playlist offers: all but an H.264 original with open
@@ -237,12 +281,6 @@ impl Presentation {
     /// Whether the original's CODECS string starts with `prefix` (`avc1`, `hvc1`...).
     fn video_codec_is(&self, prefix: &str) -> bool {
         self.video().codecs.starts_with(prefix)
-    }
-
-    /// Whether every segment of every video variant the master offers starts with an IDR
-    /// picture (RFC 8216 4.3.5.1 EXT-X-INDEPENDENT-SEGMENTS).
-    pub fn offered_independent(&self) -> bool {
-        self.independent || self.offered_videos().all(|r| r.method.is_transcode())
     }
 
     /// Audio renditions.
@@ -320,6 +358,10 @@ pub fn plan_for(info: &MediaInfo, segment_secs: f64, rungs: RungCodec) -> Result
     let mut renditions = video_renditions(vs, rungs, &rates, !independent || hidden_start);
     renditions.extend(audio_renditions(&streams.audio, &rates));
     renditions.extend(subtitle_renditions(info, vs, &streams.subtitles));
+    let burn_ins = burn_ins(&streams.bitmaps);
+    for b in &burn_ins {
+        renditions.extend(burned_renditions(vs, rungs, b.stream));
+    }
     Ok(Presentation {
         timeline,
         renditions,
@@ -330,6 +372,7 @@ pub fn plan_for(info: &MediaInfo, segment_secs: f64, rungs: RungCodec) -> Result
         height,
         frame_rate: vs.frame_rate.map(|r| r.as_f64()),
         video_range: vs.video_range(),
+        burn_ins,
     })
 }
 

@@ -24,6 +24,10 @@ fn audio_group(codec: &str) -> Option<&'static str> {
     }
 }
 
+/// Bitmap subtitle codecs (FFmpeg's names) burned into rungs: Blu-ray PGS, DVD VobSub, DVB,
+/// DivX XSUB.
+const BITMAP_SUBTITLES: [&str; 4] = ["hdmv_pgs_subtitle", "dvd_subtitle", "dvb_subtitle", "xsub"];
+
 const VIDEO_COPY: [&str; 4] = ["h264", "hevc", "av1", "vp9"];
 
 /// The language of a rendition: the container's tag where it is one (RFC 5646 as HLS wants it
@@ -96,6 +100,7 @@ impl Rendition {
             forced: false,
             peak_bps: 0,
             average_bps: 0,
+            burn: None,
         }
     }
 }
@@ -104,6 +109,8 @@ impl Rendition {
 pub(super) struct Streams<'a> {
     pub(super) audio: Vec<&'a StreamParams>,
     pub(super) subtitles: Vec<&'a StreamParams>,
+    /// Bitmap subtitles FFmpeg decodes: offered burned in.
+    pub(super) bitmaps: Vec<&'a StreamParams>,
     pub(super) skipped: Vec<Skipped>,
 }
 
@@ -112,6 +119,7 @@ impl<'a> Streams<'a> {
         let mut out = Streams {
             audio: Vec::new(),
             subtitles: Vec::new(),
+            bitmaps: Vec::new(),
             skipped: Vec::new(),
         };
         for s in &info.streams {
@@ -128,17 +136,20 @@ impl<'a> Streams<'a> {
                 Kind::Subtitle if SubFormat::from_codec(&s.codec).is_some() => {
                     out.subtitles.push(s)
                 }
+                Kind::Subtitle if BITMAP_SUBTITLES.contains(&s.codec.as_str()) => {
+                    out.bitmaps.push(s)
+                }
                 Kind::Subtitle => out.skipped.push(skip(format!(
-                    "{} is a bitmap subtitle format: WebVTT carries text only, so it is not offered",
+                    "{} subtitles are neither text Haema reads nor bitmaps it burns in",
                     s.codec
                 ))),
-                Kind::Video if Some(s.index) != info.video => out.skipped.push(skip(
-                    if s.attached_pic {
+                Kind::Video if Some(s.index) != info.video => {
+                    out.skipped.push(skip(if s.attached_pic {
                         "cover art".into()
                     } else {
                         "only the first video track is offered".into()
-                    },
-                )),
+                    }))
+                }
                 _ => {}
             }
         }
@@ -341,6 +352,56 @@ pub(super) fn rung_rendition(vs: &StreamParams, rungs: RungCodec, t: VideoTarget
             rung_codecs(&t),
         )
     }
+}
+
+/// The bitmap subtitle tracks, named for menus: the title where the file gives one, else the
+/// language, with the format ("English (PGS)") and "forced" where flagged.
+pub(super) fn burn_ins(bitmaps: &[&StreamParams]) -> Vec<super::BurnIn> {
+    bitmaps
+        .iter()
+        .enumerate()
+        .map(|(k, s)| {
+            let language = language_tag(s.language.as_deref());
+            let format = match s.codec.as_str() {
+                "hdmv_pgs_subtitle" => "PGS",
+                "dvd_subtitle" => "VobSub",
+                "dvb_subtitle" => "DVB",
+                _ => "XSUB",
+            };
+            let mut name = s.title.clone().unwrap_or_else(|| {
+                let lang = language_name(&language)
+                    .map_or_else(|| format!("Subtitles {}", k + 1), str::to_owned);
+                format!("{lang} ({format})")
+            });
+            if s.forced && !name.to_lowercase().contains("forced") {
+                name.push_str(" (forced)");
+            }
+            super::BurnIn {
+                stream: s.index,
+                name,
+                language,
+                forced: s.forced,
+            }
+        })
+        .collect()
+}
+
+/// The rungs of bitmap subtitle stream `sub` burned in: the video's own size, then the
+/// ladder's rungs beneath it (`h264-720p-burn-3`). Every picture is drawn into, so there is no
+/// copy among them.
+pub(super) fn burned_renditions(vs: &StreamParams, rungs: RungCodec, sub: usize) -> Vec<Rendition> {
+    // As for a copy no player can join: the source-size rung leads.
+    video_ladder(vs, rungs, true)
+        .into_iter()
+        .map(|t| {
+            let r = rung_rendition(vs, rungs, t);
+            Rendition {
+                id: format!("{}-burn-{sub}", r.id),
+                burn: Some(sub),
+                ..r
+            }
+        })
+        .collect()
 }
 
 /// Each audio track copied where fMP4 carries its codec, and as AAC where it isn't AAC.

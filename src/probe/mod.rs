@@ -306,7 +306,11 @@ pub fn probe_source(path: &Path, depth: Depth) -> Result<(MediaInfo, Source)> {
     }
     // Matroska without Cues: libavformat's index holds only the keyframes it happened to read.
     let mkv_without_cues = container.contains("matroska") && !matroska_has_cues(path);
-    if found.is_none() && !mkv_without_cues {
+    // MPEG-TS and MPEG-PS have no index at all: what libavformat holds are the packets it read
+    // while probing the head and the tail for the duration (a keyframe list with the middle
+    // missing).
+    let no_index = matches!(container.as_str(), "mpegts" | "mpeg" | "mpegvideo");
+    if found.is_none() && !mkv_without_cues && !no_index {
         src.load_index(v);
         let entries = src.index_entries(v);
         let key_entries: Vec<_> = entries.iter().filter(|e| e.keyframe).collect();

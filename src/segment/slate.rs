@@ -49,6 +49,7 @@ pub fn slate(
                 time_base: s.time_base,
                 frame_rate: s.frame_rate,
                 rotation: 0,
+                overlay: &[],
             };
             let (params, mut out) = transcode::black_video(&spec, &pts)?;
             Ok(mux_rung(&params, s, target, tl, n, &mut out, start)?.1)
@@ -136,6 +137,7 @@ fn copied_h264(
         time_base: s.time_base,
         frame_rate: s.frame_rate,
         rotation: 0,
+        overlay: &[],
     };
     let pictures = frame_grid(start, end, s.time_base, s.frame_rate);
     let packets = transcode::black_h264_in_band(&spec, &pictures, SLATE_SET_ID)?;

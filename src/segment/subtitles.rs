@@ -3,6 +3,8 @@
 
 use super::{Segmenter, SUBTITLE_LOOKBACK_SECS};
 use crate::error::{Error, Result};
+use crate::media::Packet;
+use crate::overlay::BitmapCue;
 use crate::plan::SubtitleSource;
 use crate::subtitle::{self, Format as SubFormat};
 
@@ -47,8 +49,7 @@ impl Segmenter<'_> {
         Ok(subtitle::segment(&cues, from, to, mpegts))
     }
 
-    /// Cues of a subtitle stream that may overlap segment `n`: its packets from
-    /// [`SUBTITLE_LOOKBACK_SECS`] before the segment to its end.
+    /// Cues of a text subtitle stream that may overlap segment `n`.
     pub(super) fn subtitle_packets(
         &mut self,
         n: usize,
@@ -56,27 +57,11 @@ impl Segmenter<'_> {
         format: SubFormat,
     ) -> Result<Vec<subtitle::Cue>> {
         let tl = &self.pres.timeline;
-        let (start, end) = tl.span(n).expect("checked");
-        let vtb = tl.time_base.as_f64();
-        let back = (SUBTITLE_LOOKBACK_SECS / vtb) as i64;
-        let v = self.info.video.unwrap_or(0);
-        if start - back <= tl.origin() || self.src.seek(v, start - back).is_err() {
-            self.rewind();
-        }
-        let s = &self.info.streams[stream];
-        let stb = s.time_base.as_f64();
-        let origin = tl.origin() as f64 * vtb;
-        // Subtitle packets are sparse: stop once the video is well past the segment.
-        let stop = end + (2.0 / vtb) as i64;
+        let origin = tl.origin() as f64 * tl.time_base.as_f64();
+        let stb = self.info.streams[stream].time_base.as_f64();
         let mut cues = Vec::new();
-        while let Some(p) = self.src.read()? {
+        for p in self.sparse_packets(n, stream)? {
             let Some(t) = p.time() else { continue };
-            if p.stream == v && t > stop {
-                break;
-            }
-            if p.stream != stream {
-                continue;
-            }
             let text = subtitle::packet_text(format, p.data());
             let start = t as f64 * stb - origin;
             let dur = if p.duration > 0 {
@@ -93,5 +78,51 @@ impl Segmenter<'_> {
             }
         }
         Ok(cues)
+    }
+
+    /// The pictures of bitmap subtitle stream `stream` that may be on screen in segment `n`,
+    /// decoded, with times on the video's clock: what a burned-in rung draws.
+    pub(super) fn bitmap_cues(&mut self, n: usize, stream: usize) -> Result<Vec<BitmapCue>> {
+        let packets = self.sparse_packets(n, stream)?;
+        let params = self.params(stream)?;
+        let s = &self.info.streams[stream];
+        let v = self
+            .info
+            .video_stream()
+            .ok_or_else(|| Error::NoSuch("no video".into()))?;
+        let events = crate::media::subpicture::bitmap_events(
+            &params,
+            &packets,
+            s.time_base,
+            v.time_base,
+            (v.width, v.height),
+        )?;
+        Ok(crate::overlay::cues(events))
+    }
+
+    /// The packets of a sparse (subtitle) stream that may be shown in segment `n`: from
+    /// [`SUBTITLE_LOOKBACK_SECS`] before the segment to its end.
+    fn sparse_packets(&mut self, n: usize, stream: usize) -> Result<Vec<Packet>> {
+        let tl = &self.pres.timeline;
+        let (start, end) = tl.span(n).expect("checked");
+        let vtb = tl.time_base.as_f64();
+        let back = (SUBTITLE_LOOKBACK_SECS / vtb) as i64;
+        let v = self.info.video.unwrap_or(0);
+        if start - back <= tl.origin() || self.src.seek(v, start - back).is_err() {
+            self.rewind();
+        }
+        // Subtitle packets are sparse: stop once the video is well past the segment.
+        let stop = end + (2.0 / vtb) as i64;
+        let mut out = Vec::new();
+        while let Some(p) = self.src.read()? {
+            let Some(t) = p.time() else { continue };
+            if p.stream == v && t > stop {
+                break;
+            }
+            if p.stream == stream {
+                out.push(p);
+            }
+        }
+        Ok(out)
     }
 }

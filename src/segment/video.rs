@@ -135,6 +135,10 @@ impl Segmenter<'_> {
         n: usize,
         target: VideoTarget,
     ) -> Result<(Vec<u8>, Vec<u8>)> {
+        let overlay = match r.burn {
+            Some(sub) => self.bitmap_cues(n, sub)?,
+            None => Vec::new(),
+        };
         let (packets, _) = self.video_packets(r.stream, n, Cut::Decode)?;
         let s = &self.info.streams[r.stream];
         let tl = &self.pres.timeline;
@@ -156,6 +160,7 @@ impl Segmenter<'_> {
                 time_base: s.time_base,
                 frame_rate: s.frame_rate,
                 rotation: s.rotation,
+                overlay: &overlay,
             },
             &|done, total| {
                 if let Some(p) = &self.progress {

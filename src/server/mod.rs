@@ -255,6 +255,7 @@ impl State {
             Route::Show(id) => self.show(id),
             Route::Artwork(id, which) => self.artwork(id, which),
             Route::Master(id) => self.master(id),
+            Route::BurnedMaster(id, sub) => self.burned_master(id, sub),
             Route::Rendition {
                 video,
                 rendition,

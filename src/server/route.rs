@@ -31,6 +31,9 @@ pub enum Route {
     Artwork(i64, Artwork),
     /// `GET /api/v1/video/ID/master.m3u8`.
     Master(i64),
+    /// `GET /api/v1/video/ID/master-burn-STREAM.m3u8`: bitmap subtitle stream STREAM burned in
+    /// ([`crate::hls::burned_master_name`]).
+    BurnedMaster(i64, usize),
     /// `GET /api/v1/video/ID/RENDITION/[VERSION/]FILE`: a media playlist or a segment.
     Rendition {
         /// Video id.
@@ -177,6 +180,15 @@ impl Route {
                 let video = id(v, "video")?;
                 match rest {
                     ["master.m3u8"] => Route::Master(video),
+                    [name] if name.starts_with("master-burn-") => Route::BurnedMaster(
+                        video,
+                        name.strip_prefix("master-burn-")
+                            .and_then(|n| n.strip_suffix(".m3u8"))
+                            .and_then(|n| n.parse().ok())
+                            .ok_or_else(|| {
+                                ApiError::new(404, format!("no {name} for video {video}"))
+                            })?,
+                    ),
                     [rendition, name] => Route::Rendition {
                         video,
                         rendition: (*rendition).to_owned(),
@@ -223,6 +235,7 @@ impl Route {
             Route::Show(id) => Route::Show(show(id)),
             Route::Artwork(id, which) => Route::Artwork(show(id), which),
             Route::Master(id) => Route::Master(video(id)),
+            Route::BurnedMaster(id, sub) => Route::BurnedMaster(video(id), sub),
             Route::Rendition {
                 video: id,
                 rendition,
@@ -249,7 +262,9 @@ impl Route {
     /// per-video token may open.
     pub fn video(&self) -> Option<i64> {
         match self {
-            Route::Master(id) | Route::Rendition { video: id, .. } => Some(*id),
+            Route::Master(id) | Route::BurnedMaster(id, _) | Route::Rendition { video: id, .. } => {
+                Some(*id)
+            }
             _ => None,
         }
     }
@@ -308,6 +323,12 @@ mod tests {
             ),
             ("GET", "/api/v1/shows/7/poster", Err(404)),
             ("GET", "/api/v1/video/3/master.m3u8", Ok(Route::Master(3))),
+            (
+                "GET",
+                "/api/v1/video/3/master-burn-4.m3u8",
+                Ok(Route::BurnedMaster(3, 4)),
+            ),
+            ("GET", "/api/v1/video/3/master-burn-x.m3u8", Err(404)),
             ("GET", "/api/v1/video/abc/master.m3u8", Err(400)),
             (
                 "GET",

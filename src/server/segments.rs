@@ -177,6 +177,17 @@ impl State {
         )))
     }
 
+    /// `GET /api/v1/video/ID/master-burn-STREAM.m3u8`.
+    pub(super) fn burned_master(&self, id: i64, stream: usize) -> ApiResult {
+        let query = self.uri_query(id);
+        let loaded = self.load(id)?;
+        Ok(Reply::playlist(hls::burned_master_playlist_with(
+            &loaded.pres,
+            stream,
+            &query,
+        )?))
+    }
+
     /// What playlists of a video append to each URI they name: its per-video token when the
     /// server has a token (so a player given only the master URL can fetch the rest), else
     /// nothing.

@@ -8,6 +8,7 @@ use crate::error::Result;
 use crate::ladder::VideoTarget;
 use crate::media::hw::HwFrames;
 use crate::media::{CodecParams, Packet};
+use crate::overlay::{Chroma, Layer, Matrix};
 use crate::rational::Rational;
 
 /// How a transcoded video segment is encoded: encoder, rung, time base and frame rate of the
@@ -25,6 +26,9 @@ pub struct EncodeSpec<'a> {
     /// Degrees clockwise the source's display matrix turns its pictures: the rung turns them
     /// so they stand upright.
     pub rotation: u16,
+    /// Bitmap subtitles drawn into the pictures they are on screen for (times in
+    /// `time_base`), after scaling: burned in.
+    pub overlay: &'a [crate::overlay::BitmapCue],
 }
 
 /// The filter graph a segment's decoded frames go through before the scaler
@@ -153,6 +157,9 @@ pub fn transcode_video(
     let mut scaler: Option<ff::software::scaling::Context> = None;
     let mut out = Vec::new();
     let mut decoded = ff::frame::Video::empty();
+    // Each subtitle picture is scaled to the rung once, when first shown.
+    let mut layers: Vec<(&crate::overlay::BitmapCue, Option<Option<Layer>>)> =
+        out_spec.overlay.iter().map(|c| (c, None)).collect();
 
     let mut encode = |frame: &ff::frame::Video,
                       enc: &mut ff::encoder::Video,
@@ -183,6 +190,14 @@ pub fn transcode_video(
         let mut scaled = ff::frame::Video::empty();
         sws.run(frame, &mut scaled)
             .map_err(ff_err("scaling a frame"))?;
+        for (cue, layer) in layers.iter_mut() {
+            if cue.shows_at(pts) {
+                let layer = layer.get_or_insert_with(|| Layer::of(cue, (width, height)));
+                if let Some(l) = layer {
+                    burn(l, &mut scaled, Matrix::for_height(cue.canvas.1))?;
+                }
+            }
+        }
         if target.picture.is_some() {
             scaled = boxed(&scaled, target.width, target.height)?;
         }
@@ -298,6 +313,24 @@ fn planes(format: ff::format::Pixel) -> Result<&'static [(usize, u32, u32, u8)]>
             reason: format!("can't box or blank {other:?} pictures (yuv420p or nv12 only)"),
         }),
     }
+}
+
+/// Blends a subtitle layer into a scaled picture of one of the [`planes`] formats.
+fn burn(layer: &Layer, frame: &mut ff::frame::Video, m: Matrix) -> Result<()> {
+    let nv12 = frame.format() == ff::format::Pixel::NV12;
+    planes(frame.format())?;
+    let stride = frame.stride(0);
+    layer.blend_luma(frame.data_mut(0), stride, m);
+    let stride = frame.stride(1);
+    if nv12 {
+        layer.blend_chroma(frame.data_mut(1), stride, 2, Chroma::Cb, m);
+        layer.blend_chroma(&mut frame.data_mut(1)[1..], stride, 2, Chroma::Cr, m);
+    } else {
+        layer.blend_chroma(frame.data_mut(1), stride, 1, Chroma::Cb, m);
+        let stride = frame.stride(2);
+        layer.blend_chroma(frame.data_mut(2), stride, 1, Chroma::Cr, m);
+    }
+    Ok(())
 }
 
 /// A black picture of `format`.
