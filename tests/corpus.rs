@@ -257,3 +257,156 @@ fn handbrakes_x265_mkv_with_open_gops_plays_every_frame() {
 fn a_vp9_webm_plays_every_frame() {
     plays_every_frame_once_in_order(&corpus("vp9.webm"));
 }
+
+/// The cue box's row through its bars (y 264 of a 640x360 picture), and the box itself (x 200
+/// to 440, y 240 to 288), as tests/corpus/sup.py draws it.
+const BOX: (u32, u32, u32, u32) = (200, 240, 240, 48);
+
+/// Each frame's box at 640x360 in grey (frame number, pixels), in the order shown.
+fn boxes(file: &Path) -> Vec<(u32, Vec<u8>)> {
+    let (x, y, w, h) = BOX;
+    let out = run(Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(file)
+        .args(["-map", "0:v:0", "-fps_mode", "passthrough", "-vf"])
+        .arg(format!("scale=640:360,crop={w}:{h}:{x}:{y},format=gray"))
+        .args(["-f", "rawvideo", "-"]));
+    assert!(
+        out.status.success(),
+        "ffmpeg could not decode {}",
+        file.display()
+    );
+    let numbers = frame_numbers(file);
+    let frames: Vec<Vec<u8>> = out
+        .stdout
+        .chunks((w * h) as usize)
+        .map(<[u8]>::to_vec)
+        .collect();
+    assert_eq!(numbers.len(), frames.len(), "{}", file.display());
+    numbers.into_iter().zip(frames).collect()
+}
+
+/// The number of black bars across the middle of a box sup.py drew (cue k has k), or `None`
+/// where the row is not the box's white and black.
+fn bars(pixels: &[u8]) -> Option<usize> {
+    let (_, _, w, h) = BOX;
+    let row = &pixels[(h / 2 * w) as usize..(h / 2 * w + w) as usize];
+    // Inside the 4-pixel outline, with a pixel's grace for the scaler's edges.
+    let inside = &row[6..row.len() - 6];
+    let clear = inside.iter().filter(|&&p| p > 200 || p < 50).count();
+    if clear * 10 < inside.len() * 9 {
+        return None;
+    }
+    let dark: Vec<bool> = inside.iter().map(|&p| p < 128).collect();
+    Some(dark.windows(2).filter(|w| !w[0] && w[1]).count() + usize::from(dark[0]))
+}
+
+/// Burns a corpus file's bitmap subtitle track into its smallest rung, every segment made by
+/// its own `haema segment` process from the last to the first, and judges each frame: inside a
+/// cue's time, the box of that cue (its number of bars) over the picture; outside every cue,
+/// the source's picture (no subtitle pixel).
+fn bitmap_subtitles_are_drawn_during_their_cues_only(name: &str) {
+    let file = corpus(name);
+    let facts: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(file.with_extension(format!(
+            "{}.json",
+            file.extension().unwrap().to_str().unwrap()
+        )))
+        .unwrap(),
+    )
+    .unwrap();
+    let fps = facts["clock_fps"].as_f64().unwrap();
+    let cues: Vec<(f64, f64)> = facts["cues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c[0].as_f64().unwrap(), c[1].as_f64().unwrap()))
+        .collect();
+    let plan: serde_json::Value = serde_json::from_slice(&common::haema_ok(&[
+        "probe".as_ref(),
+        "--json".as_ref(),
+        file.as_os_str(),
+    ]))
+    .unwrap();
+    let burned: Vec<&str> = plan["plan"]["renditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| !r["burn"].is_null())
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    let rung = *burned.last().expect("a rung with the subtitles burned in");
+    let count = plan["plan"]["segments"].as_u64().unwrap_or(0) as usize;
+    assert!(count > 1, "{name}: {plan}");
+    let mut segments: Vec<Vec<u8>> = (0..count)
+        .rev()
+        .map(|n| {
+            common::haema_ok(&[
+                "segment".as_ref(),
+                file.as_os_str(),
+                n.to_string().as_ref(),
+                "-r".as_ref(),
+                rung.as_ref(),
+            ])
+        })
+        .collect();
+    segments.reverse();
+    let init = common::haema_ok(&[
+        "segment".as_ref(),
+        file.as_os_str(),
+        "init".as_ref(),
+        "-r".as_ref(),
+        rung.as_ref(),
+    ]);
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let joined = scratch.path().join("burned.mp4");
+    std::fs::write(&joined, [vec![init], segments].concat().concat()).unwrap();
+    let warnings = ffmpeg_warnings(&joined, &[]);
+    assert!(warnings.is_empty(), "{rung} of {name}: {warnings}");
+
+    let source: std::collections::HashMap<u32, Vec<u8>> = boxes(&file).into_iter().collect();
+    let shown = boxes(&joined);
+    assert_eq!(shown.len(), source.len(), "{rung} of {name}: every frame");
+    let mut wrong = Vec::new();
+    for (n, pixels) in &shown {
+        let t = f64::from(*n) / fps;
+        let cue = cues.iter().position(|(s, e)| *s <= t && t < *e);
+        let diff = pixels
+            .iter()
+            .zip(&source[n])
+            .map(|(a, b)| u64::from(a.abs_diff(*b)))
+            .sum::<u64>() as f64
+            / pixels.len() as f64;
+        let ok = match cue {
+            Some(k) => bars(pixels) == Some(k + 1) && diff > 40.0,
+            None => diff < 12.0,
+        };
+        if !ok {
+            wrong.push(format!(
+                "frame {n} ({t:.3} s, cue {cue:?}): bars {:?}, differs from the source by {diff:.1}",
+                bars(pixels)
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{rung} of {name}: {} frames wrong:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn blu_ray_pgs_subtitles_are_burned_in_during_their_cues_only() {
+    bitmap_subtitles_are_drawn_during_their_cues_only("pgs.mkv");
+}
+
+#[test]
+fn dvd_vobsub_subtitles_are_burned_in_during_their_cues_only() {
+    bitmap_subtitles_are_drawn_during_their_cues_only("vobsub.mkv");
+}
+
+#[test]
+fn dvb_subtitles_of_a_recording_are_burned_in_during_their_cues_only() {
+    bitmap_subtitles_are_drawn_during_their_cues_only("dvbsub.ts");
+}

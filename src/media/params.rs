@@ -121,7 +121,15 @@ pub(super) fn stream_params(st: &ff::format::stream::Stream) -> StreamParams {
         extradata,
         rotation: if kind == Kind::Video { rotation(st) } else { 0 },
         sample_aspect: {
-            let a = par.sample_aspect_ratio;
+            // The container's (Matroska DisplayWidth/Height, MP4 pasp) where it says one, else
+            // the codec's, as av_guess_sample_aspect_ratio prefers.
+            // SAFETY: reading a field of the stream the context owns.
+            let container = unsafe { (*st.as_ptr()).sample_aspect_ratio };
+            let a = if container.num > 0 && container.den > 0 {
+                container
+            } else {
+                par.sample_aspect_ratio
+            };
             (kind == Kind::Video && a.num > 0 && a.den > 0 && a.num != a.den)
                 .then(|| Rational::new(i64::from(a.num), i64::from(a.den)))
         },
