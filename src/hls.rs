@@ -462,6 +462,60 @@ original/stream.m3u8
         assert!(media_playlist(&p, &p.renditions[1]).contains("#EXT-X-INDEPENDENT-SEGMENTS"));
     }
 
+    /// A bitmap subtitle track: named in the file's master (EXT-X-SESSION-DATA), its rungs
+    /// only in its own master, where they are the only video and no text subtitles are
+    /// offered beside the drawn ones.
+    #[test]
+    fn a_bitmap_track_is_named_in_the_master_and_its_burned_rungs_are_its_own_masters() {
+        let mut p = presentation();
+        p.renditions.push(Rendition {
+            id: "h264-360p-burn-5".into(),
+            method: Method::Video(rung_360p()),
+            burn: Some(5),
+            ..rendition(
+                "h264-360p-burn-5",
+                Kind::Video,
+                "avc1.64001e",
+                "und",
+                None,
+                false,
+            )
+        });
+        p.renditions.push(rendition(
+            "subs-4-eng",
+            Kind::Subtitle,
+            "wvtt",
+            "eng",
+            Some("subs"),
+            false,
+        ));
+        p.burn_ins.push(crate::plan::BurnIn {
+            stream: 5,
+            name: "English \"SDH\" (PGS)".into(),
+            language: "eng".into(),
+            forced: false,
+        });
+        let master = master_playlist(&p);
+        assert!(master.contains(
+            "#EXT-X-SESSION-DATA:DATA-ID=\"net.haema.burn-in.5\",VALUE=\"English 'SDH' (PGS)\",LANGUAGE=\"eng\"\n"
+        ), "{master}");
+        assert!(!master.contains("burn-5/"), "{master}");
+        let burned = burned_master_playlist_with(&p, 5, "?vt=x").unwrap();
+        let variants: Vec<&str> = burned.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(
+            variants,
+            vec!["h264-360p-burn-5/stream.m3u8?vt=x"; 2],
+            "one per audio group: {burned}"
+        );
+        assert!(!burned.contains("TYPE=SUBTITLES") && !burned.contains("SUBTITLES=\""));
+        assert!(burned.contains("#EXT-X-INDEPENDENT-SEGMENTS"));
+        assert_eq!(burned_master_name(5), "master-burn-5.m3u8");
+        assert!(
+            burned_master_playlist_with(&p, 4, "").is_err(),
+            "a text track"
+        );
+    }
+
     #[test]
     fn open_gop_h264_original_gives_way_to_its_idr_rung_in_the_master() {
         let mut p = presentation();

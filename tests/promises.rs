@@ -248,12 +248,14 @@ fn the_web_page_works_behind_a_token_given_in_its_address() {
     assert!((11.5..14.0).contains(&resumed), "{r}");
 }
 
-/// Bitmap subtitles (PGS, VobSub) can't become WebVTT: they are listed as not offered, and
-/// everything else of the file plays. ffmpeg can't write a bitmap subtitle stream from
-/// nothing, so a Matroska file's text track is relabelled: its CodecID `S_TEXT/UTF8` becomes
-/// `S_HDMV/PGS` or `S_VOBSUB`, padded with zeros to the same length (EBML strings may be).
+/// Bitmap subtitles (PGS, VobSub) can't become WebVTT: they are offered burned in, in their
+/// own master, and a track whose bytes are not the bitmaps they claim to be never costs the
+/// picture: its burned rung shows every frame, and the file's own master plays as before. A
+/// Matroska file's text track is relabelled to make such a track: its CodecID `S_TEXT/UTF8`
+/// becomes `S_HDMV/PGS` or `S_VOBSUB`, padded with zeros to the same length (EBML strings may
+/// be). (tests/corpus.rs judges real PGS, VobSub and DVB tracks burned in.)
 #[test]
-fn bitmap_subtitles_are_listed_as_not_offered_and_the_rest_plays() {
+fn damaged_bitmap_subtitles_are_offered_burned_in_and_never_cost_the_picture() {
     let dir = tempfile::tempdir().unwrap();
     let srt = dir.path().join("cues.srt");
     std::fs::write(&srt, "1\n00:00:01,000 --> 00:00:02,000\nhello\n").unwrap();
@@ -274,15 +276,36 @@ fn bitmap_subtitles_are_listed_as_not_offered_and_the_rest_plays() {
         std::fs::write(&file, relabelled).unwrap();
         assert_eq!(ffprobe_streams(&file)["streams"][1]["codec_name"], name);
         let probe = String::from_utf8(haema_ok(&["probe".as_ref(), file.as_os_str()])).unwrap();
-        assert!(
-            probe.contains(&format!(
-                "not offered: stream #1: {name} is a bitmap subtitle format"
-            )),
-            "{probe}"
-        );
+        assert!(probe.contains("h264-360p-burn-1"), "{probe}");
         let t = tree(&file);
         let master = std::fs::read_to_string(t.path().join("master.m3u8")).unwrap();
         assert!(!master.contains("SUBTITLES"), "{master}");
+        assert!(
+            master.contains("#EXT-X-SESSION-DATA:DATA-ID=\"net.haema.burn-in.1\""),
+            "{master}"
+        );
         assert_rendition_shows_every_frame(t.path(), "original", 144);
+        // Not in the tree (made on request): made here beside it, on the same timeline.
+        let burned = t.path().join("h264-360p-burn-1");
+        std::fs::create_dir_all(&burned).unwrap();
+        std::fs::copy(
+            t.path().join("original/stream.m3u8"),
+            burned.join("stream.m3u8"),
+        )
+        .unwrap();
+        let segments = segment_count(t.path(), "original");
+        for (seg, out) in std::iter::once(("init".to_owned(), "init.mp4".to_owned()))
+            .chain((0..segments).map(|n| (n.to_string(), format!("{n}.m4s"))))
+        {
+            let bytes = haema_ok(&[
+                "segment".as_ref(),
+                file.as_os_str(),
+                seg.as_ref(),
+                "-r".as_ref(),
+                "h264-360p-burn-1".as_ref(),
+            ]);
+            std::fs::write(burned.join(out), bytes).unwrap();
+        }
+        assert_rendition_shows_every_frame(t.path(), "h264-360p-burn-1", 144);
     }
 }
