@@ -290,7 +290,7 @@ fn weights(
             let taps = (lo..hi)
                 .filter_map(|i| {
                     let cover = b.min(i as f64 + 1.0) - a.max(i as f64);
-                    (cover > 0.0).then(|| (i, (cover * scale) as f32))
+                    (cover > 0.0).then_some((i, (cover * scale) as f32))
                 })
                 .collect();
             (d, taps)

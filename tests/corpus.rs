@@ -11,7 +11,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::corpus::{corpus, joined, offered_videos};
+use common::corpus::{corpus, cue_bars, joined, offered_videos};
 use common::{ffmpeg_warnings, frame_numbers, run, tree};
 
 /// Makes the tree of `file` and checks every variant its master offers: decodes without a
@@ -262,6 +262,12 @@ fn a_vp9_webm_plays_every_frame() {
 /// to 440, y 240 to 288), as tests/corpus/sup.py draws it.
 const BOX: (u32, u32, u32, u32) = (200, 240, 240, 48);
 
+/// The bar count of a box's middle row ([`cue_bars`]).
+fn bars(pixels: &[u8]) -> Option<usize> {
+    let (_, _, w, h) = BOX;
+    cue_bars(&pixels[(h / 2 * w) as usize..(h / 2 * w + w) as usize])
+}
+
 /// Each frame's box at 640x360 in grey (frame number, pixels), in the order shown.
 fn boxes(file: &Path) -> Vec<(u32, Vec<u8>)> {
     let (x, y, w, h) = BOX;
@@ -284,21 +290,6 @@ fn boxes(file: &Path) -> Vec<(u32, Vec<u8>)> {
         .collect();
     assert_eq!(numbers.len(), frames.len(), "{}", file.display());
     numbers.into_iter().zip(frames).collect()
-}
-
-/// The number of black bars across the middle of a box sup.py drew (cue k has k), or `None`
-/// where the row is not the box's white and black.
-fn bars(pixels: &[u8]) -> Option<usize> {
-    let (_, _, w, h) = BOX;
-    let row = &pixels[(h / 2 * w) as usize..(h / 2 * w + w) as usize];
-    // Inside the 4-pixel outline, with a pixel's grace for the scaler's edges.
-    let inside = &row[6..row.len() - 6];
-    let clear = inside.iter().filter(|&&p| p > 200 || p < 50).count();
-    if clear * 10 < inside.len() * 9 {
-        return None;
-    }
-    let dark: Vec<bool> = inside.iter().map(|&p| p < 128).collect();
-    Some(dark.windows(2).filter(|w| !w[0] && w[1]).count() + usize::from(dark[0]))
 }
 
 /// Burns a corpus file's bitmap subtitle track into its smallest rung, every segment made by

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::corpus::{corpus, USED};
+use common::corpus::{corpus, cue_bars, USED};
 use common::server::{temp_db, Server};
 use common::{browser_report, ffprobe_video_csv, frame_numbers, frame_times, http};
 
@@ -244,4 +244,40 @@ fn clock_errors_allow_each_point_one_frame_off_the_same_way() {
     assert!(check([1, 8, 8], false).is_some());
     assert_eq!(check([1, 8, 8], true), None);
     assert!(check([1, 9, 8], true).is_some());
+}
+
+/// A Blu-ray rip's PGS track in Haema's own web page: offered in the subtitle menu, and once
+/// chosen the picture has it drawn in during its cue (cue 1, one bar, 2 to 4 s) and not
+/// outside it.
+#[test]
+fn the_web_page_burns_in_a_blu_ray_rips_pgs_subtitles_when_they_are_chosen() {
+    let lib = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
+    let file = corpus("pgs.mkv");
+    let to = lib.path().join("Subtitled.mkv");
+    if std::fs::hard_link(&file, &to).is_err() {
+        std::fs::copy(&file, &to).expect("copy into the library");
+    }
+    let (_d, db) = temp_db();
+    let s = Server::launch(&db, lib.path(), 0, &[], None, 1);
+    let base = format!("http://{}", s.addr);
+    let args = [base.as_str(), "Subtitled", "3.0", "6.0"];
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    let r = browser_report("burn.mjs", &args);
+    assert_eq!(r["ok"], true, "{r}\n{}", s.trouble());
+    assert_eq!(r["selected"], "English (PGS) (burned in)", "{r}");
+    let row = |k: &str| -> Vec<u8> {
+        r[k]["row"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as u8)
+            .collect()
+    };
+    // The frames shown are of cue 1's time (frames 48 to 95 at 24 fps) and of no cue's (4 to
+    // 8 s): the player's clock starts where the file's first stream does, a few frames off.
+    let frame = |k: &str| r[k]["frame"].as_i64().unwrap();
+    assert!((48..96).contains(&frame("in_cue")), "{r}");
+    assert!((96..192).contains(&frame("outside")), "{r}");
+    assert_eq!(cue_bars(&row("in_cue")), Some(1), "{r}");
+    assert_eq!(cue_bars(&row("outside")), None, "{r}");
 }

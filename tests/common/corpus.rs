@@ -67,3 +67,17 @@ pub fn joined(tree: &Path, rendition: &str, dir: &Path) -> PathBuf {
     std::fs::write(&path, super::concatenated(tree, rendition)).expect("write");
     path
 }
+
+/// The number of black bars across the middle row of a cue box tests/corpus/sup.py drew (x
+/// 200 to 440 at y 264 of the picture at 640x360, grey): cue k has k. `None` where the row is
+/// not the box's white and black (no subtitle there).
+pub fn cue_bars(row: &[u8]) -> Option<usize> {
+    // Inside the 4-pixel outline, with a pixel's grace for the scaler's edges.
+    let inside = &row[6..row.len() - 6];
+    let clear = inside.iter().filter(|&&p| !(50..=200).contains(&p)).count();
+    if clear * 10 < inside.len() * 9 {
+        return None;
+    }
+    let dark: Vec<bool> = inside.iter().map(|&p| p < 128).collect();
+    Some(dark.windows(2).filter(|w| !w[0] && w[1]).count() + usize::from(dark[0]))
+}
