@@ -363,6 +363,7 @@ mod tests {
             hidden_start: false,
             video_range: VideoRange::Sdr,
             burn_ins: vec![],
+            forced_burn: None,
         }
     }
 

@@ -11,8 +11,8 @@
 //! ```
 //!
 //! [`media`] is the only module that touches FFmpeg (or holds `unsafe` code); [`rational`],
-//! [`stream`], [`ladder`], [`timeline`], [`plan`], [`hls`], [`codecs`], [`subtitle`] and [`mp4`]
-//! are pure and tested on plain data. `docs/architecture.md` is the map.
+//! [`stream`], [`ladder`], [`timeline`], [`plan`], [`hls`], [`codecs`], [`subtitle`],
+//! [`overlay`] and [`mp4`] are pure and tested on plain data. `docs/architecture.md` is the map.
 
 pub mod bench;
 pub mod channel;

@@ -16,8 +16,8 @@ use crate::stream::{Kind, VideoRange};
 use crate::subtitle::Format as SubFormat;
 use crate::timeline::Timeline;
 use renditions::{
-    audio_renditions, burn_ins, burned_renditions, rung_rendition, subtitle_renditions,
-    video_renditions, Bitrates, Streams,
+    audio_renditions, burn_ins, burned_renditions, forced_burn, rung_rendition,
+    subtitle_renditions, video_renditions, Bitrates, Streams,
 };
 
 /// Default target segment duration, seconds.
@@ -162,6 +162,10 @@ pub struct Presentation {
     pub video_range: VideoRange,
     /// Bitmap subtitle tracks, each with its own rungs ([`Rendition::burn`]).
     pub burn_ins: Vec<BurnIn>,
+    /// A forced bitmap subtitle track in the default audio's language (foreign dialogue and
+    /// signs its viewers need): the master offers its burned rungs as the video, as Jellyfin and
+    /// Plex burn forced subtitles in by default.
+    pub forced_burn: Option<usize>,
 }
 
 impl Presentation {
@@ -272,10 +276,18 @@ impl Presentation {
     /// So players get the source-size rung (IDR at every boundary) in its place; the copy
     /// stays at its own media playlist for clients that play it from the start. The same
     /// goes for a copy whose presentation starts mid-GOP ([`Presentation::hidden_start`]).
+    /// Where forced bitmap subtitles must be drawn ([`Presentation::forced_burn`]), the rungs
+    /// with them drawn in are offered instead of all of these: no copy can show them.
     pub fn offered_videos(&self) -> impl Iterator<Item = &Rendition> {
         let drop_copy = (!self.independent && self.video_codec_is("avc1")) || self.hidden_start;
-        self.videos()
-            .filter(move |r| !drop_copy || r.method.is_transcode())
+        let forced = self.forced_burn;
+        self.renditions.iter().filter(move |r| {
+            r.kind == Kind::Video
+                && match forced {
+                    Some(f) => r.burn == Some(f),
+                    None => r.burn.is_none() && (!drop_copy || r.method.is_transcode()),
+                }
+        })
     }
 
     /// Whether the original's CODECS string starts with `prefix` (`avc1`, `hvc1`...).
@@ -359,6 +371,7 @@ pub fn plan_for(info: &MediaInfo, segment_secs: f64, rungs: RungCodec) -> Result
     renditions.extend(audio_renditions(&streams.audio, &rates));
     renditions.extend(subtitle_renditions(info, vs, &streams.subtitles));
     let burn_ins = burn_ins(&streams.bitmaps);
+    let forced_burn = forced_burn(&burn_ins, &streams.audio);
     for b in &burn_ins {
         renditions.extend(burned_renditions(vs, rungs, b.stream));
     }
@@ -373,6 +386,7 @@ pub fn plan_for(info: &MediaInfo, segment_secs: f64, rungs: RungCodec) -> Result
         frame_rate: vs.frame_rate.map(|r| r.as_f64()),
         video_range: vs.video_range(),
         burn_ins,
+        forced_burn,
     })
 }
 
@@ -395,6 +409,62 @@ pub fn audio_groups(p: &Presentation) -> Vec<(String, Vec<&Rendition>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A fixture with a PGS track added to its probe: `forced`, in `language`.
+    fn with_pgs(forced: bool, language: &str) -> (MediaInfo, usize) {
+        let path = crate::fixture_files(&["mkv"]).remove(0);
+        let mut info = crate::probe::probe_with(&path, crate::probe::Depth::Segments).unwrap();
+        let audio = info
+            .streams
+            .iter()
+            .position(|s| s.kind == Kind::Audio)
+            .unwrap();
+        let mut pgs = info.streams[audio].clone();
+        pgs.index = info.streams.len();
+        pgs.kind = Kind::Subtitle;
+        pgs.codec = "hdmv_pgs_subtitle".into();
+        pgs.forced = forced;
+        pgs.default = false;
+        pgs.language = Some(language.into());
+        let spoken = info.streams[audio].language.clone();
+        for s in info.streams.iter_mut().filter(|s| s.kind == Kind::Audio) {
+            s.language = spoken.clone().or(Some("eng".into()));
+        }
+        info.streams.push(pgs);
+        let n = info.streams.len() - 1;
+        (info, n)
+    }
+
+    /// A bitmap track gets rungs with it drawn in, apart from the master's variants; a forced
+    /// one in the spoken language takes the variants' place (no copy can show it), and one in
+    /// another language does not.
+    #[test]
+    fn forced_bitmap_subtitles_in_the_spoken_language_are_burned_into_every_offered_variant() {
+        let (info, pgs) = with_pgs(false, "eng");
+        let p = plan(&info, 4.0).unwrap();
+        assert_eq!(p.burn_ins.len(), 1);
+        assert!(
+            p.burned(pgs).next().is_some(),
+            "the source-size rung at least"
+        );
+        assert!(p.offered_videos().all(|r| r.burn.is_none()));
+        assert!(p.offered_videos().any(|r| r.method == Method::Copy));
+        assert!(p.skipped.iter().all(|s| s.stream != pgs));
+
+        let spoken = info.streams.iter().find(|s| s.kind == Kind::Audio).unwrap();
+        let spoken = spoken.language.clone().unwrap();
+        let (info, pgs) = with_pgs(true, &spoken);
+        let p = plan(&info, 4.0).unwrap();
+        assert_eq!(p.forced_burn, Some(pgs));
+        let offered: Vec<&str> = p.offered_videos().map(|r| r.id.as_str()).collect();
+        let burned: Vec<&str> = p.burned(pgs).map(|r| r.id.as_str()).collect();
+        assert_eq!(offered, burned);
+        assert!(p.burn_ins[0].name.ends_with("(forced)"), "{:?}", p.burn_ins);
+
+        let (info, _) = with_pgs(true, "jpn");
+        let p = plan(&info, 4.0).unwrap();
+        assert_eq!(p.forced_burn, None);
+    }
 
     /// What a rung channel airs of a file's sound: AAC-LC stereo at 48 kHz whatever the
     /// track, added beside the on-demand renditions and named for what it does; a rendition

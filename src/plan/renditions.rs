@@ -386,6 +386,18 @@ pub(super) fn burn_ins(bitmaps: &[&StreamParams]) -> Vec<super::BurnIn> {
         .collect()
 }
 
+/// The forced bitmap track the default audio needs: flagged forced, and in the default audio
+/// track's language where both say one (an untagged one is taken at the file's word).
+pub(super) fn forced_burn(burn_ins: &[super::BurnIn], audio: &[&StreamParams]) -> Option<usize> {
+    let default_audio = audio.iter().find(|s| s.default).or(audio.first());
+    let spoken =
+        default_audio.map_or_else(|| "und".into(), |s| language_tag(s.language.as_deref()));
+    burn_ins
+        .iter()
+        .find(|b| b.forced && (b.language == spoken || b.language == "und" || spoken == "und"))
+        .map(|b| b.stream)
+}
+
 /// The rungs of bitmap subtitle stream `sub` burned in: the video's own size, then the
 /// ladder's rungs beneath it (`h264-720p-burn-3`). Every picture is drawn into, so there is no
 /// copy among them.
