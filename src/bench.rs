@@ -117,32 +117,61 @@ fn on_path(tool: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// The segments a row's runs cut (run `runs` is the warm-up), with their starts and lengths
+/// as the ffmpeg peer is told them, and the mean media seconds of the measured runs.
+struct Cuts {
+    segments: Vec<usize>,
+    starts: Vec<String>,
+    lengths: Vec<String>,
+    media_secs: Option<f64>,
+}
+
+impl Cuts {
+    /// Scattered segments of `tl` (`origin`: the first keyframe's time in the file, seconds).
+    fn of(tl: &crate::timeline::Timeline, origin: f64, runs: usize) -> Cuts {
+        let n = tl.len();
+        let segments: Vec<usize> = (0..=runs).map(|i| (i * 7919 + 13) % n).collect();
+        Cuts {
+            starts: segments
+                .iter()
+                .map(|&k| format!("{:.3}", origin + tl.start_secs(k)))
+                .collect(),
+            lengths: segments
+                .iter()
+                .map(|&k| format!("{:.3}", tl.duration_secs(k)))
+                .collect(),
+            media_secs: Some(
+                segments[..runs]
+                    .iter()
+                    .map(|&k| tl.duration_secs(k))
+                    .sum::<f64>()
+                    / runs as f64,
+            ),
+            segments,
+        }
+    }
+}
+
 /// Measures every row; `progress` is told what runs.
 pub fn run(opts: &Options, haema: &Path, progress: &dyn Fn(&str)) -> Result<Report> {
     let info = probe_with(&opts.file, Depth::Playlists)?;
     let pres = plan(&info, DEFAULT_SEGMENT_SECS)?;
     let file = opts.file.display().to_string();
     let exe = haema.display().to_string();
-    let n = pres.timeline.len();
     let runs = opts.runs.max(1);
-    // Scattered segments, as seeks would ask; each run's pair uses the same one.
-    let pick = move |i: usize| (i * 7919 + 13) % n;
     let origin = info.keyframes.pts[0] as f64 * info.keyframes.time_base.as_f64();
-    let start = |k: usize| format!("{:.3}", origin + pres.timeline.start_secs(k));
     let has_ffmpeg = on_path("ffmpeg");
     let has_ffprobe = on_path("ffprobe");
 
     type Cmd = Box<dyn Fn(usize) -> Vec<String>>;
     let strings = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<String>>();
-    // Run i of each row cuts segment pick(i); the ffmpeg peer cuts the same span (the
-    // segment's own start and duration, from the playlist: a long GOP makes a long segment)
-    // with `middle` as its codec arguments, into the same fragmented MP4.
-    let starts: Vec<String> = (0..=runs).map(|i| start(pick(i))).collect();
-    let lengths: Vec<String> = (0..=runs)
-        .map(|i| format!("{:.3}", pres.timeline.duration_secs(pick(i))))
-        .collect();
-    let ffmpeg_cut = |middle: Vec<String>| -> Option<Cmd> {
-        let (starts, lengths, file) = (starts.clone(), lengths.clone(), file.clone());
+    // Run i of each row cuts segment i of its `Cuts` (scattered, as seeks would ask; each run's
+    // pair uses the same one); the ffmpeg peer cuts the same span (the segment's own start
+    // and duration, from the playlist: a long GOP makes a long segment, but for a rung cut
+    // finer) with `middle` as its codec arguments, into the same fragmented MP4.
+    let keyframe_cuts = Cuts::of(&pres.timeline, origin, runs);
+    let ffmpeg_cut = |middle: Vec<String>, cuts: &Cuts| -> Option<Cmd> {
+        let (starts, lengths, file) = (cuts.starts.clone(), cuts.lengths.clone(), file.clone());
         has_ffmpeg.then(|| {
             Box::new(move |i: usize| {
                 let mut c = strings(&[
@@ -168,20 +197,14 @@ pub fn run(opts: &Options, haema: &Path, progress: &dyn Fn(&str)) -> Result<Repo
             }) as Cmd
         })
     };
-    let haema_segment = |extra: Vec<String>| -> Cmd {
-        let (exe, file) = (exe.clone(), file.clone());
+    let haema_segment = |extra: Vec<String>, cuts: &Cuts| -> Cmd {
+        let (exe, file, segments) = (exe.clone(), file.clone(), cuts.segments.clone());
         Box::new(move |i: usize| {
-            let mut c = strings(&[&exe, "segment", &file, &pick(i).to_string()]);
+            let mut c = strings(&[&exe, "segment", &file, &segments[i].to_string()]);
             c.extend(extra.iter().cloned());
             c
         })
     };
-    let media_secs = Some(
-        (0..runs)
-            .map(|i| pres.timeline.duration_secs(pick(i)))
-            .sum::<f64>()
-            / runs as f64,
-    );
 
     let mut rows: Vec<(String, Cmd, Option<Cmd>, Option<f64>)> = Vec::new();
     {
@@ -212,9 +235,9 @@ pub fn run(opts: &Options, haema: &Path, progress: &dyn Fn(&str)) -> Result<Repo
     }
     rows.push((
         "copy segment (video)".into(),
-        haema_segment(Vec::new()),
-        ffmpeg_cut(strings(&["-map", "0:v:0", "-c", "copy"])),
-        media_secs,
+        haema_segment(Vec::new(), &keyframe_cuts),
+        ffmpeg_cut(strings(&["-map", "0:v:0", "-c", "copy"]), &keyframe_cuts),
+        keyframe_cuts.media_secs,
     ));
     let rung = match &opts.rendition {
         Some(r) => Some(pres.rendition(r)?.clone()),
@@ -227,41 +250,43 @@ pub fn run(opts: &Options, haema: &Path, progress: &dyn Fn(&str)) -> Result<Repo
         let rate = format!("{}k", t.max_bitrate / 1000);
         let average = format!("{}k", t.bitrate() / 1000);
         let enc = opts.encoder.clone();
+        let cuts = Cuts::of(pres.timeline_of(&r), origin, runs);
         rows.push((
             format!("transcode {} ({enc})", r.id),
-            haema_segment(strings(&["-r", &r.id, "-e", &enc])),
-            ffmpeg_cut(strings(&[
-                "-map",
-                "0:v:0",
-                "-vf",
-                &format!("scale={}:{}", t.width, t.height),
-                "-c:v",
-                &enc,
-                "-preset",
-                "veryfast",
-                "-b:v",
-                &average,
-                "-maxrate",
-                &rate,
-                "-bufsize",
-                &rate,
-                "-bf",
-                "0",
-            ])),
-            media_secs,
+            haema_segment(strings(&["-r", &r.id, "-e", &enc]), &cuts),
+            ffmpeg_cut(
+                strings(&[
+                    "-map",
+                    "0:v:0",
+                    "-vf",
+                    &format!("scale={}:{}", t.width, t.height),
+                    "-c:v",
+                    &enc,
+                    "-preset",
+                    "veryfast",
+                    "-b:v",
+                    &average,
+                    "-maxrate",
+                    &rate,
+                    "-bufsize",
+                    &rate,
+                    "-bf",
+                    "0",
+                ]),
+                &cuts,
+            ),
+            cuts.media_secs,
         ));
     }
     if let Some(a) = pres.audio().find(|r| matches!(r.method, Method::Aac(_))) {
         rows.push((
             format!("aac segment {}", a.id),
-            haema_segment(strings(&["-r", &a.id])),
-            ffmpeg_cut(strings(&[
-                "-map",
-                &format!("0:{}", a.stream),
-                "-c:a",
-                "aac",
-            ])),
-            media_secs,
+            haema_segment(strings(&["-r", &a.id]), &keyframe_cuts),
+            ffmpeg_cut(
+                strings(&["-map", &format!("0:{}", a.stream), "-c:a", "aac"]),
+                &keyframe_cuts,
+            ),
+            keyframe_cuts.media_secs,
         ));
     }
 

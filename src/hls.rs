@@ -257,8 +257,9 @@ pub fn first_variant(p: &Presentation) -> (Option<&Rendition>, Option<&Rendition
     (p.offered_videos().next(), audio)
 }
 
-/// A rendition's media playlist: every rendition uses the video's segment boundaries, so all
-/// playlists of a file have the same EXTINF list and TARGETDURATION.
+/// A rendition's media playlist: every rendition is cut at the video's keyframes, so their
+/// EXTINF lists are the same, but for rungs of a file with long GOPs, which are cut finer
+/// ([`Presentation::timeline_of`]).
 pub fn media_playlist(p: &Presentation, r: &Rendition) -> String {
     media_playlist_with(p, r, "", "")
 }
@@ -267,7 +268,7 @@ pub fn media_playlist(p: &Presentation, r: &Rendition) -> String {
 /// the server puts the source's version in a folder of the segment URLs (so a replaced file
 /// gets new ones) and a token in the query (see [`master_playlist_with`]).
 pub fn media_playlist_with(p: &Presentation, r: &Rendition, folder: &str, query: &str) -> String {
-    let durations = p.timeline.durations();
+    let durations = p.timeline_of(r).durations();
     // RFC 8216 4.3.3.1: every EXTINF rounded to the nearest integer <= TARGETDURATION.
     let target = durations
         .iter()
@@ -327,6 +328,7 @@ mod tests {
             peak_bps: 1_000_000,
             average_bps: 500_000,
             burn: None,
+            rung_cuts: false,
         }
     }
 
@@ -364,6 +366,7 @@ mod tests {
             video_range: VideoRange::Sdr,
             burn_ins: vec![],
             forced_burn: None,
+            rung_timeline: None,
         }
     }
 

@@ -201,6 +201,43 @@ impl Timeline {
             .collect()
     }
 
+    /// The timeline of a transcoded rung, which need not wait for the source's next keyframe:
+    /// every boundary kept, and each segment longer than `longest` ticks (a long GOP: x264's
+    /// keyint 250, HandBrake's 10 s, a screen recording's 20 s) cut into equal parts no longer
+    /// than it, each cut on the frame grid where `frame` (ticks a frame, constant frame rate)
+    /// is known. A rung's segment starts with an IDR wherever it is cut, so a player on a rung
+    /// starts and seeks as soon as a few seconds are encoded; the copy and the audio keep the
+    /// keyframe timeline, and players line variants up by time. `None` where no segment is
+    /// longer than `longest`.
+    pub fn finer(&self, longest: i64, frame: Option<f64>) -> Option<Timeline> {
+        let longest = longest.max(1);
+        let mut boundaries = Vec::with_capacity(self.boundaries.len());
+        for n in 0..self.len() {
+            let (start, end) = self.span(n).expect("in range");
+            boundaries.push(start);
+            let length = end - start;
+            if length <= longest {
+                continue;
+            }
+            let parts = (length + longest - 1) / longest;
+            for j in 1..parts {
+                let at = (length * j) as f64 / parts as f64;
+                let at = match frame {
+                    Some(f) if f > 0.0 => (at / f).round() * f,
+                    _ => at,
+                };
+                let cut = start + at.round() as i64;
+                if cut > *boundaries.last().expect("pushed") && cut < end {
+                    boundaries.push(cut);
+                }
+            }
+        }
+        (boundaries.len() > self.len()).then(|| Timeline {
+            boundaries,
+            ..self.clone()
+        })
+    }
+
     /// The decode time (tfdt) segment `n`'s video starts at, in source ticks.
     pub fn video_tfdt(&self, n: usize) -> Option<i64> {
         self.span(n).map(|(s, _)| self.out_pts(s) - self.reorder)
@@ -323,6 +360,42 @@ impl AudioGrid {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A 20-s GOP between two 2-s ones, in ms at 25 fps: the long segment is cut in four on
+    /// the frame grid, every keyframe boundary stays, and the timing rules hold across the cuts.
+    #[test]
+    fn a_rung_cuts_long_gops_on_the_frame_grid_and_keeps_every_keyframe_boundary() {
+        let tl = Timeline::new(&[0, 2000, 22000], 24000, 1000, 80, 0).unwrap();
+        assert_eq!(tl.boundaries, vec![0, 2000, 22000]);
+        let fine = tl.finer(6000, Some(40.0)).unwrap();
+        assert_eq!(fine.boundaries, vec![0, 2000, 7000, 12000, 17000, 22000]);
+        assert_eq!(
+            (fine.end, fine.reorder, fine.shift),
+            (tl.end, tl.reorder, tl.shift)
+        );
+        // 10 s in three: 3333.3 ms snaps to the 40-ms grid (3320, 6680).
+        let tl = Timeline::new(&[0, 10000], 12000, 1000, 0, 0).unwrap();
+        let fine = tl.finer(4000, Some(40.0)).unwrap();
+        assert_eq!(fine.boundaries, vec![0, 3320, 6680, 10000]);
+        // Without a frame rate, equal parts.
+        assert_eq!(
+            tl.finer(4000, None).unwrap().boundaries,
+            vec![0, 3333, 6667, 10000]
+        );
+        // Decode times still run on: tfdt(n + 1) = tfdt(n) + duration(n).
+        for n in 0..fine.len() - 1 {
+            let (s, e) = fine.span(n).unwrap();
+            assert_eq!(
+                fine.video_tfdt(n + 1).unwrap() - fine.video_tfdt(n).unwrap(),
+                e - s
+            );
+        }
+        assert_eq!(
+            tl.finer(10_000, None),
+            None,
+            "nothing longer: no other timeline"
+        );
+    }
 
     #[test]
     fn cuts_at_first_keyframe_at_or_after_target() {

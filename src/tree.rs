@@ -43,7 +43,7 @@ pub fn jobs(pres: &Presentation) -> Vec<(String, SegmentId)> {
         if r.kind != crate::stream::Kind::Subtitle {
             out.push((r.id.clone(), SegmentId::Init));
         }
-        for n in 0..pres.timeline.len() {
+        for n in 0..pres.timeline_of(r).len() {
             out.push((r.id.clone(), SegmentId::Media(n)));
         }
     }

@@ -401,3 +401,39 @@ fn dvd_vobsub_subtitles_are_burned_in_during_their_cues_only() {
 fn dvb_subtitles_of_a_recording_are_burned_in_during_their_cues_only() {
     bitmap_subtitles_are_drawn_during_their_cues_only("dvbsub.ts");
 }
+
+/// A screen recording with 20-s GOPs: its rungs are cut between keyframes too (no segment
+/// longer than 6 s, every keyframe boundary of the copy kept), and every variant still shows
+/// every frame once, in order, across the cuts. (`haema bench` and the README measure what it
+/// does to starting and seeking.)
+#[test]
+fn a_20_s_gop_recording_has_rungs_cut_every_few_seconds_that_keep_every_frame() {
+    let file = corpus("longgop.mkv");
+    let (t, offered) = plays_every_frame_once_in_order(&file);
+    assert_eq!(offered[0], "original", "{offered:?}");
+    let ends = |r: &str| -> Vec<f64> {
+        common::extinfs(t.path(), r)
+            .iter()
+            .scan(0.0, |at, d| {
+                *at += d;
+                Some(*at)
+            })
+            .collect()
+    };
+    let copy = ends("original");
+    assert!(copy.len() <= 3, "keyframes every 20 s: {copy:?}");
+    for r in offered.iter().filter(|r| r.starts_with("h264-")) {
+        let durations = common::extinfs(t.path(), r);
+        assert!(
+            durations.iter().all(|d| *d <= 6.0 + 1e-6) && durations.len() > copy.len() * 3,
+            "{r}: {durations:?}"
+        );
+        let rung = ends(r);
+        for b in &copy {
+            assert!(
+                rung.iter().any(|e| (e - b).abs() < 1e-3),
+                "{r} lacks the copy's boundary at {b}: {rung:?}"
+            );
+        }
+    }
+}

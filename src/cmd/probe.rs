@@ -88,6 +88,7 @@ fn json_text(info: &MediaInfo, pres: &haema::Result<Presentation>) -> anyhow::Re
         Ok(p) => serde_json::json!({
             "segments": p.timeline.len(),
             "segment_durations": p.timeline.durations(),
+            "rung_segment_durations": p.rung_timeline.as_ref().map(|t| t.durations()),
             "independent_segments": p.independent,
             "renditions": p.renditions,
             "skipped": p.skipped,
@@ -197,6 +198,13 @@ fn plan_text(info: &MediaInfo, pres: &haema::Result<Presentation>, target: f64) 
             "keyframes are not all IDR: segments not independent"
         }
     );
+    if let Some(t) = &p.rung_timeline {
+        let _ = writeln!(
+            s,
+            "  rungs: {} segments, cut between keyframes too (long GOPs)",
+            t.len()
+        );
+    }
     for r in &p.renditions {
         let _ = writeln!(
             s,

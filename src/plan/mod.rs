@@ -111,6 +111,10 @@ pub struct Rendition {
     /// offered in the stream's own master ([`Presentation::burned`]), not beside the others.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub burn: Option<usize>,
+    /// A transcoded rung cut on [`Presentation::rung_timeline`]: between the source's
+    /// keyframes too, where its GOPs are long.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub rung_cuts: bool,
 }
 
 /// A bitmap subtitle track (PGS, VobSub, DVB) offered burned in: HLS carries only text
@@ -139,8 +143,13 @@ pub struct Skipped {
 /// Everything needed to write playlists and make segments for one file.
 #[derive(Debug, Clone, Serialize)]
 pub struct Presentation {
-    /// Segment boundaries and timing rules.
+    /// Segment boundaries and timing rules: the source's keyframes, on which the copy, the
+    /// audio, the subtitles and a channel's segments are cut.
     pub timeline: Timeline,
+    /// The on-demand rungs' finer timeline where the source's GOPs are long
+    /// ([`Timeline::finer`]); `None` where it would be the same.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rung_timeline: Option<Timeline>,
     /// Video first, then audio in stream order.
     pub renditions: Vec<Rendition>,
     /// Streams left out.
@@ -178,6 +187,15 @@ impl Presentation {
             reason: "no video stream".into(),
         })?;
         let r = rung_rendition(vs, codec, crate::ladder::rung_at(vs, codec, height));
+        // A channel's segments are cut at keyframes, video and audio alike: where the
+        // on-demand rung is cut finer, the channel's is a rendition of its own.
+        let r = match self.rendition(&r.id) {
+            Ok(on_demand) if on_demand.rung_cuts => Rendition {
+                id: format!("{}-keyframes", r.id),
+                ..r
+            },
+            _ => r,
+        };
         Ok(self.added_once(r))
     }
 
@@ -305,18 +323,39 @@ impl Presentation {
         self.renditions.iter().filter(|r| r.kind == Kind::Subtitle)
     }
 
-    /// Checks a segment number against the timeline.
-    pub fn check_segment(&self, n: usize) -> Result<()> {
-        if n < self.timeline.len() {
-            Ok(())
-        } else {
-            Err(Error::NoSuch(format!(
-                "segment {n} is past the end (this file has segments 0 to {})",
-                self.timeline.len() - 1
-            )))
+    /// The timeline rendition `r` is cut on.
+    pub fn timeline_of(&self, r: &Rendition) -> &Timeline {
+        match (&self.rung_timeline, r.rung_cuts) {
+            (Some(t), true) => t,
+            _ => &self.timeline,
         }
     }
+
+    /// Checks a segment number against the keyframe timeline.
+    pub fn check_segment(&self, n: usize) -> Result<()> {
+        check_in(&self.timeline, n)
+    }
+
+    /// Checks a segment number against the timeline of rendition `r`.
+    pub fn check_segment_of(&self, r: &Rendition, n: usize) -> Result<()> {
+        check_in(self.timeline_of(r), n)
+    }
 }
+
+fn check_in(tl: &Timeline, n: usize) -> Result<()> {
+    if n < tl.len() {
+        Ok(())
+    } else {
+        Err(Error::NoSuch(format!(
+            "segment {n} is past the end (this rendition has segments 0 to {})",
+            tl.len() - 1
+        )))
+    }
+}
+
+/// How much longer than the target a rung's segment may be before it is cut between
+/// keyframes ([`Timeline::finer`]): a 4-s target cuts segments over 6 s.
+const RUNG_LONGEST: f64 = 1.5;
 
 /// Order of groups in the master playlist: the most widely playable first. No MP3 group: an
 /// MP3 track always has an AAC rendition beside it, which every player plays, while MP3 in
@@ -375,8 +414,22 @@ pub fn plan_for(info: &MediaInfo, segment_secs: f64, rungs: RungCodec) -> Result
     for b in &burn_ins {
         renditions.extend(burned_renditions(vs, rungs, b.stream));
     }
+    let frame = vs
+        .frame_rate
+        .filter(|r| r.num > 0)
+        .map(|r| 1.0 / (r.as_f64() * vtb.as_f64()));
+    let rung_timeline = timeline.finer((target as f64 * RUNG_LONGEST).round() as i64, frame);
+    if rung_timeline.is_some() {
+        for r in renditions
+            .iter_mut()
+            .filter(|r| matches!(r.method, Method::Video(_)))
+        {
+            r.rung_cuts = true;
+        }
+    }
     Ok(Presentation {
         timeline,
+        rung_timeline,
         renditions,
         skipped: streams.skipped,
         independent,

@@ -101,6 +101,7 @@ impl Rendition {
             peak_bps: 0,
             average_bps: 0,
             burn: None,
+            rung_cuts: false,
         }
     }
 }

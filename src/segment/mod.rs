@@ -109,7 +109,7 @@ impl<'a> Segmenter<'a> {
     pub fn make(&mut self, rendition: &str, id: SegmentId) -> Result<Vec<u8>> {
         let r = self.pres.rendition(rendition)?.clone();
         if let SegmentId::Media(n) = id {
-            self.pres.check_segment(n)?;
+            self.pres.check_segment_of(&r, n)?;
         }
         match id {
             SegmentId::Init => self.init(&r),

@@ -60,7 +60,8 @@ impl Segmenter<'_> {
         let origin = tl.origin() as f64 * tl.time_base.as_f64();
         let stb = self.info.streams[stream].time_base.as_f64();
         let mut cues = Vec::new();
-        for p in self.sparse_packets(n, stream)? {
+        let span = self.pres.timeline.span(n).expect("checked");
+        for p in self.sparse_packets(span, stream)? {
             let Some(t) = p.time() else { continue };
             let text = subtitle::packet_text(format, p.data());
             let start = t as f64 * stb - origin;
@@ -80,10 +81,14 @@ impl Segmenter<'_> {
         Ok(cues)
     }
 
-    /// The pictures of bitmap subtitle stream `stream` that may be on screen in segment `n`,
-    /// decoded, with times on the video's clock: what a burned-in rung draws.
-    pub(super) fn bitmap_cues(&mut self, n: usize, stream: usize) -> Result<Vec<BitmapCue>> {
-        let packets = self.sparse_packets(n, stream)?;
+    /// The pictures of bitmap subtitle stream `stream` that may be on screen in `span` (video
+    /// ticks), decoded, with times on the video's clock: what a burned-in rung draws.
+    pub(super) fn bitmap_cues(
+        &mut self,
+        span: (i64, i64),
+        stream: usize,
+    ) -> Result<Vec<BitmapCue>> {
+        let packets = self.sparse_packets(span, stream)?;
         let params = self.params(stream)?;
         let s = &self.info.streams[stream];
         let v = self
@@ -100,11 +105,10 @@ impl Segmenter<'_> {
         Ok(crate::overlay::cues(events))
     }
 
-    /// The packets of a sparse (subtitle) stream that may be shown in segment `n`: from
-    /// [`SUBTITLE_LOOKBACK_SECS`] before the segment to its end.
-    fn sparse_packets(&mut self, n: usize, stream: usize) -> Result<Vec<Packet>> {
+    /// The packets of a sparse (subtitle) stream that may be shown in `(start, end)` (video
+    /// ticks): from [`SUBTITLE_LOOKBACK_SECS`] before it to its end.
+    fn sparse_packets(&mut self, (start, end): (i64, i64), stream: usize) -> Result<Vec<Packet>> {
         let tl = &self.pres.timeline;
-        let (start, end) = tl.span(n).expect("checked");
         let vtb = tl.time_base.as_f64();
         let back = (SUBTITLE_LOOKBACK_SECS / vtb) as i64;
         let v = self.info.video.unwrap_or(0);

@@ -10,6 +10,7 @@ use crate::media::Packet;
 use crate::plan::Rendition;
 use crate::rational::{convert, Rational};
 use crate::stream::StreamParams;
+use crate::timeline::Timeline;
 
 impl Segmenter<'_> {
     /// The packets of video segment `n` in decode order, from its keyframe on; `cut` says what
@@ -20,17 +21,30 @@ impl Segmenter<'_> {
     pub(super) fn video_packets(
         &mut self,
         stream: usize,
+        tl: &Timeline,
         n: usize,
         cut: Cut,
     ) -> Result<(Vec<Packet>, (i64, i64))> {
-        let tl = &self.pres.timeline;
         let (start, end) = tl.span(n).expect("checked");
         let vs = &self.info.streams[stream];
         let tol = keyframe_tolerance(vs.time_base);
         // A presentation that starts mid-GOP: segment 0 decodes from the keyframe before its
         // boundary, and every picture from there is kept (the hidden ones are references).
         let hidden_from = self.info.hidden_from.filter(|_| n == 0);
-        let first_key = hidden_from.unwrap_or(start);
+        // A rung's segment cut between keyframes ([`Timeline::finer`]) decodes from the
+        // keyframe before it, and reads on only as far as its last picture's decode needs.
+        let keys = &self.pres.timeline.boundaries;
+        let on_key = |t: i64| {
+            let k = keys.partition_point(|&b| b < t - tol);
+            keys.get(k).is_some_and(|&b| b <= t + tol)
+        };
+        let mid_gop_start = hidden_from.is_none() && !on_key(start);
+        let mid_gop_end = n + 1 < tl.len() && !on_key(end);
+        let first_key = match hidden_from {
+            Some(h) => h,
+            None if mid_gop_start => keys[keys.partition_point(|&b| b <= start).max(1) - 1],
+            None => start,
+        };
         self.src.seek(stream, first_key)?;
         self.src.will_read(stream, first_key, end);
         let mut packets: Vec<Packet> = Vec::new();
@@ -48,6 +62,11 @@ impl Segmenter<'_> {
                 if !(p.keyframe && t >= first_key - tol) {
                     continue;
                 }
+            } else if mid_gop_end && t >= end + self.info.reorder {
+                // Decoded in order, a picture's decode time is at or after the one before and
+                // at most `reorder` before its own time: from this picture on, nothing is shown
+                // before `end`.
+                break;
             } else if p.keyframe && !is_last && t >= end - tol {
                 // The next keyframe. Its leading frames follow it until the first frame shown
                 // after it: they open the next copied segment, or are decoded here.
@@ -74,7 +93,7 @@ impl Segmenter<'_> {
                     Cut::Decode => {}
                 }
                 break;
-            } else if t < start - tol && hidden_from.is_none() {
+            } else if t < start - tol && hidden_from.is_none() && !mid_gop_start {
                 if !keep_own_leading {
                     continue;
                 }
@@ -92,8 +111,8 @@ impl Segmenter<'_> {
     }
 
     pub(super) fn video_copy(&mut self, r: &Rendition, n: usize) -> Result<(Vec<u8>, Vec<u8>)> {
-        let (mut packets, shown) = self.video_packets(r.stream, n, Cut::Copy)?;
         let tl = &self.pres.timeline;
+        let (mut packets, shown) = self.video_packets(r.stream, tl, n, Cut::Copy)?;
         let mut pts: Vec<i64> = packets.iter().map(|p| p.time().unwrap_or(0)).collect();
         let mut timing = tl.video_timing_within(shown, &pts);
         // A file cut off in the middle of a reorder window (truncated) ends with frames whose
@@ -135,13 +154,13 @@ impl Segmenter<'_> {
         n: usize,
         target: VideoTarget,
     ) -> Result<(Vec<u8>, Vec<u8>)> {
+        let tl = self.pres.timeline_of(r);
         let overlay = match r.burn {
-            Some(sub) => self.bitmap_cues(n, sub)?,
+            Some(sub) => self.bitmap_cues(tl.span(n).expect("checked"), sub)?,
             None => Vec::new(),
         };
-        let (packets, _) = self.video_packets(r.stream, n, Cut::Decode)?;
+        let (packets, _) = self.video_packets(r.stream, tl, n, Cut::Decode)?;
         let s = &self.info.streams[r.stream];
-        let tl = &self.pres.timeline;
         let (start, end) = tl.span(n).expect("checked");
         let src_params = self.params(r.stream)?;
         let tol = keyframe_tolerance(s.time_base);

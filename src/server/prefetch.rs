@@ -60,7 +60,7 @@ impl State {
             .expect("lock")
             .insert((video, rid.to_owned()), n as i64);
         let mut q = self.prefetch.queue.lock().expect("lock");
-        let end = (n + PREFETCH_AHEAD).min(loaded.pres.timeline.len() - 1) + 1;
+        let end = (n + PREFETCH_AHEAD).min(segment_count(loaded, rid) - 1) + 1;
         enqueue(&mut q, video, rid, n + 1..end, loaded);
         self.prefetch.ready.notify_all();
     }
@@ -90,9 +90,9 @@ impl State {
         loaded: &Arc<Loaded>,
         again: bool,
     ) {
-        let last = loaded.pres.timeline.len().saturating_sub(1);
         let mut q = self.prefetch.queue.lock().expect("lock");
         for &rid in renditions {
+            let last = segment_count(loaded, rid).saturating_sub(1);
             let mut watched = self.prefetch.watched.lock().expect("lock");
             let key = (video, rid.to_owned());
             if !again && watched.contains_key(&key) {
@@ -166,4 +166,12 @@ fn enqueue(
             loaded: loaded.clone(),
         });
     }
+}
+
+/// How many segments rendition `rid` of a loaded video has (its rung timeline's, or the
+/// keyframe timeline's).
+fn segment_count(loaded: &Loaded, rid: &str) -> usize {
+    let pres = &loaded.pres;
+    pres.rendition(rid)
+        .map_or(pres.timeline.len(), |r| pres.timeline_of(r).len())
 }

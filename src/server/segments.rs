@@ -21,7 +21,7 @@ use crate::segment::{SegmentId, Segmenter};
 use crate::stream::Kind;
 
 /// Bumped whenever segment bytes change for the same request: part of every cache key and ETag.
-const FORMAT_VERSION: u32 = 2;
+const FORMAT_VERSION: u32 = 3;
 
 /// Open sources kept per video.
 const SOURCES_PER_VIDEO: usize = 4;
@@ -247,7 +247,7 @@ impl State {
             return Err(ApiError::new(404, format!("no {name} in {rid}")));
         };
         if let SegmentId::Media(n) = seg {
-            loaded.pres.check_segment(n)?;
+            loaded.pres.check_segment_of(r, n)?;
             self.watch(id, rid, n, &loaded);
         }
         let body = self.segment_bytes(id, rid, seg, &loaded)?;
