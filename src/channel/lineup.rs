@@ -102,11 +102,10 @@ pub struct Channel {
 /// decode times (which run up to a reorder delay before its first picture) stay positive.
 pub const LEAD_US: i64 = 10_000_000;
 
-/// The form of a channel's bytes, in its version: bumped when the same schedule's inits or
-/// segments come out different (2: video at [`VIDEO_TIMESCALE`]), so that the URLs caches keep
-/// for good change with them. 3: a channel of rungs decoded when presented. 4: instead, every
-/// programme's first decode time at its first picture ([`crate::mp4::decode_from_first_picture`]),
-/// and a rung channel's sound at 48 kHz.
+/// The form of a channel's assembly (its programmes' segments moved onto the channel's clock and
+/// combined), in its version: bumped when the same schedule's inits or segments come out
+/// different from the same programme segments, so that the URLs caches keep for good change
+/// with them. The programme segments' own form is in [`crate::segment::bytes_version`].
 const FORMAT: u32 = 4;
 
 /// The timescale of a channel's video track, whatever its programmes' own: the MPEG clock,
@@ -116,10 +115,14 @@ const FORMAT: u32 = 4;
 pub const VIDEO_TIMESCALE: u32 = 90_000;
 
 impl Channel {
-    /// Builds a channel from its config and the library's videos (rungs in `rungs`' codec for
-    /// rung profiles). An error says why nothing can air (no source names a playable video,
-    /// or copied videos disagree in their parameters).
-    pub fn build(config: &ChannelConfig, videos: &[LibraryVideo]) -> Result<Channel, String> {
+    /// Builds a channel from its config and the library's videos, its segments made with video
+    /// encoder `encoder` (rungs, and the slate). An error says why nothing can air (no source
+    /// names a playable video, or copied videos disagree in their parameters).
+    pub fn build(
+        config: &ChannelConfig,
+        videos: &[LibraryVideo],
+        encoder: &str,
+    ) -> Result<Channel, String> {
         let profile = config.profile()?;
         let start_us = config.start_us()?;
         let mut named: Vec<(usize, &LibraryVideo)> = videos
@@ -166,7 +169,10 @@ impl Channel {
                     .iter()
                     .map(|i| format!(
                         "{}:{}:{}:{:x}",
-                        i.video, i.video_rendition, i.audio_rendition, i.digest
+                        i.video,
+                        i.video_rendition,
+                        i.audio_rendition,
+                        crate::segment::bytes_version(i.digest, encoder)
                     ))
                     .collect::<Vec<_>>()
                     .join(","),
@@ -371,6 +377,35 @@ fn check_copies_agree(config: &ChannelConfig, items: &[Item]) -> Result<(), Stri
 mod tests {
     use super::*;
     use crate::rational::Rational;
+
+    /// A channel's URLs name what its bytes are made of: the programmes' files, and what makes
+    /// their segments (the encoder; [`crate::segment::bytes_version`]).
+    #[test]
+    fn a_channels_version_changes_with_the_encoder_and_each_programmes_file() {
+        let path = crate::fixture_files(&["mkv"]).remove(0);
+        let info = crate::probe::probe_with(&path, crate::probe::Depth::Segments).unwrap();
+        let video = |info: MediaInfo| LibraryVideo {
+            id: 1,
+            relative: "Film.mkv".into(),
+            show: "Film".into(),
+            episode: None,
+            title: None,
+            info: Some(info),
+        };
+        let config: ChannelConfig = serde_yaml::from_str(
+            "{name: Films, number: 1, sources: [Film], start: '2026-01-01T00:00:00Z', profile: h264-360p}",
+        )
+        .unwrap();
+        let version = |videos: &[LibraryVideo], encoder: &str| {
+            Channel::build(&config, videos, encoder).unwrap().version
+        };
+        let base = version(&[video(info.clone())], "libx264");
+        assert_eq!(base, version(&[video(info.clone())], "libx264"));
+        assert_ne!(base, version(&[video(info.clone())], "h264_vaapi"));
+        let mut other = info.clone();
+        other.size += 1;
+        assert_ne!(base, version(&[video(other)], "libx264"));
+    }
 
     #[test]
     fn shift_puts_the_programme_at_its_air_time_less_its_own_start() {

@@ -77,7 +77,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .into_iter()
         .map(|r| LibraryVideo::from_row(r, &target))
         .collect();
-    let channel = Channel::build(conf, &videos).map_err(anyhow::Error::msg)?;
+    // The guide and the URLs as a server with the default encoder names them.
+    let channel = Channel::build(conf, &videos, haema::ladder::DEFAULT_VIDEO_ENCODER)
+        .map_err(anyhow::Error::msg)?;
     for why in &channel.left_out {
         eprintln!("haema: left out {why}");
     }

@@ -41,6 +41,20 @@ const SUBTITLE_LOOKBACK_SECS: f64 = 10.0;
 /// Samples decoded before the encoder's pre-roll, for decoders that converge (AAC, Opus).
 const DECODE_PREROLL_SAMPLES: i64 = 4096;
 
+/// The form of the segments this code makes: bumped whenever the same request (file,
+/// rendition, segment, encoder) would come out as other bytes, so that URLs caches keep for good
+/// change with them.
+pub const FORMAT_VERSION: u32 = 3;
+
+/// What decides the bytes of every segment made of one file, besides the request itself
+/// (rendition and number): the file's probe ([`MediaInfo::digest`]), the video encoder, and
+/// [`FORMAT_VERSION`]. On-demand URLs carry it as the video's version, and a channel's version
+/// folds in its programmes' (their segments are these, moved onto the channel's clock); a
+/// change to any of them changes every URL that names those bytes.
+pub fn bytes_version(probe_digest: u64, encoder: &str) -> u64 {
+    crate::digest::fnv1a(format!("{FORMAT_VERSION}:{encoder}:{probe_digest:016x}").as_bytes())
+}
+
 /// Makes segments of one file.
 pub struct Segmenter<'a> {
     info: &'a MediaInfo,
@@ -257,6 +271,15 @@ pub fn make_one(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each input of a segment's bytes changes the version that names them.
+    #[test]
+    fn the_bytes_version_changes_with_the_probe_and_the_encoder() {
+        let base = bytes_version(1, "libx264");
+        assert_ne!(base, bytes_version(2, "libx264"));
+        assert_ne!(base, bytes_version(1, "h264_vaapi"));
+        assert_eq!(base, bytes_version(1, "libx264"));
+    }
 
     /// Copied video fragments written by [`crate::mp4::write_fragment`] are the mp4 muxer's
     /// bytes exactly, for every segment of every fixture (H.264 and HEVC, MKV and MP4).

@@ -91,7 +91,7 @@ impl State {
             .config
             .channels
             .iter()
-            .map(|c| Channel::build(c, &videos))
+            .map(|c| Channel::build(c, &videos, &self.config.encoder))
             .collect();
         for c in &built {
             match c {

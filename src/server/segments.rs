@@ -20,9 +20,6 @@ use crate::probe::MediaInfo;
 use crate::segment::{SegmentId, Segmenter};
 use crate::stream::Kind;
 
-/// Bumped whenever segment bytes change for the same request: part of every cache key and ETag.
-const FORMAT_VERSION: u32 = 3;
-
 /// Open sources kept per video.
 const SOURCES_PER_VIDEO: usize = 4;
 
@@ -142,14 +139,7 @@ impl State {
         let info = info.relocated(&path);
         let version = format!(
             "{:012x}",
-            crate::digest::fnv1a(
-                format!(
-                    "{FORMAT_VERSION}:{}:{:016x}",
-                    self.config.encoder,
-                    info.digest()
-                )
-                .as_bytes()
-            ) >> 16
+            crate::segment::bytes_version(info.digest(), &self.config.encoder) >> 16
         );
         // The rungs are in the codec of the server's encoder (checked when it started).
         let rungs =

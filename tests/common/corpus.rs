@@ -8,7 +8,7 @@ use super::run;
 
 /// The corpus files the tests use, made together on first use: one run of make.sh makes each
 /// lossless master once for all of them.
-pub const USED: [&str; 11] = [
+pub const USED: [&str; 12] = [
     "handbrake.mp4",
     "trimmed.mp4",
     "mkvmerge.mkv",
@@ -20,6 +20,7 @@ pub const USED: [&str; 11] = [
     "fragmented.mp4",
     "x265-handbrake.mkv",
     "vp9.webm",
+    "longgop.mkv",
 ];
 
 /// The corpus file `name`, made on first use into a folder kept between runs (make.sh skips
