@@ -446,8 +446,9 @@ pub fn strip_frame_numbers(raw: &Path) -> Vec<u32> {
         .collect()
 }
 
-/// Makes `out` with ffmpeg from `secs` seconds of test picture at 24 fps and `size` (`WxH`),
-/// with the fixtures' frame-number clock drawn in it (see [`frame_numbers`]), as input 0;
+/// Makes `out` with ffmpeg from `secs` seconds of test picture at 24 fps and `size` (`WxH`,
+/// square pixels: a 480x360 picture is 4:3, not 16:9 squeezed), with the fixtures'
+/// frame-number clock drawn in it (see [`frame_numbers`]), as input 0;
 /// `args` adds inputs, maps and codecs. Media made at test time carries the same clock as the
 /// committed fixtures.
 pub fn ffmpeg_make_clock(out: &Path, size: &str, secs: u32, args: &[&str]) {
@@ -455,7 +456,7 @@ pub fn ffmpeg_make_clock(out: &Path, size: &str, secs: u32, args: &[&str]) {
         "testsrc2=s=640x360:r=24:d={secs},format=yuv420p[bg];\
          nullsrc=s=640x32:r=24:d={secs},format=yuv420p,\
          geq=lum='16+219*mod(floor(N/pow(2,floor(X/32))),2)':cb=128:cr=128[bits];\
-         [bg][bits]overlay=0:328:format=yuv420,scale={}[out0]",
+         [bg][bits]overlay=0:328:format=yuv420,scale={},setsar=1[out0]",
         size.replace('x', ":")
     );
     let mut all = vec!["-f", "lavfi", "-i", &graph];
