@@ -327,7 +327,7 @@ fn bitmap_subtitles_are_drawn_during_their_cues_only(name: &str) {
         .map(|r| r["id"].as_str().unwrap())
         .collect();
     let rung = *burned.last().expect("a rung with the subtitles burned in");
-    let count = plan["plan"]["segments"].as_u64().unwrap_or(0) as usize;
+    let count = common::rung_segment_count(&file);
     assert!(count > 1, "{name}: {plan}");
     let mut segments: Vec<Vec<u8>> = (0..count)
         .rev()

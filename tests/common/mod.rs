@@ -528,3 +528,19 @@ pub fn codecs_agree(entry: &str, dir: &Path) -> Result<(), String> {
         ))
     }
 }
+
+/// How many segments the rungs of `file` have (`haema probe --json`): the copy's, or more
+/// where long GOPs are cut finer in the rungs.
+pub fn rung_segment_count(file: &Path) -> usize {
+    let plan: serde_json::Value = serde_json::from_slice(&haema_ok(&[
+        "probe".as_ref(),
+        "--json".as_ref(),
+        file.as_os_str(),
+    ]))
+    .expect("probe JSON");
+    plan["plan"]["rung_segment_durations"]
+        .as_array()
+        .map(Vec::len)
+        .or(plan["plan"]["segments"].as_u64().map(|n| n as usize))
+        .expect("a plan")
+}
