@@ -71,6 +71,40 @@ pub enum Error {
 /// The core's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+impl Clone for Error {
+    /// The same kind and message: what a cache hands every request that waited on one failed
+    /// job. An I/O error keeps its kind and text (the OS error itself can't be copied).
+    fn clone(&self) -> Error {
+        match self {
+            Error::NotFound { path, reason } => Error::NotFound {
+                path: path.clone(),
+                reason: reason.clone(),
+            },
+            Error::Corrupt { path, reason } => Error::Corrupt {
+                path: path.clone(),
+                reason: reason.clone(),
+            },
+            Error::Unsupported { path, reason } => Error::Unsupported {
+                path: path.clone(),
+                reason: reason.clone(),
+            },
+            Error::NoSuch(m) => Error::NoSuch(m.clone()),
+            Error::BadRequest(m) => Error::BadRequest(m.clone()),
+            Error::Ffmpeg { context, reason } => Error::Ffmpeg {
+                context: context.clone(),
+                reason: reason.clone(),
+            },
+            Error::Peer(m) => Error::Peer(m.clone()),
+            Error::Busy(m) => Error::Busy(m.clone()),
+            Error::Bug(m) => Error::Bug(m.clone()),
+            Error::Io { context, source } => Error::Io {
+                context: context.clone(),
+                source: std::io::Error::new(source.kind(), source.to_string()),
+            },
+        }
+    }
+}
+
 impl Error {
     /// The process exit code for this error, documented in `haema(1)`: 2 for a request or
     /// option that can't be honoured, 3 for a missing file, 4 for a damaged one, 5 for media

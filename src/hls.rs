@@ -126,6 +126,15 @@ pub fn master_playlist_with(p: &Presentation, query: &str) -> String {
     master(p, p.offered_videos().collect(), true, query)
 }
 
+/// A live channel's master playlist: its one variant, the live playlist beside it
+/// (`live.m3u8`), every segment of it starting with an IDR picture.
+pub fn channel_master(bandwidth: u64, codecs: &str, (width, height): (u32, u32)) -> String {
+    format!(
+        "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-STREAM-INF:BANDWIDTH={bandwidth},CODECS=\"{}\",RESOLUTION={width}x{height}\nlive.m3u8\n",
+        quoted(codecs)
+    )
+}
+
 /// The name of the master playlist of bitmap subtitle stream `stream` burned in, beside the
 /// video's own master (so the URIs it names resolve the same).
 pub fn burned_master_name(stream: usize) -> String {

@@ -310,7 +310,7 @@ fn item(v: &LibraryVideo, profile: Profile) -> Result<Item, String> {
         .ok_or("it has no audio")?
         .id
         .clone();
-    // A rung channel airs AAC stereo (the issue: players never see a layout change); a copy
+    // A rung channel airs AAC stereo (players and tuners never see a layout change); a copy
     // channel the files' own, which must agree (`check_copies_agree`).
     let audio_rendition = match profile {
         Profile::Copy => audio,

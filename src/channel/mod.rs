@@ -11,9 +11,11 @@
 //! Times are integer microseconds (Unix time for instants), so no sum drifts.
 //!
 //! [`config`] reads the YAML's channels; [`lineup`] makes one concrete against the library
-//! (its programmes and renditions); [`iptv`] writes what IPTV clients read (M3U, XMLTV,
-//! HDHomeRun). The server's `channels` module serves them.
+//! (its programmes and renditions); [`assemble`] makes its inits and segments (and its MPEG-TS
+//! stream) from the programmes' own segments; [`iptv`] writes what IPTV clients read (M3U,
+//! XMLTV, HDHomeRun). The server's `channels` module serves them over HTTP.
 
+pub mod assemble;
 pub mod config;
 pub mod iptv;
 pub mod lineup;

@@ -82,7 +82,7 @@ pub(super) fn stream_params(st: &ff::format::stream::Stream) -> StreamParams {
     };
     // Tags are read as bytes and converted lossily here, never through ffmpeg-next's `&str`
     // accessors, which trust FFmpeg's bytes to be UTF-8 (a damaged tag would be undefined
-    // behaviour, and was a crash in the playlist writer).
+    // behaviour: a crash in the playlist writer).
     let tag = |key: &str| stream_tag(st, key);
     let disposition = st.disposition();
     let fr: Rational = st.avg_frame_rate().into();

@@ -5,8 +5,8 @@ use std::process::Child;
 
 /// Makes a one-shot process keep the memory it frees for reuse instead of handing it back to
 /// the kernel at once: a copy segment allocates and frees megabytes of packets and buffers,
-/// and every page the kernel gives anew costs a fault (about 8% of a `haema segment` run on a
-/// 1080p film, measured). Not for the server, whose memory should go back when idle.
+/// and every page the kernel gives anew costs a fault (a visible share of a `haema segment`
+/// run on a 1080p film). Not for the server, whose memory should go back when idle.
 pub fn keep_freed_memory() {
     // SAFETY: mallopt only tunes glibc's allocator; any value is valid, failure is ignored.
     unsafe {

@@ -55,7 +55,7 @@ pub fn keep_samples(seg: &[u8], from: i64, until: i64) -> Option<Vec<u8>> {
 /// untouched. At each discontinuity hls.js maps the new programme's first decode time to where
 /// the last picture ended (a new initPTS, hls.js 1.7 passthrough-remuxer); a programme that
 /// decodes its reorder delay before its first picture (B-frames, or a rung's constant offset)
-/// opened a hole that long there (85 ms), stepped over with a stall.
+/// would open a hole that long there, stepped over with a stall.
 ///
 /// The ramp's step is the largest that keeps every sample decoded no later than it is shown
 /// (8.8.8 trun: composition offsets stay positive, version 0) and at most half the first

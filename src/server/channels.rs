@@ -2,24 +2,38 @@
 //! playlist, init and media segments of video and AAC in one fMP4); what IPTV clients read
 //! is in `iptv.rs`, the TS stream in `tuner.rs`. Nothing runs per channel: every answer is
 //! computed from the clock and the schedule when it is asked for, and a channel's segment is
-//! its programme's own on-demand segments (through the same caches), combined and re-timed.
+//! its programme's own on-demand segments (through the same caches), combined and re-timed by
+//! [`crate::channel::assemble`].
 
 use std::sync::Arc;
 
 use super::http::{ApiError, ApiResult, Reply};
 use super::segments::Loaded;
 use super::State;
-use crate::channel::lineup::{
-    picture_span_ticks, shift_ticks, Channel, LibraryVideo, VIDEO_TIMESCALE,
-};
+use crate::channel::assemble::{self, ProgrammeSegments};
+use crate::channel::lineup::{Channel, LibraryVideo};
 use crate::channel::{iso8601, Slot};
 use crate::segment::SegmentId;
 
 /// The configured channels, each made concrete or the reason it can't air.
 pub type Channels = Arc<Vec<Result<Channel, String>>>;
 
-/// A programme's video and audio init segments.
-type Inits = (Arc<Vec<u8>>, Arc<Vec<u8>>);
+/// A channel that can air ([`State::channel`]), held with the list it was built in (a rescan
+/// builds another).
+pub(super) struct OnAir {
+    all: Channels,
+    i: usize,
+}
+
+impl std::ops::Deref for OnAir {
+    type Target = Channel;
+
+    fn deref(&self) -> &Channel {
+        self.all[self.i]
+            .as_ref()
+            .expect("State::channel returns channels that can air")
+    }
+}
 
 /// Segments a live playlist lists at least (RFC 8216 6.2.2 asks for three target durations;
 /// Apple's authoring rules for six segments).
@@ -107,7 +121,8 @@ impl State {
         Ok(built)
     }
 
-    pub(super) fn channel(&self, id: &str) -> Result<(Channels, usize), ApiError> {
+    /// The channel `id`, which can air: 404 where there is none, 422 (why) where it can't.
+    pub(super) fn channel(&self, id: &str) -> Result<OnAir, ApiError> {
         let all = self.channels()?;
         let i = all
             .iter()
@@ -120,7 +135,7 @@ impl State {
         if let Err(e) = &all[i] {
             return Err(ApiError::new(422, e));
         }
-        Ok((all, i))
+        Ok(OnAir { all, i })
     }
 
     /// `GET /api/v1/channels`: each channel with what airs now and next.
@@ -174,19 +189,19 @@ impl State {
     /// `GET /api/v1/channels/ID/master.m3u8`: one variant, the channel's stream. A viewer is
     /// joining: what it will ask for first is prepared now.
     pub(super) fn channel_master(&self, id: &str) -> ApiResult {
-        let (all, i) = self.channel(id)?;
-        let c = all[i].as_ref().map_err(|e| ApiError::new(422, e))?;
+        let on_air = self.channel(id)?;
+        let c = &*on_air;
         self.prefetch_join(c);
-        let (bandwidth, codecs, (w, h)) = c.variant();
-        Ok(Reply::playlist(format!(
-            "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-STREAM-INF:BANDWIDTH={bandwidth},CODECS=\"{codecs}\",RESOLUTION={w}x{h}\nlive.m3u8\n"
+        let (bandwidth, codecs, size) = c.variant();
+        Ok(Reply::playlist(crate::hls::channel_master(
+            bandwidth, &codecs, size,
         )))
     }
 
     /// `GET /api/v1/channels/ID/live.m3u8`: the sliding window at the live edge.
     pub(super) fn channel_live(&self, id: &str) -> ApiResult {
-        let (all, i) = self.channel(id)?;
-        let c = all[i].as_ref().map_err(|e| ApiError::new(422, e))?;
+        let on_air = self.channel(id)?;
+        let c = &*on_air;
         let text = live_playlist(c, self.now_us(), self.config.live_window).ok_or_else(|| {
             ApiError::new(404, format!("channel '{id}' starts at {}", c.config.start))
         })?;
@@ -246,260 +261,82 @@ impl State {
 
     /// `GET /api/v1/channels/ID/VERSION/init-VIDEO.mp4`: a programme's init, both tracks.
     pub(super) fn channel_init(&self, id: &str, version: &str, video: i64) -> ApiResult {
-        let (all, i) = self.channel(id)?;
-        let c = all[i].as_ref().map_err(|e| ApiError::new(422, e))?;
+        let on_air = self.channel(id)?;
+        let c = &*on_air;
         Self::check_version(c, version)?;
-        let programme = c
-            .items
-            .iter()
-            .position(|it| it.video == video)
-            .ok_or_else(|| ApiError::new(404, format!("video {video} is not on '{id}'")))?;
-        let (t, slate) = self.channel_tracks(c, programme, SegmentId::Init)?;
-        let body = crate::mp4::combine_init(&t.video_init, &t.audio_init)
-            .ok_or_else(|| ApiError::new(500, "the renditions' inits could not be combined"))?;
+        let a = assemble::init(self, c, video)?;
         Ok(channel_reply(
             "video/mp4",
-            body,
+            a.bytes,
             &format!("{id}:{version}:init:{video}"),
-            slate,
-        ))
-    }
-
-    /// A programme's video and audio inits, made with the loaded video the caller holds.
-    fn channel_inits(
-        &self,
-        c: &Channel,
-        programme: usize,
-        loaded: &Loaded,
-    ) -> Result<Inits, ApiError> {
-        let item = &c.items[programme];
-        Ok((
-            self.segment_bytes(item.video, &item.video_rendition, SegmentId::Init, loaded)?,
-            self.segment_bytes(item.video, &item.audio_rendition, SegmentId::Init, loaded)?,
+            a.slate,
         ))
     }
 
     /// `GET /api/v1/channels/ID/VERSION/SEQUENCE.m4s`: the segment with that media sequence
     /// number, video and AAC re-timed onto the channel's clock.
     pub(super) fn channel_segment(&self, id: &str, version: &str, sequence: u64) -> ApiResult {
-        let (all, i) = self.channel(id)?;
-        let c = all[i].as_ref().map_err(|e| ApiError::new(422, e))?;
+        let on_air = self.channel(id)?;
+        let c = &*on_air;
         Self::check_version(c, version)?;
-        let p = self.channel_parts(c, sequence)?;
-        let body = crate::mp4::combine_fragment(
-            sequence as u32,
-            &p.tracks.video,
-            p.video_shift,
-            &p.tracks.audio,
-            p.audio_shift,
-        )
-        .ok_or_else(|| ApiError::new(500, "the renditions' segments could not be combined"))?;
+        let a = assemble::segment(self, c, sequence)?;
         Ok(channel_reply(
             "video/iso.segment",
-            body,
+            a.bytes,
             &format!("{id}:{version}:{sequence}"),
-            p.slate,
+            a.slate,
         ))
     }
+}
 
-    /// The programme's own video and AAC segments behind a channel segment (or its slate's,
-    /// where they can't be made), their inits, and the shifts (ticks of each track's
-    /// timescale) that put them on the channel's clock.
-    pub(super) fn channel_parts(&self, c: &Channel, sequence: u64) -> Result<Parts, ApiError> {
-        let slot = c.schedule.by_sequence(sequence);
-        let item = &c.items[slot.programme];
-        let seg = SegmentId::Media(slot.segment);
-        let (t, slate) = self.channel_tracks(c, slot.programme, seg)?;
-        if slot.segment + 1 == item.pres.timeline.len() {
-            // The programme's last segment: the next one's first is prepared before it airs.
-            let next = c.schedule.by_sequence(sequence + 1).programme;
-            let next_item = &c.items[next];
-            if let Ok(loaded) = self.channel_loaded(c, next) {
-                let ids = [
-                    next_item.video_rendition.as_str(),
-                    next_item.audio_rendition.as_str(),
-                ];
-                self.prefetch_at(next_item.video, &ids, (0, 1), &loaded, true);
-            }
-        }
-        let timescale = |init: &[u8]| {
-            crate::mp4::init_timescale(init)
-                .ok_or_else(|| ApiError::new(500, "a rendition's init has no timescale"))
-        };
-        let start = c.programme_start_us(&slot);
-        let epoch = c.schedule.start_us();
-        let tl = &item.pres.timeline;
-        // The first and last segments' sound is cut to the programme's picture.
-        let audio = if slot.segment == 0 || slot.segment + 1 == tl.len() {
-            let (from, until) = picture_span_ticks(tl, timescale(&t.audio_init)?);
-            Arc::new(
-                crate::mp4::keep_samples(&t.audio, from, until)
-                    .ok_or_else(|| ApiError::new(500, "a programme's sound could not be cut"))?,
-            )
-        } else {
-            t.audio.clone()
-        };
-        Ok(Parts {
-            video_shift: shift_ticks(start, epoch, tl, timescale(&t.video_init)?),
-            audio_shift: shift_ticks(start, epoch, tl, timescale(&t.audio_init)?),
-            tracks: Tracks { audio, ..t },
-            slate,
-        })
-    }
-
-    /// A programme's segments `seg` (media or init) of both tracks with its video on the
-    /// channel's timescale, or its slate's where they can't be made (and whether they are).
-    fn channel_tracks(
+/// Channel assembly gets a programme's segments through the server's caches, as on demand, and
+/// tells the prefetcher what airs.
+impl ProgrammeSegments for State {
+    fn segment(
         &self,
         c: &Channel,
         programme: usize,
+        rendition: &str,
         seg: SegmentId,
-    ) -> Result<(Tracks, bool), ApiError> {
-        let (t, slate) = match self.programme_tracks(c, programme, seg) {
-            Ok(t) => (t, false),
-            Err(e) => (self.slate_or(c, programme, seg, e)?, true),
-        };
-        Ok((t.on_channel_clock(seg)?, slate))
+    ) -> crate::Result<Arc<Vec<u8>>> {
+        let loaded = self.channel_loaded(c, programme).map_err(core_error)?;
+        self.cached_segment(c.items[programme].video, rendition, seg, &loaded)
     }
 
-    /// A programme's own segments `seg` (media or init) of both tracks, through the caches.
-    fn programme_tracks(
-        &self,
-        c: &Channel,
-        programme: usize,
-        seg: SegmentId,
-    ) -> Result<Tracks, ApiError> {
+    fn airing(&self, c: &Channel, programme: usize, n: usize) {
         let item = &c.items[programme];
-        let loaded = self.channel_loaded(c, programme)?;
-        let (video_init, audio_init) = self.channel_inits(c, programme, &loaded)?;
-        let (video, audio) = match seg {
-            SegmentId::Init => (video_init.clone(), audio_init.clone()),
-            SegmentId::Media(n) => {
-                // Watched: the programme's next segments are prepared before they air (a
-                // rung's are transcodes, and every viewer of the channel asks for them at
-                // once when they are listed).
-                self.watch(item.video, &item.video_rendition, n, &loaded);
-                self.watch(item.video, &item.audio_rendition, n, &loaded);
-                (
-                    self.segment_bytes(item.video, &item.video_rendition, seg, &loaded)?,
-                    self.segment_bytes(item.video, &item.audio_rendition, seg, &loaded)?,
-                )
-            }
-        };
-        Ok(Tracks {
-            video,
-            audio,
-            video_init,
-            audio_init,
-        })
+        if let Ok(loaded) = self.channel_loaded(c, programme) {
+            self.watch(item.video, &item.video_rendition, n, &loaded);
+            self.watch(item.video, &item.audio_rendition, n, &loaded);
+        }
     }
 
-    /// The slate in place of a programme's segments that failed with `e` (issue: a viewer
-    /// never stalls): black pictures and silence of the segment's length, made from the
-    /// probe the library holds. A busy server's 503 stays one (the player tries again, and
-    /// the real segment follows); where the programme can't be slated (copied HEVC) the
-    /// error stands.
-    fn slate_or(
-        &self,
-        c: &Channel,
-        programme: usize,
-        seg: SegmentId,
-        e: ApiError,
-    ) -> Result<Tracks, ApiError> {
-        if e.status == 503 {
-            return Err(e);
-        }
+    fn next_up(&self, c: &Channel, programme: usize) {
         let item = &c.items[programme];
-        let make = |rendition: &str, id| {
-            crate::segment::slate(&item.info, &item.pres, rendition, id, &self.config.encoder)
-                .map(Arc::new)
-        };
-        let slate = (|| {
-            Ok::<_, crate::Error>(Tracks {
-                video: make(&item.video_rendition, seg)?,
-                audio: make(&item.audio_rendition, seg)?,
-                video_init: make(&item.video_rendition, SegmentId::Init)?,
-                audio_init: make(&item.audio_rendition, SegmentId::Init)?,
-            })
-        })();
-        match slate {
-            Ok(t) => {
-                log::warn!(
-                    "channel {}: video {} {seg:?} airs as a slate: {}",
-                    c.id,
-                    item.video,
-                    e.message
-                );
-                Ok(t)
-            }
-            Err(why) => {
-                log::warn!("channel {}: no slate for video {}: {why}", c.id, item.video);
-                Err(e)
-            }
+        if let Ok(loaded) = self.channel_loaded(c, programme) {
+            let ids = [item.video_rendition.as_str(), item.audio_rendition.as_str()];
+            self.prefetch_at(item.video, &ids, (0, 1), &loaded, true);
         }
+    }
+
+    fn encoder(&self) -> &str {
+        &self.config.encoder
     }
 }
 
-/// What a channel segment is made of (see [`State::channel_parts`]).
-pub(super) struct Parts {
-    /// The programme's video and audio media segments, or its slate's.
-    pub tracks: Tracks,
-    /// Ticks of the video's timescale that put it on the channel's clock.
-    pub video_shift: i64,
-    /// Ticks of the audio's timescale that put it on the channel's clock.
-    pub audio_shift: i64,
-    /// Whether these are the slate's.
-    pub slate: bool,
-}
-
-/// A programme's video and audio segments with their inits (for an init request, the
-/// segments are the inits).
-pub(super) struct Tracks {
-    /// The video rendition's media segment.
-    pub video: Arc<Vec<u8>>,
-    /// The AAC rendition's media segment.
-    pub audio: Arc<Vec<u8>>,
-    /// The video rendition's init.
-    pub video_init: Arc<Vec<u8>>,
-    /// The AAC rendition's init.
-    pub audio_init: Arc<Vec<u8>>,
-}
-
-impl Tracks {
-    /// The same tracks with the video moved to the channel's one timescale
-    /// ([`VIDEO_TIMESCALE`]): its init, and its segment (for an init request, the init),
-    /// which for a programme's first begins decoding at its first picture.
-    fn on_channel_clock(self, seg: SegmentId) -> Result<Tracks, ApiError> {
-        let failed = || ApiError::new(500, "a programme's video could not be re-timed");
-        let from = crate::mp4::init_timescale(&self.video_init).ok_or_else(failed)?;
-        let video_init = Arc::new(
-            crate::mp4::with_timescale(&self.video_init, VIDEO_TIMESCALE).ok_or_else(failed)?,
-        );
-        let video = match seg {
-            SegmentId::Init => video_init.clone(),
-            SegmentId::Media(n) => {
-                // Already at the channel's timescale: the cached bytes themselves.
-                let mut video = self.video.clone();
-                if from != VIDEO_TIMESCALE {
-                    video = Arc::new(
-                        crate::mp4::retime(&video, from, VIDEO_TIMESCALE).ok_or_else(failed)?,
-                    );
-                }
-                // A programme's first decode time is its first picture, on the channel's
-                // ticks: no hole where it begins (see decode_from_first_picture).
-                if n == 0 {
-                    if let Some(v) = crate::mp4::decode_from_first_picture(&video) {
-                        video = Arc::new(v);
-                    }
-                }
-                video
-            }
-        };
-        Ok(Tracks {
-            video,
-            video_init,
-            ..self
-        })
+/// What loading a programme's video answered, as the core's error (channel assembly acts on
+/// kinds: a busy server is not slated, anything else is).
+fn core_error(e: ApiError) -> crate::Error {
+    use crate::Error;
+    match e.status {
+        503 => Error::Busy(e.message),
+        404 => Error::NoSuch(e.message),
+        400 => Error::BadRequest(e.message),
+        422 => Error::Unsupported {
+            path: "library".into(),
+            reason: e.message,
+        },
+        _ => Error::Bug(e.message),
     }
 }
 

@@ -82,8 +82,8 @@ const MAX_SEGMENT_REQUESTS: usize = 1024;
 /// little and bounds the memory of a burst of requests.
 const COPY_SLOTS: usize = 2;
 
-/// AAC segments made at once, apart from the video transcodes: one takes about 100 ms of one
-/// core, so it never waits behind a video rung's segment (several hundred ms) that a player
+/// AAC segments made at once, apart from the video transcodes: an AAC segment is a small
+/// fraction of a video rung's work, so it never waits behind a rung's segment that a player
 /// starting on a low variant has asked for; a seek gets its sound at once.
 const AUDIO_SLOTS: usize = 2;
 

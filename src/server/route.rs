@@ -373,6 +373,51 @@ mod tests {
             ("PUT", "/api/v1/progress/4", Ok(Route::SetProgress(4))),
             ("PUT", "/api/v1/progress/four", Err(400)),
             ("DELETE", "/api/v1/progress/4", Err(405)),
+            ("GET", "/api/v1/channels", Ok(Route::Channels)),
+            (
+                "GET",
+                "/api/v1/channels/films/master.m3u8",
+                Ok(Route::ChannelMaster("films".into())),
+            ),
+            (
+                "GET",
+                "/api/v1/channels/films/live.m3u8",
+                Ok(Route::ChannelLive("films".into())),
+            ),
+            (
+                "GET",
+                "/api/v1/channels/films/stream.ts",
+                Ok(Route::ChannelStream("films".into())),
+            ),
+            (
+                "GET",
+                "/api/v1/channels/films/0a1b/init-42.mp4",
+                Ok(Route::ChannelInit {
+                    id: "films".into(),
+                    version: "0a1b".into(),
+                    video: 42,
+                }),
+            ),
+            (
+                "GET",
+                "/api/v1/channels/films/0a1b/1234.m4s",
+                Ok(Route::ChannelSegment {
+                    id: "films".into(),
+                    version: "0a1b".into(),
+                    sequence: 1234,
+                }),
+            ),
+            ("GET", "/api/v1/channels/films/0a1b/init-x.mp4", Err(404)),
+            ("GET", "/api/v1/channels/films/0a1b/-1.m4s", Err(404)),
+            ("GET", "/iptv/channels.m3u", Ok(Route::IptvM3u)),
+            ("GET", "/iptv/xmltv.xml", Ok(Route::Xmltv)),
+            ("GET", "/discover.json", Ok(Route::HdHomeRun("discover"))),
+            ("GET", "/lineup.json", Ok(Route::HdHomeRun("lineup"))),
+            (
+                "GET",
+                "/lineup_status.json",
+                Ok(Route::HdHomeRun("lineup_status")),
+            ),
             ("POST", "/health", Err(405)),
             ("GET", "/nothing/here", Err(404)),
         ];

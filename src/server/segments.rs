@@ -268,6 +268,28 @@ impl State {
         seg: SegmentId,
         loaded: &Loaded,
     ) -> Result<Arc<Vec<u8>>, ApiError> {
+        self.cached_segment(id, rid, seg, loaded).map_err(|e| {
+            let name = match (seg, loaded.pres.rendition(rid)) {
+                (SegmentId::Media(n), Ok(r)) => hls::segment_name(r, n),
+                (SegmentId::Media(n), Err(_)) => n.to_string(),
+                (SegmentId::Init, _) => RenditionFile::Init.name(),
+            };
+            ApiError::new(
+                super::http::status_of(&e),
+                format!("video {id} {rid}/{name}: {e}"),
+            )
+        })
+    }
+
+    /// [`State::segment_bytes`] with the core's error: what channel assembly, which acts on
+    /// its kinds, is given.
+    pub(super) fn cached_segment(
+        &self,
+        id: i64,
+        rid: &str,
+        seg: SegmentId,
+        loaded: &Loaded,
+    ) -> Result<Arc<Vec<u8>>, Error> {
         let r = loaded.pres.rendition(rid)?;
         let name = match seg {
             SegmentId::Init => RenditionFile::Init.name(),
@@ -284,12 +306,7 @@ impl State {
             .get_or_make(&key, || {
                 self.make_segment(&key, job, loaded, seg, Waiting::Client)
             })
-            .map_err(|e| {
-                ApiError::new(
-                    super::http::status_of(&e),
-                    format!("video {id} {rid}/{name}: {e}"),
-                )
-            })
+            .map_err(|e| (*e).clone())
     }
 
     /// The slots a segment is made on: video transcodes', AAC's, or copies'.

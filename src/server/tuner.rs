@@ -44,8 +44,8 @@ impl State {
     /// edge, paced at the channel's clock (what the HDHomeRun lineup points tuners at). The
     /// stream is made while the client reads it; nothing is made once it has gone.
     pub(super) fn channel_stream(&self, id: &str) -> Result<ChannelTs<'_>, ApiError> {
-        let (all, i) = self.channel(id)?;
-        let c = all[i].as_ref().map_err(|e| ApiError::new(422, e))?;
+        let on_air = self.channel(id)?;
+        let c = &*on_air;
         let slot = c.schedule.at(self.now_us()).ok_or_else(|| {
             ApiError::new(404, format!("channel '{id}' starts at {}", c.config.start))
         })?;
@@ -60,8 +60,7 @@ impl State {
             state: self,
             id: id.to_owned(),
             next: slot.sequence,
-            mux: None,
-            last_dts: [None; 2],
+            ts: crate::channel::assemble::TsStream::default(),
             buf: Vec::new(),
             at: 0,
         };
@@ -77,52 +76,25 @@ pub struct ChannelTs<'a> {
     state: &'a State,
     id: String,
     next: u64,
-    mux: Option<crate::media::ts::TsMuxer>,
-    /// The last decode time written, video and audio.
-    last_dts: [Option<i64>; 2],
+    ts: crate::channel::assemble::TsStream,
     buf: Vec<u8>,
     at: usize,
 }
 
 impl ChannelTs<'_> {
     fn next_segment(&mut self) -> Result<Vec<u8>, ApiError> {
-        let (all, i) = self.state.channel(&self.id)?;
-        let c = all[i].as_ref().map_err(|e| ApiError::new(422, e))?;
+        let on_air = self.state.channel(&self.id)?;
+        let c = &*on_air;
         let slot = c.schedule.by_sequence(self.next);
         // A segment ahead of the clock at most: the client's buffer, and no more.
         let ahead = slot.air_us - slot.duration_us - self.state.now_us();
         if ahead > 0 {
             std::thread::sleep(std::time::Duration::from_micros(ahead as u64));
         }
-        let p = self.state.channel_parts(c, self.next)?;
-        let bad = || ApiError::new(500, "a programme's segments could not be made into TS");
-        let packets = crate::channel::ts::segment_packets(
-            &p.tracks.video_init,
-            &p.tracks.video,
-            p.video_shift,
-            &p.tracks.audio_init,
-            &p.tracks.audio,
-            p.audio_shift,
-        )
-        .ok_or_else(bad)?;
-        if self.mux.is_none() {
-            let format = crate::channel::ts::audio_format(&p.tracks.audio_init).ok_or_else(bad)?;
-            let codec = match crate::mp4::init_config(&p.tracks.video_init).map(|c| c.0) {
-                Some(k) if &k == b"hvc1" || &k == b"hev1" => "hevc",
-                _ => "h264",
-            };
-            self.mux = Some(
-                crate::media::ts::TsMuxer::new(codec, format.sample_rate, format.channels)
-                    .map_err(|e| ApiError::new(500, e.to_string()))?,
-            );
-        }
-        let mux = self.mux.as_mut().expect("made above");
-        for k in crate::channel::ts::monotonic(packets, &mut self.last_dts) {
-            mux.write(k.video, k.pts, k.dts, k.key, &k.data)
-                .map_err(|e| ApiError::new(500, e.to_string()))?;
-        }
+        let p = crate::channel::assemble::parts(self.state, c, self.next)?;
+        let bytes = self.ts.next(&p)?;
         self.next += 1;
-        mux.take().map_err(|e| ApiError::new(500, e.to_string()))
+        Ok(bytes)
     }
 }
 

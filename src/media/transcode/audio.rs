@@ -38,9 +38,9 @@ fn open_aac(target: &AudioTarget) -> Result<ff::encoder::Audio> {
     // BITEXACT: no encoder version string in the bitstream; bytes must not depend on the build.
     ctx.set_flags(ff::codec::Flags::GLOBAL_HEADER | ff::codec::Flags::BITEXACT);
     // FFmpeg's "fast" quantizer search instead of its default "twoloop": on film-like sound
-    // (tones over noise; scripts/bench.sh makes some) it encodes 3 to 4 times faster at the
-    // same size and a higher SNR (8 s stereo at 192k: 63 vs 205 ms, 40 vs 34 dB). Pure test
-    // tones are the exception, about twice as slow, which real soundtracks never are.
+    // (tones over noise; scripts/bench.sh makes some) it encodes several times faster at the
+    // same size and a higher SNR (the README's performance section has the figures). Pure
+    // test tones are the exception, slower, which real soundtracks never are.
     let mut opts = ff::Dictionary::new();
     opts.set("aac_coder", "fast");
     ctx.open_as_with(codec, opts)

@@ -233,8 +233,8 @@ fn open_encoder(
         // Average bit rate under a VBV cap (the target's rate, set above: a CRF here would
         // override it); one IDR per segment (the first frame), no scene-cut keyframes, no
         // B-frames (decode order = presentation order, so DTS follow the file's timeline). No
-        // rate-control lookahead: it holds 10 frames more per encoder (30 MB for a 720p rung,
-        // measured) and changed a segment's size by under 3%; nor the threads' own lookahead.
+        // rate-control lookahead: it holds 10 frames more per encoder (tens of MB for a 720p
+        // rung) for a small change in a segment's size; nor the threads' own lookahead.
         // Sliced threads: with frame threads, ABR's rate control reads the sizes of frames
         // still being encoded and the bytes changed from run to run (three runs, three
         // hashes); slices keep them the same in every process, at the same speed here.

@@ -133,7 +133,7 @@ pub fn transcode_video(
         ff::codec::Context::from_parameters(src.0.clone()).map_err(ff_err("decoder set-up"))?;
     // Decoded pictures are the same whatever the threading. One thread: decoding runs beside
     // the encoder's two threads, and each frame thread more holds its own reference frames
-    // (15 MB more per 1080p transcode with FFmpeg's default, measured).
+    // (megabytes per 1080p transcode with FFmpeg's default).
     dctx.set_threading(ff::threading::Config {
         kind: ff::threading::Type::Frame,
         count: 1,
