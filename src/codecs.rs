@@ -77,19 +77,61 @@ pub fn av1(extradata: &[u8]) -> Option<String> {
     Some(format!("av01.{profile}.{level:02}{tier}.{depth:02}"))
 }
 
+/// What an AudioSpecificConfig (ISO/IEC 14496-3 1.6.2.1) says of its stream: the one parse
+/// every reader of AAC's configuration uses (codec strings, ADTS headers, the TS tuner).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Asc {
+    /// Audio object type: 2 for AAC-LC, 5 for HE-AAC (SBR), 29 for HE-AACv2.
+    pub object_type: u8,
+    /// samplingFrequencyIndex (15: the rate is given explicitly).
+    pub frequency_index: u8,
+    /// Samples per second, from the index's table or given explicitly.
+    pub sample_rate: u32,
+    /// channelConfiguration (0: given by a program config element).
+    pub channels: u8,
+}
+
+/// The sampling frequencies of samplingFrequencyIndex 0 to 12 (ISO/IEC 14496-3 1.6.3.4).
+const AAC_RATES: [u32; 13] = [
+    96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350,
+];
+
+/// Parses the start of an AudioSpecificConfig: object type (with its escape, 31), sampling
+/// frequency (with its escape, 15), channel configuration. `None` for a truncated one, object
+/// type 0, or a reserved frequency index.
+pub fn parse_asc(asc: &[u8]) -> Option<Asc> {
+    let mut at = 0usize;
+    let mut bits = |n: usize| -> Option<u32> {
+        let mut v = 0u32;
+        for _ in 0..n {
+            let byte = *asc.get(at / 8)?;
+            v = (v << 1) | u32::from((byte >> (7 - at % 8)) & 1);
+            at += 1;
+        }
+        Some(v)
+    };
+    let object_type = match bits(5)? {
+        0 => return None,
+        31 => 32 + bits(6)?,
+        t => t,
+    };
+    let frequency_index = bits(4)? as u8;
+    let sample_rate = match frequency_index {
+        15 => bits(24)?,
+        i => *AAC_RATES.get(usize::from(i))?,
+    };
+    Some(Asc {
+        object_type: object_type as u8,
+        frequency_index,
+        sample_rate,
+        channels: bits(4)? as u8,
+    })
+}
+
 /// The audio object type of an AudioSpecificConfig (ISO/IEC 14496-3 1.6.2.1): 2 for AAC-LC,
 /// 5 for HE-AAC (SBR), 29 for HE-AACv2.
 pub fn aac_object_type(asc: &[u8]) -> Option<u8> {
-    let first = *asc.first()?;
-    let aot = first >> 3;
-    if aot == 31 {
-        let second = *asc.get(1)?;
-        Some(32 + (((first & 0x07) << 3) | (second >> 5)))
-    } else if aot == 0 {
-        None
-    } else {
-        Some(aot)
-    }
+    parse_asc(asc).map(|a| a.object_type)
 }
 
 /// NAL units of an Annex B byte stream (start codes 00 00 01 / 00 00 00 01).
@@ -197,10 +239,33 @@ mod tests {
     }
 
     #[test]
+    fn an_asc_gives_its_rate_and_channels_with_either_escape() {
+        // AAC-LC, 48 kHz (index 3), stereo.
+        let lc = parse_asc(&[0x11, 0x90]).unwrap();
+        assert_eq!(
+            (lc.object_type, lc.sample_rate, lc.channels),
+            (2, 48_000, 2)
+        );
+        // AAC-LC at an explicit 12345 Hz (index 15, 24 bits), mono.
+        let v = (2u64 << 32) | (15 << 28) | (12345 << 4) | 1;
+        let bytes = (v << 27).to_be_bytes();
+        let explicit = parse_asc(&bytes[..5]).unwrap();
+        assert_eq!((explicit.sample_rate, explicit.channels), (12345, 1));
+        // Escaped object type 31 + 1 (ER AAC ELD is 39 = 32 + 7).
+        assert_eq!(parse_asc(&[0xf8, 0xec, 0x40]).unwrap().object_type, 39);
+        assert_eq!(parse_asc(&[0x11]), None, "truncated");
+        assert_eq!(
+            parse_asc(&[0x17, 0x90]),
+            None,
+            "reserved frequency index 14"
+        );
+    }
+
+    #[test]
     fn aac_object_type_distinguishes_lc_and_he() {
         assert_eq!(aac_object_type(&[0x11, 0x90]), Some(2));
         assert_eq!(aac_object_type(&[0x2b, 0x92]), Some(5));
-        assert_eq!(aac_object_type(&[0xf8, 0x20]), Some(33));
+        assert_eq!(aac_object_type(&[0xf8, 0x21, 0x00]), Some(33));
         assert_eq!(codec_string("aac", &[], None).unwrap(), "mp4a.40.2");
         assert_eq!(codec_string("ac3", &[], None).unwrap(), "ac-3");
         assert_eq!(codec_string("eac3", &[], None).unwrap(), "ec-3");

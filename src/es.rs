@@ -115,9 +115,12 @@ pub fn length_prefixed(annexb: &[u8], length_size: usize) -> Option<Vec<u8>> {
 /// The 7-byte ADTS header (ISO/IEC 13818-7 6.2.1, no CRC) for one raw AAC frame of
 /// `frame_len` bytes, from the stream's AudioSpecificConfig (ISO/IEC 14496-3 1.6.2.1).
 pub fn adts_header(asc: &[u8], frame_len: usize) -> Option<[u8; 7]> {
-    let object_type = asc.first()? >> 3;
-    let freq_index = ((asc.first()? & 7) << 1) | (asc.get(1)? >> 7);
-    let channels = (asc.get(1)? >> 3) & 0xf;
+    let crate::codecs::Asc {
+        object_type,
+        frequency_index: freq_index,
+        channels,
+        ..
+    } = crate::codecs::parse_asc(asc)?;
     // ADTS names profiles 1-4 (object type - 1); an explicit frequency (index 15) has no
     // ADTS form.
     if !(1..=4).contains(&object_type) || freq_index > 12 {

@@ -37,17 +37,14 @@ pub struct AudioFormat {
 
 /// The audio format an AAC init segment declares (its AudioSpecificConfig).
 pub fn audio_format(audio_init: &[u8]) -> Option<AudioFormat> {
-    const RATES: [u32; 13] = [
-        96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350,
-    ];
     let (kind, asc) = init_config(audio_init)?;
-    if &kind != b"mp4a" || asc.len() < 2 {
+    if &kind != b"mp4a" {
         return None;
     }
-    let index = ((asc[0] & 7) << 1) | (asc[1] >> 7);
+    let asc = crate::codecs::parse_asc(&asc)?;
     Some(AudioFormat {
-        sample_rate: *RATES.get(usize::from(index))?,
-        channels: u32::from((asc[1] >> 3) & 0xf),
+        sample_rate: asc.sample_rate,
+        channels: u32::from(asc.channels),
     })
 }
 
