@@ -142,10 +142,14 @@ impl Layer {
             let b = ((f64::from(at) + f64::from(len)) * scale).ceil() as usize;
             (a, b.min(limit as usize))
         };
-        let boxes: Vec<((usize, usize), (usize, usize))> = cue
+        // Rectangles whose pixels are all there (a damaged one is left out, never read past).
+        let rects: Vec<&BitmapRect> = cue
             .rects
             .iter()
-            .filter(|r| r.rgba.len() >= (r.width * r.height * 4) as usize)
+            .filter(|r| r.rgba.len() >= r.width as usize * r.height as usize * 4)
+            .collect();
+        let boxes: Vec<((usize, usize), (usize, usize))> = rects
+            .iter()
             .map(|r| {
                 (
                     span(r.x, r.width, sx, width),
@@ -168,7 +172,7 @@ impl Layer {
             height: y1 - y0,
             px: vec![[0.0; 4]; (x1 - x0) * (y1 - y0)],
         };
-        for (r, ((ax, bx), (ay, by))) in cue.rects.iter().zip(&boxes) {
+        for (r, ((ax, bx), (ay, by))) in rects.iter().zip(&boxes) {
             let cols = weights(*ax..(*bx).min(x1), sx, r.x, r.width);
             let rows = weights(*ay..(*by).min(y1), sy, r.y, r.height);
             // Horizontal pass: every source row onto the layer's columns, premultiplied.
@@ -410,10 +414,13 @@ mod tests {
     }
 
     #[test]
-    fn a_truncated_bitmap_is_ignored_rather_than_read_past() {
+    fn a_truncated_bitmap_is_ignored_rather_than_read_past_and_the_others_drawn() {
         let mut r = solid(0, 0, 4, 4, [255; 4]);
         r.rgba.truncate(10);
-        assert_eq!(Layer::of(&cue(vec![r], (8, 8)), (8, 8)), None);
+        assert_eq!(Layer::of(&cue(vec![r.clone()], (8, 8)), (8, 8)), None);
+        let whole = solid(4, 4, 2, 2, [255; 4]);
+        let (y, ..) = draw(&cue(vec![r, whole], (8, 8)), 8, 8);
+        assert_eq!((y[0], y[4 * 8 + 4]), (16, 235));
     }
 
     #[test]

@@ -10,7 +10,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 
@@ -105,17 +105,12 @@ fn judge(args: &[&std::ffi::OsStr]) -> Result<Outcome, String> {
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| e.to_string())?;
-    let started = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().map_err(|e| e.to_string())? {
-            break s;
-        }
-        if started.elapsed() > HANG {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("hang: {args:?} ran past {HANG:?}"));
-        }
-        std::thread::sleep(Duration::from_millis(5));
+    let Some(status) = wait_until(HANG, Duration::from_millis(5), || {
+        child.try_wait().ok().flatten()
+    }) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(format!("hang: {args:?} ran past {HANG:?}"));
     };
     let mut err = String::new();
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();

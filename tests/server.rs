@@ -1136,10 +1136,11 @@ fn the_tui_shows_a_live_transcode_and_says_when_the_server_goes_and_comes_back()
     drop(s);
     // q quits, with status 0, and gives the terminal back.
     run(Command::new("tmux").args(["send-keys", "-t", &session, "q"]));
-    let t0 = std::time::Instant::now();
-    while !status.exists() && t0.elapsed() < std::time::Duration::from_secs(10) {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    wait_until(
+        std::time::Duration::from_secs(10),
+        std::time::Duration::from_millis(50),
+        || status.exists().then_some(()),
+    );
     let code = std::fs::read_to_string(&status).unwrap_or_default();
     assert_eq!(
         code.trim(),

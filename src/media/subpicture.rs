@@ -71,6 +71,10 @@ pub fn bitmap_events(
     Ok(out)
 }
 
+/// The largest rectangle side taken (Blu-ray PGS objects are at most 4096 wide): a damaged
+/// stream claiming more is left out rather than allocated.
+const MAX_SIDE: i32 = 8192;
+
 /// A bitmap rectangle's pixels as straight RGBA (the decoders give palette indices, data[0],
 /// and a palette of native-endian 0xAARRGGBB words, data[1]); `None` for text rectangles and
 /// empty or malformed ones.
@@ -80,8 +84,8 @@ pub fn bitmap_events(
 unsafe fn rect_rgba(r: *const ff::ffi::AVSubtitleRect) -> Option<BitmapRect> {
     let r = &*r;
     if r.type_ != ff::ffi::AVSubtitleType::SUBTITLE_BITMAP
-        || r.w <= 0
-        || r.h <= 0
+        || !(1..=MAX_SIDE).contains(&r.w)
+        || !(1..=MAX_SIDE).contains(&r.h)
         || r.data[0].is_null()
         || r.data[1].is_null()
         || r.linesize[0] < r.w

@@ -544,3 +544,23 @@ pub fn rung_segment_count(file: &Path) -> usize {
         .or(plan["plan"]["segments"].as_u64().map(|n| n as usize))
         .expect("a plan")
 }
+
+/// Asks `ready` again every `every` until it gives an answer or `within` has passed: how the
+/// tests wait for another process (a server up, a file written, a child exited), never with a
+/// fixed sleep. `None` when the time ran out.
+pub fn wait_until<T>(
+    within: std::time::Duration,
+    every: std::time::Duration,
+    mut ready: impl FnMut() -> Option<T>,
+) -> Option<T> {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if let Some(v) = ready() {
+            return Some(v);
+        }
+        if std::time::Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(every);
+    }
+}

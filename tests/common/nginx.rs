@@ -63,15 +63,15 @@ http {{
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(&addr).is_ok() {
-                return Nginx {
-                    child,
-                    addr,
-                    dir: dir.to_owned(),
-                };
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        let up = super::wait_until(Duration::from_secs(5), Duration::from_millis(50), || {
+            std::net::TcpStream::connect(&addr).ok()
+        });
+        if up.is_some() {
+            return Nginx {
+                child,
+                addr,
+                dir: dir.to_owned(),
+            };
         }
         let _ = child.kill();
         let _ = child.wait();

@@ -68,22 +68,24 @@ impl Server {
             log,
         };
         // Up, and the start-up scan done.
-        for _ in 0..300 {
-            if std::net::TcpStream::connect(&server.addr).is_ok() {
-                let st = server.get("/api/v1/status").json();
-                if st["scanning"].is_null()
+        let up = super::wait_until(
+            std::time::Duration::from_secs(30),
+            std::time::Duration::from_millis(100),
+            || {
+                let scanned = std::net::TcpStream::connect(&server.addr).is_ok()
+                    && server.get("/api/v1/status").json()["scanning"].is_null()
                     && server
                         .get("/api/v1/shows")
                         .json()
                         .as_array()
-                        .is_some_and(|a| a.len() == shows)
-                {
-                    return server;
-                }
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
+                        .is_some_and(|a| a.len() == shows);
+                scanned.then_some(())
+            },
+        );
+        if up.is_none() {
+            panic!("the server did not come up with the library scanned");
         }
-        panic!("the server did not come up with the library scanned");
+        server
     }
 
     /// What went wrong in the server so far, for a failing test's message: its warnings,
