@@ -14,6 +14,9 @@
 //! [`stream`], [`ladder`], [`timeline`], [`plan`], [`hls`], [`codecs`], [`subtitle`],
 //! [`overlay`] and [`mp4`] are pure and tested on plain data. `docs/architecture.md` is the map.
 
+// Every public item says why it is there.
+#![warn(missing_docs)]
+
 pub mod bench;
 pub mod channel;
 pub mod client;
