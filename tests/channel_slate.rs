@@ -212,7 +212,8 @@ fn slates_the_second_programme(profile: &str, size: &str) {
             square_segments.push(uri);
         }
     }
-    let square_init = square_init.expect("the square film is listed");
+    let square_init =
+        square_init.unwrap_or_else(|| panic!("the square film is not listed:\n{live}"));
     assert_eq!(square_segments.len(), 2, "{live}");
     let real = s.get(&format!("{base}/{square_init}"));
     assert_eq!(real.status, 200);

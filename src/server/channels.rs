@@ -91,10 +91,15 @@ impl State {
             .collect()
     }
 
-    /// The configured channels, made concrete against the library (built once per scan).
+    /// The configured channels, made concrete against the library (built once per scan: a list
+    /// built while a scan ran, from the catalogue as it was, is built again once it ends).
     pub(super) fn channels(&self) -> Result<Channels, ApiError> {
-        if let Some(c) = self.channels.lock().expect("lock").as_ref() {
-            return Ok(c.clone());
+        // Read before the catalogue: a scan that ends while the list is built makes it stale.
+        let scans = self.scans_done.load(std::sync::atomic::Ordering::SeqCst);
+        if let Some((built_for, c)) = self.channels.lock().expect("lock").as_ref() {
+            if *built_for == scans {
+                return Ok(c.clone());
+            }
         }
         let rows = self.db.lock().expect("db lock").catalogue()?;
         let videos: Vec<LibraryVideo> = rows
@@ -117,7 +122,7 @@ impl State {
             }
         }
         let built = Arc::new(built);
-        *self.channels.lock().expect("lock") = Some(built.clone());
+        *self.channels.lock().expect("lock") = Some((scans, built.clone()));
         Ok(built)
     }
 

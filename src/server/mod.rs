@@ -120,7 +120,10 @@ pub struct State {
     /// The last requests answered, newest last.
     recent: Mutex<VecDeque<RecentRequest>>,
     /// The channels made concrete against the library; rebuilt after a scan.
-    channels: Mutex<Option<channels::Channels>>,
+    channels: Mutex<Option<(u64, channels::Channels)>>,
+    /// Scans finished since start: the channels are built for one, and a list built from a
+    /// catalogue read before a scan ended is never kept after it.
+    scans_done: std::sync::atomic::AtomicU64,
     /// Who watches each channel: client address -> when it last fetched a segment, by channel
     /// id; and the TS streams open now.
     viewers: Mutex<HashMap<String, HashMap<std::net::IpAddr, Instant>>>,
@@ -161,6 +164,7 @@ impl State {
             progress: Arc::new(Mutex::new(HashMap::new())),
             prefetch: prefetch::Prefetch::default(),
             channels: Mutex::new(None),
+            scans_done: std::sync::atomic::AtomicU64::new(0),
             aliases,
             viewers: Mutex::new(HashMap::new()),
             streams: Mutex::new(HashMap::new()),
@@ -235,6 +239,8 @@ impl State {
         self.videos.lock().expect("lock").clear();
         self.sources.clear();
         *self.channels.lock().expect("lock") = None;
+        self.scans_done
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         // Done only once all of it shows: the new ids' aliases, no stale presentation.
         *self.scanning.lock().expect("lock") = None;
         result
