@@ -287,10 +287,13 @@ fn item(v: &LibraryVideo, profile: Profile) -> Result<Item, String> {
             // GOPs its source-size rung (an IDR at every cut). A viewer joins a channel at
             // any segment, and Chromium can't decode an open GOP's leading frames without
             // the GOP before (hls.js joining mid-programme: a fatal decode error).
-            pres.offered_videos()
+            let offered = pres
+                .offered_videos()
                 .next()
                 .map_or("original", |r| r.id.as_str())
-                .to_owned()
+                .to_owned();
+            pres.with_keyframe_cuts(&offered)
+                .map_err(|e| e.to_string())?
         }
         Profile::H264(h) => pres
             .with_rung(info, RungCodec::H264, h)

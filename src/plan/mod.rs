@@ -187,16 +187,25 @@ impl Presentation {
             reason: "no video stream".into(),
         })?;
         let r = rung_rendition(vs, codec, crate::ladder::rung_at(vs, codec, height));
-        // A channel's segments are cut at keyframes, video and audio alike: where the
-        // on-demand rung is cut finer, the channel's is a rendition of its own.
-        let r = match self.rendition(&r.id) {
-            Ok(on_demand) if on_demand.rung_cuts => Rendition {
-                id: format!("{}-keyframes", r.id),
-                ..r
-            },
-            _ => r,
+        let id = self.added_once(r);
+        self.with_keyframe_cuts(&id)
+    }
+
+    /// The id of rendition `id` cut at the keyframes, as a channel's segments are (video and
+    /// audio alike): `id` itself, or where it is a rung cut finer on demand
+    /// ([`Rendition::rung_cuts`]), a rendition of its own added beside it
+    /// (`h264-720p-keyframes`).
+    pub fn with_keyframe_cuts(&mut self, id: &str) -> Result<String> {
+        let r = self.rendition(id)?;
+        if !r.rung_cuts {
+            return Ok(id.to_owned());
+        }
+        let twin = Rendition {
+            id: format!("{id}-keyframes"),
+            rung_cuts: false,
+            ..r.clone()
         };
-        Ok(self.added_once(r))
+        Ok(self.added_once(twin))
     }
 
     /// The id of an AAC-LC stereo rendition at [`CHANNEL_SAMPLE_RATE`] of the audio of
@@ -486,6 +495,38 @@ mod tests {
         info.streams.push(pgs);
         let n = info.streams.len() - 1;
         (info, n)
+    }
+
+    /// A channel cuts at keyframes: a rung cut finer on demand gets a twin cut at keyframes,
+    /// and anything else is used as it is.
+    #[test]
+    fn a_channel_gets_a_keyframe_cut_twin_of_a_rung_cut_finer() {
+        let path = crate::fixture_files(&["mkv"])
+            .into_iter()
+            .find(|p| p.to_string_lossy().contains("Clock (2024)"))
+            .unwrap();
+        let info = crate::probe::probe_with(&path, crate::probe::Depth::Segments).unwrap();
+        let mut p = plan(&info, 4.0).unwrap();
+        let fine = p
+            .rung_timeline
+            .clone()
+            .expect("the fixture has a GOP over 6 s");
+        // The fixture's ladder has no rung (360p is its own size): one a channel adds is cut at
+        // keyframes already; marked as the ladder's rungs are, it is cut finer.
+        let rung = p.with_rung(&info, RungCodec::H264, 360).unwrap();
+        assert_eq!(p.timeline_of(p.rendition(&rung).unwrap()), &p.timeline);
+        assert_eq!(p.with_keyframe_cuts(&rung).unwrap(), rung);
+        p.renditions
+            .iter_mut()
+            .find(|r| r.id == rung)
+            .unwrap()
+            .rung_cuts = true;
+        assert_eq!(p.timeline_of(p.rendition(&rung).unwrap()), &fine);
+        let twin = p.with_keyframe_cuts(&rung).unwrap();
+        assert_eq!(twin, format!("{rung}-keyframes"));
+        assert_eq!(p.timeline_of(p.rendition(&twin).unwrap()), &p.timeline);
+        assert_eq!(p.with_keyframe_cuts(&twin).unwrap(), twin);
+        assert_eq!(p.with_keyframe_cuts("original").unwrap(), "original");
     }
 
     /// A bitmap track gets rungs with it drawn in, apart from the master's variants; a forced
