@@ -17,16 +17,16 @@ use crate::segment::SegmentId;
 /// What channel assembly needs of whoever serves it: a programme's own segments, and the
 /// chance to prepare the ones about to air.
 pub trait ProgrammeSegments {
-    /// Segment `seg` (init or media) of rendition `rendition` of programme `programme` of
-    /// `c`: the on-demand bytes of that programme's video. [`Error::Busy`] means "not now":
-    /// it is passed on to the client rather than slated, and the real segment follows.
-    fn segment(
+    /// The segments `wanted` ((rendition, init or media segment) pairs, answered in order)
+    /// of programme `programme` of `c`: the on-demand bytes of that programme's video, asked
+    /// for together so the programme is looked up once. [`Error::Busy`] means "not now": it is
+    /// passed on to the client rather than slated, and the real segment follows.
+    fn segments(
         &self,
         c: &Channel,
         programme: usize,
-        rendition: &str,
-        seg: SegmentId,
-    ) -> Result<Arc<Vec<u8>>>;
+        wanted: &[(&str, SegmentId)],
+    ) -> Result<Vec<Arc<Vec<u8>>>>;
 
     /// Programme `programme`'s segment `n` airs: the ones after it may be prepared.
     fn airing(&self, _c: &Channel, _programme: usize, _n: usize) {}
@@ -161,23 +161,20 @@ fn programme_tracks(
     seg: SegmentId,
 ) -> Result<Tracks> {
     let item = &c.items[programme];
-    let get = |rendition: &str, seg| src.segment(c, programme, rendition, seg);
-    let (video_init, audio_init) = (
-        get(&item.video_rendition, SegmentId::Init)?,
-        get(&item.audio_rendition, SegmentId::Init)?,
-    );
+    let (v, a) = (item.video_rendition.as_str(), item.audio_rendition.as_str());
+    let mut wanted = vec![(v, SegmentId::Init), (a, SegmentId::Init)];
+    if let SegmentId::Media(n) = seg {
+        // The programme's next segments are prepared before they air (a rung's are
+        // transcodes, and every viewer of the channel asks for them at once when they are
+        // listed).
+        src.airing(c, programme, n);
+        wanted.extend([(v, seg), (a, seg)]);
+    }
+    let got = src.segments(c, programme, &wanted)?;
+    let (video_init, audio_init) = (got[0].clone(), got[1].clone());
     let (video, audio) = match seg {
         SegmentId::Init => (video_init.clone(), audio_init.clone()),
-        SegmentId::Media(n) => {
-            // The programme's next segments are prepared before they air (a rung's are
-            // transcodes, and every viewer of the channel asks for them at once when they are
-            // listed).
-            src.airing(c, programme, n);
-            (
-                get(&item.video_rendition, seg)?,
-                get(&item.audio_rendition, seg)?,
-            )
-        }
+        SegmentId::Media(_) => (got[2].clone(), got[3].clone()),
     };
     Ok(Tracks {
         video,

@@ -60,7 +60,7 @@ impl Segmenter<'_> {
         let origin = tl.origin() as f64 * tl.time_base.as_f64();
         let stb = self.info.streams[stream].time_base.as_f64();
         let mut cues = Vec::new();
-        let span = self.pres.timeline.span(n).expect("checked");
+        let span = tl.span(n).expect("checked");
         for p in self.sparse_packets(span, stream)? {
             let Some(t) = p.time() else { continue };
             let text = subtitle::packet_text(format, p.data());

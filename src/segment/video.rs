@@ -38,8 +38,9 @@ impl Segmenter<'_> {
             let k = keys.partition_point(|&b| b < t - tol);
             keys.get(k).is_some_and(|&b| b <= t + tol)
         };
+        let is_last = n + 1 == tl.len();
         let mid_gop_start = hidden_from.is_none() && !on_key(start);
-        let mid_gop_end = n + 1 < tl.len() && !on_key(end);
+        let mid_gop_end = !is_last && !on_key(end);
         let first_key = match hidden_from {
             Some(h) => h,
             None if mid_gop_start => keys[keys.partition_point(|&b| b <= start).max(1) - 1],
@@ -48,7 +49,6 @@ impl Segmenter<'_> {
         self.src.seek(stream, first_key)?;
         self.src.will_read(stream, first_key, end);
         let mut packets: Vec<Packet> = Vec::new();
-        let is_last = n + 1 == tl.len();
         // Copy, segment 0: there is no GOP before to lean on.
         let keep_own_leading = cut == Cut::Copy && n > 0;
         let (mut shown_from, mut shown_to) = (first_key, end);

@@ -297,15 +297,18 @@ impl State {
 /// Channel assembly gets a programme's segments through the server's caches, as on demand, and
 /// tells the prefetcher what airs.
 impl ProgrammeSegments for State {
-    fn segment(
+    fn segments(
         &self,
         c: &Channel,
         programme: usize,
-        rendition: &str,
-        seg: SegmentId,
-    ) -> crate::Result<Arc<Vec<u8>>> {
+        wanted: &[(&str, SegmentId)],
+    ) -> crate::Result<Vec<Arc<Vec<u8>>>> {
         let loaded = self.channel_loaded(c, programme).map_err(core_error)?;
-        self.cached_segment(c.items[programme].video, rendition, seg, &loaded)
+        let video = c.items[programme].video;
+        wanted
+            .iter()
+            .map(|&(rendition, seg)| self.cached_segment(video, rendition, seg, &loaded))
+            .collect()
     }
 
     fn airing(&self, c: &Channel, programme: usize, n: usize) {
